@@ -1,0 +1,30 @@
+# The two commands of the README's quick start. Each works on a fresh machine
+# with Python 3.11+: it makes .venv, installs into it and runs.
+PY ?= python3
+VENV ?= .venv
+PORT ?= 8501
+
+.PHONY: run test venv test-deps
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+
+venv: $(VENV)/bin/python
+
+# Install and start the dashboard on the bundled sample data.
+run: venv
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/python -m streamlit run dashboard/app.py --server.port $(PORT)
+
+# Install what the tests need (Python packages; Chromium from the system
+# packages when running as root and it is missing) and run the default tiers.
+test-deps: venv
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+		|| echo "could not install chromium: the browser test will skip"; \
+	fi
+
+test: test-deps
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""candidates stage (see core/__init__.py for the data flow)."""

