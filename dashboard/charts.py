@@ -1,0 +1,120 @@
+"""Plotly figures of the dashboard. Post text appears only in hover labels and
+is HTML-escaped there (:func:`dashboard.widgets.hover_text`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.widgets import hover_text
+
+#: Colour of noise points (cluster -1) on the map.
+NOISE_COLOR = "#c7c7c7"
+
+
+def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40) -> go.Figure:
+    """Slope (bump) chart of post ranks across modes.
+
+    Each line is one post among the union of every mode's top ``k``; the x axis
+    lists the modes in the given order, the y axis is the rank (1 at the top).
+    A post outside a mode's list has no point there.
+
+    Args:
+        rankings: ``{mode: Ranking}`` over the same candidates (``Ranking.table``
+            has ``post_id, rank, text``).
+        k: how many top posts of each mode to draw.
+        max_posts: at most this many lines (best-ranked posts first).
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+    """
+    modes = list(rankings)
+    tables = {m: r.table.set_index(r.table["post_id"].astype(str)) for m, r in rankings.items()}
+    chosen: dict[str, float] = {}
+    for m in modes:
+        for pid, rank in zip(tables[m].index[:k], tables[m]["rank"].iloc[:k], strict=False):
+            chosen[pid] = min(chosen.get(pid, np.inf), float(rank))
+    ordered = sorted(chosen, key=lambda pid: (chosen[pid], pid))[:max_posts]
+    fig = go.Figure()
+    for pid in ordered:
+        ranks = [tables[m]["rank"].get(pid, np.nan) for m in modes]
+        text = next((tables[m]["text"].get(pid) for m in modes if pid in tables[m].index), "")
+        fig.add_trace(go.Scatter(
+            x=modes, y=[float(r) if not pd.isna(r) else None for r in ranks], mode="lines+markers",
+            name=pid, showlegend=False, connectgaps=False,
+            hovertemplate=f"%{{x}}: rank %{{y}}<br>{hover_text(text)}<extra>{hover_text(pid)}</extra>",
+        ))
+    fig.update_yaxes(autorange="reversed", title="rank", rangemode="tozero")
+    fig.update_xaxes(title="mode", type="category")
+    fig.update_layout(height=520, margin={"l": 40, "r": 20, "t": 30, "b": 40})
+    return fig
+
+
+def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | None = None,
+               relevance: np.ndarray | None = None, color_by: str = "cluster") -> go.Figure:
+    """Scatter map of the posts in 2D.
+
+    Args:
+        coords: float array of shape (n, 2), the 2D projection.
+        posts: the n posts (``post_id``, ``text``), aligned with ``coords``.
+        labels: int array of shape (n,), cluster labels (-1 = noise), or None.
+        relevance: float array of shape (n,), relevance scores in [0, 1] for the
+            current query (NaN for posts not scored), used with ``color_by="relevance"``.
+        color_by: ``"cluster"`` or ``"relevance"``.
+
+    Returns:
+        A figure whose points carry ``customdata = [post_id]`` so a box/lasso
+        selection maps back to posts whatever the trace split.
+    """
+    n = len(posts)
+    ids = posts["post_id"].astype(str).to_numpy()
+    hover = np.array([hover_text(t, width=50, max_chars=300) for t in posts["text"]], dtype=object)
+    fig = go.Figure()
+    common = {"mode": "markers", "hovertemplate": "%{text}<extra>%{customdata[0]}</extra>"}
+    if color_by == "relevance" and relevance is not None:
+        rel = np.asarray(relevance, dtype=float)
+        missing = np.isnan(rel)
+        if missing.any():
+            fig.add_trace(go.Scattergl(
+                x=coords[missing, 0], y=coords[missing, 1], text=hover[missing],
+                customdata=ids[missing, None], name="not scored",
+                marker={"color": NOISE_COLOR, "size": 5, "opacity": 0.5}, **common))
+        fig.add_trace(go.Scattergl(
+            x=coords[~missing, 0], y=coords[~missing, 1], text=hover[~missing],
+            customdata=ids[~missing, None], name="relevance",
+            marker={"color": rel[~missing], "colorscale": "Viridis", "cmin": 0.0, "cmax": 1.0, "size": 7,
+                    "colorbar": {"title": "score"}}, **common))
+    else:
+        lab = np.full(n, -1) if labels is None else np.asarray(labels)
+        for c in sorted(set(lab.tolist()), key=lambda c: (c == -1, c)):
+            sel = lab == c
+            name = "noise" if c == -1 else f"cluster {c}"
+            marker = {"size": 6, "opacity": 0.8}
+            if c == -1:
+                marker.update(color=NOISE_COLOR, opacity=0.5)
+            fig.add_trace(go.Scattergl(x=coords[sel, 0], y=coords[sel, 1], text=hover[sel],
+                                       customdata=ids[sel, None], name=name, marker=marker, **common))
+    fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
+                      legend={"itemsizing": "constant"})
+    fig.update_xaxes(showticklabels=False, title=None)
+    fig.update_yaxes(showticklabels=False, title=None)
+    return fig
+
+
+def selected_post_ids(event) -> list[str]:
+    """Post IDs of the points chosen in a ``st.plotly_chart(..., on_select="rerun")`` event.
+
+    Uses each point's ``customdata[0]`` (set by :func:`map_figure`), so it is
+    right whichever trace a point belongs to.
+    """
+    selection = (event or {}).get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = (selection or {}).get("points", []) if selection is not None else []
+    out: list[str] = []
+    for pt in points:
+        cd = pt.get("customdata")
+        if isinstance(cd, (list, tuple)) and cd:
+            cd = cd[0]
+        if cd is not None and str(cd) not in out:
+            out.append(str(cd))
+    return out

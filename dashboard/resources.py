@@ -1,0 +1,152 @@
+"""Cached resources and results for the dashboard.
+
+* Models and the label store are loaded once per process with
+  ``st.cache_resource``, keyed only by plain strings (model id or folder,
+  device, dtype, path), so every session shares one scorer and one embedder.
+* Heavy results are cached with ``st.cache_data``: an ingest by the SHA-256 of
+  the file bytes, embeddings and clusters by a key naming the posts and the
+  method. The core layer also keeps its own disk caches (scores, embeddings).
+
+UI tests replace the loaders (``get_scorer``, ``get_embedder``) with fakes by
+patching this module's attributes; pages always call them through the module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- models
+
+
+@st.cache_resource(show_spinner="Loading the reranker (once per server)…", max_entries=3)
+def get_scorer(name: str, device: str, dtype: str, cache_dir: str):
+    """The relevance scorer for (model, device, dtype), with its disk score cache.
+
+    Args:
+        name: ``"auto"``, ``"embedded"``, a Qwen3-Reranker id or a local folder.
+        device: ``""`` for automatic, else a torch device name.
+        dtype: ``""`` for automatic, else ``"bfloat16"``, ``"float16"``, ``"float32"``.
+        cache_dir: folder of the score cache (``""``: none).
+
+    Returns:
+        A :class:`core.rerank.base.RelevanceScorer`.
+
+    Raises:
+        core.errors.ModelUnavailableError: when the weights cannot be loaded.
+    """
+    from core.rerank import load_scorer
+
+    return load_scorer(name, device=device or None, dtype=dtype or None, cache_dir=cache_dir or None)
+
+
+@st.cache_resource(show_spinner="Loading the embedder (once per server)…", max_entries=3)
+def get_embedder(name: str, device: str, dtype: str):
+    """The sentence embedder for (model, device, dtype) (``core.embed.load_embedder``)."""
+    from core.embed import load_embedder
+
+    return load_embedder(name, device=device or None, dtype=dtype or None)
+
+
+@st.cache_resource(show_spinner=False)
+def get_label_store(path: str):
+    """The SQLite label store at ``path`` (one connection manager per process)."""
+    from core.labels import LabelStore
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return LabelStore(path)
+
+
+# --------------------------------------------------------------------------- heavy results
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data`` (the identity of an uploaded file)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=6)
+def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, max_mb: int):
+    """Read an export into a post table, cached by the SHA-256 of its bytes.
+
+    Args:
+        content_sha256: :func:`sha256_bytes` of ``_data`` (the cache key; the
+            bytes themselves are not hashed again).
+        _data: the file's bytes.
+        filename: the original file name (its extension picks the reader).
+        columns_json: the analyst's column mapping as sorted JSON (``"{}"`` = automatic).
+        max_mb: the size limit in MB.
+
+    Returns:
+        A :class:`core.ingest.IngestResult`.
+
+    Raises:
+        core.errors.InputFileError, core.errors.ColumnError: for a file that
+            cannot be read as posts (the message says why and what to do).
+    """
+    from core.ingest import read_posts
+
+    columns = json.loads(columns_json) or None
+    return read_posts(_data, filename=filename, columns=columns, max_mb=max_mb)
+
+
+def posts_key(dataset_hash: str, post_ids) -> str:
+    """Key naming exactly these posts of a dataset (collapsed or not)."""
+    h = hashlib.sha1("\x1f".join(map(str, post_ids)).encode("utf-8")).hexdigest()[:16]
+    return f"{dataset_hash}:{h}"
+
+
+@st.cache_data(show_spinner="Embedding the posts…", max_entries=8)
+def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir: str,
+               _texts: list[str]) -> np.ndarray:
+    """Embeddings of ``_texts`` (the posts named by ``key``), float32 (n, dim), L2-normalised."""
+    from core.embed import embed_texts
+
+    embedder = get_embedder(embedder_name, device, dtype)
+    return embed_texts(embedder, list(_texts), cache_dir=cache_dir or None)
+
+
+@st.cache_data(show_spinner="Clustering…", max_entries=8)
+def clusters(key: str, embedder_name: str, method: str, k: int, min_cluster_size: int,
+             assign_noise: bool, _embeddings: np.ndarray) -> Any:
+    """Cluster the embeddings named by (``key``, ``embedder_name``) (``core.cluster.cluster_posts``)."""
+    from core.cluster import cluster_posts
+
+    return cluster_posts(_embeddings, method=method, k=k if method == "kmeans" else None,
+                         min_cluster_size=min_cluster_size or None, assign_noise=assign_noise)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def keywords(key: str, labels_key: str, _texts: list[str], _labels: np.ndarray, top_n: int = 8):
+    """Keywords per cluster (``core.cluster.cluster_keywords``), cached per clustering."""
+    from core.cluster import cluster_keywords
+
+    return cluster_keywords(list(_texts), _labels, top_n=top_n)
+
+
+# --------------------------------------------------------------------------- from the session's settings
+
+
+def scorer_for(settings) -> Any:
+    """The scorer named by a :class:`dashboard.state.AppSettings`."""
+    cache_dir = str(settings.core_settings().cache_dir)
+    return get_scorer(settings.reranker, settings.device, settings.dtype, cache_dir)
+
+
+def embedder_for(settings) -> Any:
+    """The embedder named by a :class:`dashboard.state.AppSettings`."""
+    return get_embedder(settings.embedder, settings.device, settings.dtype)
+
+
+def label_store_for(settings) -> Any:
+    """The label store in the data folder of a :class:`dashboard.state.AppSettings`."""
+    return get_label_store(str(settings.core_settings().label_store_path))

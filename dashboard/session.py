@@ -1,0 +1,459 @@
+"""What pages do with the session: load a dataset, rerank, compare, grade.
+
+Each function takes plain parameters (the page's dataclass), makes the one
+core call it stands for through the cached loaders in
+:mod:`dashboard.resources`, and stores the result in session state. No
+ranking, metric or file-format logic lives here; that is ``core``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from core.errors import InputFileError
+from dashboard import resources, state
+from dashboard.state import DataParams, LoadedDataset, RankingRequest
+
+logger = logging.getLogger(__name__)
+
+#: Grade scale shown on the Grade page (grade -> meaning).
+GRADE_SCALE = {
+    1: "not relevant",
+    2: "marginally relevant",
+    3: "relevant",
+    4: "highly relevant",
+    5: "perfectly relevant",
+}
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _safe_name(filename: str) -> str:
+    stem = re.sub(r"[^\w.\-]+", "_", Path(filename).name, flags=re.UNICODE).strip("._")
+    return stem[:80] or "upload"
+
+
+def keep_upload(data: bytes, filename: str) -> Path:
+    """Save an uploaded file in the data folder (``uploads/<sha16>-<name>``) so a
+    browser refresh can reopen it; returns the path. Identical bytes are saved once."""
+    folder = Path(state.settings().data_dir) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{resources.sha256_bytes(data)[:16]}-{_safe_name(filename)}"
+    if not path.is_file():
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: str,
+                 columns: dict[str, str] | None = None, collapse_duplicates: bool = False) -> LoadedDataset:
+    """Read ``data`` into a post table (cached by content hash) and describe it.
+
+    Args:
+        name: what the UI calls the dataset.
+        source: ``"sample"``, ``"upload"`` or ``"path"``.
+        path: the file the bytes came from.
+        data: the file's bytes.
+        filename: the original file name (its extension picks the reader).
+        columns: analyst column mapping ``{role: source column}``.
+        collapse_duplicates: keep one representative per duplicate group.
+
+    Returns:
+        A :class:`dashboard.state.LoadedDataset`.
+
+    Raises:
+        core.errors.InputFileError, core.errors.ColumnError: unreadable file or bad mapping.
+    """
+    from core.ingest import collapse_duplicates as collapse
+    from core.ingest import dataset_hash
+
+    cols = {k: v for k, v in (columns or {}).items() if v}
+    sha = resources.sha256_bytes(data)
+    max_mb = int(st.get_option("server.maxUploadSize") or 200)
+    result = resources.ingest(sha, data, filename, json.dumps(cols, sort_keys=True), max_mb)
+    report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
+    posts = result.posts
+    ds_hash = report.get("dataset_hash") or dataset_hash(posts)
+    if collapse_duplicates:
+        posts = collapse(posts).reset_index(drop=True)
+    return LoadedDataset(name=name, source=source, path=str(path), content_sha256=sha, columns=cols,
+                         collapse_duplicates=collapse_duplicates, posts=posts, report=report,
+                         dataset_hash=str(ds_hash))
+
+
+def sample_path(sample: str) -> Path:
+    """Path of a bundled sample file."""
+    return state.SAMPLE_DIR / sample
+
+
+def available_samples() -> dict[str, str]:
+    """Bundled samples present on disk: file name -> label."""
+    return {f: label for f, label in state.SAMPLES.items() if sample_path(f).is_file()}
+
+
+def load_from_params(p: DataParams, upload=None) -> LoadedDataset | None:
+    """Load the dataset the Data page's parameters point at.
+
+    Args:
+        p: the Data page parameters.
+        upload: the ``st.file_uploader`` value (source ``"upload"``).
+
+    Returns:
+        The dataset, or ``None`` when the source is an upload and no file is chosen yet.
+
+    Raises:
+        core.errors.InputFileError: for a missing sample or path.
+    """
+    if p.source == "upload":
+        if upload is None:
+            return None
+        data = upload.getvalue()
+        path = keep_upload(data, upload.name)
+        return load_dataset(name=upload.name, source="upload", path=str(path), data=data,
+                            filename=upload.name, columns=p.columns,
+                            collapse_duplicates=p.collapse_duplicates)
+    if p.source == "path":
+        path = Path(p.path.strip().strip('"')).expanduser()
+        if not p.path.strip():
+            return None
+        if not path.is_file():
+            raise InputFileError(f"The file {path} does not exist or is not a file. Check the path "
+                                 "(it is read on the machine running Sieve).")
+        name = path.name
+    else:
+        path = sample_path(p.sample)
+        if not path.is_file():
+            raise InputFileError(f"The bundled sample {p.sample} is missing from {state.SAMPLE_DIR}. "
+                                 "Upload a file instead.")
+        name = state.SAMPLES.get(p.sample, p.sample)
+    return load_dataset(name=name, source=p.source, path=str(path), data=path.read_bytes(),
+                        filename=path.name, columns=p.columns, collapse_duplicates=p.collapse_duplicates)
+
+
+def use_dataset(ds: LoadedDataset) -> None:
+    """Make ``ds`` the session's dataset and remember it for a browser refresh."""
+    state.set_dataset(ds)
+    state.save_session_file()
+
+
+def reopen_last_dataset() -> None:
+    """Once per session: reopen the remembered dataset, or else the first bundled sample.
+
+    A remembered dataset whose file is gone or whose bytes changed is not
+    reopened (its grades stay in the label store under its own hash).
+    """
+    if state.dataset() is not None or st.session_state.get("sieve.reopen_tried"):
+        return
+    st.session_state["sieve.reopen_tried"] = True
+    desc = state.load_session_file().get("dataset")
+    if isinstance(desc, dict) and desc.get("path") and Path(desc["path"]).is_file():
+        path = Path(desc["path"])
+        data = path.read_bytes()
+        if resources.sha256_bytes(data) == desc.get("content_sha256"):
+            ds = load_dataset(name=desc.get("name") or path.name, source=desc.get("source", "path"),
+                              path=str(path), data=data, filename=desc.get("filename") or _orig_name(path),
+                              columns=desc.get("columns") or {},
+                              collapse_duplicates=bool(desc.get("collapse_duplicates")))
+            p = state.params(DataParams)
+            p.source = ds.source
+            p.columns = dict(ds.columns)
+            p.collapse_duplicates = ds.collapse_duplicates
+            if ds.source == "sample":
+                p.sample = path.name
+            elif ds.source == "path":
+                p.path = str(path)
+            state.set_dataset(ds)
+            return
+        logger.info("remembered dataset %s changed on disk; not reopened", path)
+    samples = available_samples()
+    if samples:
+        p = state.params(DataParams)
+        if p.sample not in samples:
+            p.sample = next(iter(samples))
+        state.set_dataset(load_from_params(p))
+
+
+def _orig_name(path: Path) -> str:
+    # uploads are kept as "<sha16>-<name>"
+    m = re.match(r"^[0-9a-f]{16}-(.+)$", path.name)
+    return m.group(1) if m else path.name
+
+
+# --------------------------------------------------------------------------- models
+
+
+def model_badge() -> None:
+    """Sidebar: the reranker really in use; a warning badge for the embedded fallback."""
+    s = state.settings()
+    info = resources.scorer_for(s).info
+    if info.kind == "embedded" or not info.follows_instructions:
+        st.badge("Embedded fallback, not Qwen3", icon=":material/warning:", color="orange")
+        st.caption(
+            f"Scores come from {info.model_id}, which ignores instructions. "
+            + ("No Qwen3-Reranker weights were found offline. " if s.reranker == "auto" else "")
+            + "Choose a Qwen3 model on the Settings page."
+        )
+    else:
+        st.badge(info.model_id, icon=":material/memory:", color="green")
+        st.caption(f"Reranker on {info.device}, {info.dtype}")
+
+
+# --------------------------------------------------------------------------- rerank
+
+
+def _progress_callback(bar):
+    """A ``progress(done, total)`` that moves ``bar`` when called on the script thread."""
+    script_thread = threading.current_thread()
+
+    def progress(done: int, total: int) -> None:
+        if bar is None or threading.current_thread() is not script_thread or get_script_run_ctx() is None:
+            return
+        frac = 0.0 if total <= 0 else min(1.0, done / total)
+        bar.progress(frac, text=f"Scored {done:,} of {total:,} candidates")
+
+    return progress
+
+
+def modes() -> dict[str, Any]:
+    """The instruction modes (defaults plus the analyst's modes file)."""
+    from core.rerank.modes import load_modes
+
+    return load_modes(state.settings().core_settings().modes_path)
+
+
+def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
+    """Rerank the loaded posts for ``request`` and store the ranking in the session.
+
+    Args:
+        request: query, mode, instruction ("" = the mode's), top-k and budget.
+        progress_bar: an ``st.progress`` element to move while scoring.
+
+    Returns:
+        The :class:`core.rerank.pipeline.Ranking`.
+
+    Raises:
+        core.errors.SieveError: for an empty query, a bad mode, a model that cannot load.
+    """
+    from core.rerank.pipeline import rerank
+
+    ds = state.dataset()
+    s = state.settings()
+    all_modes = modes()
+    mode = all_modes.get(request.mode, request.mode)
+    ranking = rerank(
+        ds.posts, request.query, scorer=resources.scorer_for(s), mode=mode,
+        instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
+        embedder=resources.embedder_for(s), progress=_progress_callback(progress_bar),
+    )
+    state.put_ranking(request, ranking)
+    state.save_session_file()
+    return ranking
+
+
+def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: int,
+                    progress_bar=None) -> dict[str, Any]:
+    """The ranking of ``query`` under each mode (its own instruction), reusing the session's.
+
+    Returns:
+        ``{mode: Ranking}`` in the order of ``mode_names``.
+    """
+    out = {}
+    for i, name in enumerate(mode_names):
+        req = RankingRequest(query=query, mode=name, instruction="", top_k=top_k, budget=budget)
+        found = state.rankings().get(req)
+        if found is None:
+            if progress_bar is not None:
+                progress_bar.progress(i / max(1, len(mode_names)), text=f"Reranking: mode {name}")
+            found = run_rerank(req, progress_bar=progress_bar)
+        out[name] = found
+    return out
+
+
+def recompute_remembered(progress_bar=None) -> int:
+    """Recompute the rankings remembered from before a browser refresh (scores
+    come from the disk cache); returns how many were recomputed."""
+    n = 0
+    for req in state.remembered_requests():
+        if req not in state.rankings():
+            run_rerank(req, progress_bar=progress_bar)
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- grading
+
+
+def grading_queue(rankings_by_mode: dict[str, Any]) -> pd.DataFrame:
+    """Order the posts of one query's rankings for grading.
+
+    Posts where the modes disagree most come first, then by their best rank.
+    Disagreement is the spread of a post's ranks across modes
+    (``max - min``; a post missing from a mode's list counts as rank
+    ``len(list) + 1`` there). With one mode the queue is the ranking itself.
+
+    Args:
+        rankings_by_mode: ``{mode: Ranking}`` for one query (each ``Ranking.table``
+            has ``post_id, rank, text``).
+
+    Returns:
+        DataFrame with ``post_id, text, best_rank, disagreement`` and one
+        ``rank:<mode>`` column per mode (Int64, <NA> when absent), in queue order,
+        with a fresh RangeIndex.
+    """
+    frames = []
+    for mode, ranking in rankings_by_mode.items():
+        t = ranking.table[["post_id", "rank", "text"]].copy()
+        t["post_id"] = t["post_id"].astype(str)
+        frames.append((mode, t))
+    if not frames:
+        return pd.DataFrame(columns=["post_id", "text", "best_rank", "disagreement"])
+    texts: dict[str, str] = {}
+    for _, t in frames:
+        texts.update(dict(zip(t["post_id"], t["text"], strict=False)))
+    out = pd.DataFrame({"post_id": list(texts)})
+    filled = []
+    for mode, t in frames:
+        ranks = out["post_id"].map(dict(zip(t["post_id"], t["rank"], strict=False)))
+        out[f"rank:{mode}"] = ranks.astype("Int64")
+        filled.append(ranks.fillna(len(t) + 1).astype(float).to_numpy())
+    stacked = np.vstack(filled)
+    out["best_rank"] = stacked.min(axis=0).astype(int)
+    out["disagreement"] = (stacked.max(axis=0) - stacked.min(axis=0)).astype(int)
+    out["text"] = out["post_id"].map(texts)
+    out = out.sort_values(["disagreement", "best_rank", "post_id"], ascending=[False, True, True],
+                          kind="mergesort").reset_index(drop=True)
+    rank_cols = [c for c in out.columns if c.startswith("rank:")]
+    return out[["post_id", "text", "best_rank", "disagreement", *rank_cols]]
+
+
+def current_grades(query: str | None = None) -> pd.DataFrame:
+    """The session annotator's current grades on the loaded dataset (one query or all).
+
+    Returns:
+        The label store's grade table (``core.labels.store.GRADE_COLUMNS``);
+        ``grade`` is <NA> for a skip.
+    """
+    ds = state.dataset()
+    s = state.settings()
+    return resources.label_store_for(s).grades(ds.dataset_hash, query, annotator=s.annotator)
+
+
+def save_grade(query: str, post_id: str, grade: int | None, *, note: str | None = None,
+               unsure: bool = False) -> None:
+    """Write one grade to the label store at once (``None`` records a skip)."""
+    ds = state.dataset()
+    s = state.settings()
+    store = resources.label_store_for(s)
+    store.add_dataset(ds.dataset_hash, name=ds.name, n_posts=len(ds.posts))
+    store.set_grade(ds.dataset_hash, query, str(post_id), grade, annotator=s.annotator,
+                    note=note or None, unsure=unsure)
+
+
+def clear_grade(query: str, post_id: str) -> bool:
+    """Undo the session annotator's grade of ``post_id`` for ``query`` (history keeps it)."""
+    from core.labels.store import query_id_for
+
+    ds = state.dataset()
+    s = state.settings()
+    store = resources.label_store_for(s)
+    qid = store.add_query(ds.dataset_hash, query) if query.strip() else query_id_for(query)
+    return store.clear_grade(ds.dataset_hash, qid, str(post_id), annotator=s.annotator)
+
+
+# --------------------------------------------------------------------------- evaluate and export
+
+
+def run_name(request: RankingRequest) -> str:
+    """Name of the run of a rerank request: the mode, plus a tag when its instruction was edited."""
+    if not request.instruction:
+        return request.mode
+    import hashlib
+
+    return f"{request.mode}-edited-{hashlib.sha1(request.instruction.encode('utf-8')).hexdigest()[:6]}"
+
+
+def runs_by_name() -> dict[str, list[Any]]:
+    """The session's rankings grouped into runs: ``{run name: [Ranking, one per query]}``.
+
+    When a query was reranked more than once under the same run name (other
+    top-k or budget), the newest ranking is used.
+    """
+    newest: dict[tuple[str, str], Any] = {}
+    for req, ranking in state.rankings().items():
+        newest[(run_name(req), req.query)] = ranking
+    out: dict[str, list[Any]] = {}
+    for (name, _query), ranking in newest.items():
+        out.setdefault(name, []).append(ranking)
+    return out
+
+
+def evaluate(metrics: list[str], *, stat_test: str = "student") -> Any:
+    """Evaluate every run of the session against all grades of the loaded dataset.
+
+    Returns:
+        A :class:`core.evaluate.metrics.EvaluationResult`.
+
+    Raises:
+        core.errors.SieveError: no run, no graded query with a relevant post, a bad metric.
+    """
+    from core.evaluate.metrics import evaluate_store
+
+    ds = state.dataset()
+    store = resources.label_store_for(state.settings())
+    return evaluate_store(store, ds.dataset_hash, runs_by_name(), metrics=list(metrics), stat_test=stat_test)
+
+
+def export_files(*, evaluation: Any = None) -> dict[str, bytes]:
+    """Every export of the loaded dataset's grades and the session's runs, as file bytes.
+
+    Returns:
+        ``{file name: bytes}``: ``qrels.txt`` (TREC), ``run-<name>.txt`` per run
+        (TREC), ``judgements.csv`` (UTF-8 with BOM, formula-safe),
+        ``judgements.jsonl`` and ``sieve-bundle.zip`` (all of them with provenance).
+    """
+    import tempfile
+
+    from core.evaluate.metrics import grades_to_qrels, ranking_to_run
+    from core.export import judgements as jx
+    from core.export import trec
+
+    ds = state.dataset()
+    s = state.settings()
+    store = resources.label_store_for(s)
+    runs = {name: ranking_to_run(rs) for name, rs in runs_by_name().items()}
+    qrels = grades_to_qrels(store.grades(ds.dataset_hash))
+    judgements = jx.judgements_frame(store, ds.dataset_hash, posts=ds.posts)
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="sieve-export-") as tmp:
+        folder = Path(tmp)
+        out["qrels.txt"] = trec.write_qrels(qrels, folder / "qrels.txt").read_bytes()
+        for name, run in runs.items():
+            fname = f"run-{name}.txt"
+            out[fname] = trec.write_run(run, folder / fname, name=name).read_bytes()
+        out["judgements.csv"] = jx.write_judgements_csv(judgements, folder / "judgements.csv").read_bytes()
+        out["judgements.jsonl"] = jx.write_judgements_jsonl(judgements, folder / "judgements.jsonl").read_bytes()
+        from core.export.bundle import write_bundle
+
+        extra = {"dataset_name": ds.name, "ingest_report": ds.report,
+                 "evaluation": evaluation.to_dict() if evaluation is not None else None}
+        bundle = write_bundle(folder / "sieve-bundle.zip", store, ds.dataset_hash, runs=runs_by_name(),
+                              posts=ds.posts, extra=_jsonable(extra))
+        out["sieve-bundle.zip"] = Path(bundle).read_bytes()
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    """``obj`` with every value JSON-serialisable (others become strings)."""
+    return json.loads(json.dumps(obj, default=str))

@@ -1,0 +1,144 @@
+"""Shared widgets and the rules for showing post text.
+
+Post text is data written by strangers: it contains ``<script>``,
+``[x](javascript:...)``, ``**``, ``#`` and ``:emoji:`` codes. The dashboard
+shows it only through elements that never parse it: ``st.text``,
+``st.dataframe`` cells and ``st.code``; in a plotly hover it is HTML-escaped
+(:func:`hover_text`). Anything else that reaches a Markdown element (file
+names, column names, messages quoting a cell) goes through
+:func:`escape_markdown` first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+#: Folder of the page scripts (``pages/`` at the repository root).
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+# Every ASCII punctuation character CommonMark lets a backslash escape.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$=\"'&;/])")
+
+#: Columns of a post table shown in previews, in order (those present are kept).
+PREVIEW_COLUMNS = ("post_id", "text", "time", "author", "likes", "reposts", "comments", "lang", "dup_count")
+
+
+def escape_markdown(text: object) -> str:
+    """Make ``text`` display literally inside a Streamlit Markdown element.
+
+    Backslash-escapes every Markdown/GFM and Streamlit directive character
+    (``*``, ``_``, ``[``, ``]``, ``(``, ``)``, ``#``, ``:``, ``$``, ...), and
+    turns ``<`` into ``&lt;`` so no HTML tag is formed. Newlines become
+    Markdown hard breaks so line structure is kept.
+
+    Args:
+        text: any object; ``None`` gives ``""``.
+
+    Returns:
+        A Markdown source string whose rendering is ``str(text)``.
+
+    Example:
+        >>> escape_markdown("**hi**") == r"\\*\\*hi\\*\\*"
+        True
+    """
+    if text is None:
+        return ""
+    out = _MD_SPECIAL.sub(r"\\\1", str(text))
+    out = out.replace("<", "&lt;")
+    return out.replace("\r\n", "\n").replace("\n", "  \n")
+
+
+def hover_text(text: object, *, width: int = 60, max_chars: int = 400) -> str:
+    """Post text for a plotly hover label: HTML-escaped, wrapped with ``<br>``.
+
+    Plotly renders a small HTML subset in hover labels (``<b>``, ``<a href>``,
+    ``<br>``); escaping ``&``, ``<`` and ``>`` makes every post show as typed.
+
+    Args:
+        text: the post text (``None`` gives ``""``).
+        width: characters per line before wrapping.
+        max_chars: longer texts are cut and end with ``…``.
+    """
+    s = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+    s = " ".join(s.split())
+    if len(s) > max_chars:
+        s = s[: max_chars - 1] + "…"
+    # CJK text has no spaces: wrap by characters so long Weibo posts also break.
+    lines = textwrap.wrap(s, width=width, break_long_words=True, break_on_hyphens=False) or [""]
+    return "<br>".join(html.escape(line, quote=False) for line in lines)
+
+
+def post_text(text: object, *, container=None) -> None:
+    """Show one post's text as plain text (never parsed as Markdown or HTML)."""
+    target = container or st
+    target.text("" if text is None else str(text))
+
+
+def posts_table(df: pd.DataFrame, *, columns: tuple[str, ...] | list[str] | None = None,
+                height: int | str = "auto", key: str | None = None, on_select=None,
+                selection_mode: str = "single-row", column_config: dict | None = None):
+    """Show posts in ``st.dataframe`` (cells are plain text).
+
+    Args:
+        df: a post table or ranking table.
+        columns: which columns to show, in order (missing ones are skipped);
+            default :data:`PREVIEW_COLUMNS`.
+        height: table height in pixels or ``"auto"``.
+        key: widget key (needed with ``on_select``).
+        on_select: ``"rerun"`` to make rows selectable (returns the selection).
+        selection_mode: ``"single-row"`` or ``"multi-row"`` (with ``on_select``).
+        column_config: extra ``st.column_config`` entries.
+
+    Returns:
+        What ``st.dataframe`` returns (the selection state with ``on_select``).
+    """
+    wanted = [c for c in (columns or PREVIEW_COLUMNS) if c in df.columns]
+    view = df[wanted] if wanted else df
+    config = {
+        "text": st.column_config.TextColumn("text", width="large"),
+        "post_id": st.column_config.TextColumn("post_id"),
+    }
+    config.update(column_config or {})
+    kwargs = {"hide_index": True, "column_config": config, "height": height}
+    if on_select is not None:
+        kwargs.update(key=key, on_select=on_select, selection_mode=selection_mode)
+    elif key is not None:
+        kwargs["key"] = key
+    return st.dataframe(view, **kwargs)
+
+
+def need_dataset_notice() -> None:
+    """Tell the analyst to load data first, with a link to the Data page."""
+    st.info("No posts loaded yet. Open the Data page and pick a sample or upload an export.",
+            icon=":material/info:")
+    page_link("data.py", "Go to the Data page", icon=":material/table:")
+
+
+def page_link(page_file: str, label: str, *, icon: str | None = None) -> None:
+    """A link to another page of the app (``page_file`` is a file name in ``pages/``)."""
+    try:
+        st.page_link(PAGES_DIR / page_file, label=label, icon=icon)
+    except Exception:  # noqa: BLE001 - outside st.navigation (a page run on its own): no link
+        pass
+
+
+def scorer_caption(info) -> None:
+    """One caption naming the scorer that produced the scores shown below it.
+
+    Args:
+        info: a :class:`core.rerank.base.ScorerInfo`.
+    """
+    st.caption(f"Scored by {escape_markdown(info.label)}")
+    if not info.follows_instructions:
+        st.warning(
+            "The embedded fallback scorer is in use, not Qwen3-Reranker: it ignores the "
+            "instruction, so modes differ only where a mode also diversifies the list. "
+            "Choose a Qwen3 model on the Settings page to compare instructions for real.",
+            icon=":material/warning:",
+        )

@@ -1,0 +1,120 @@
+"""Data page: pick a bundled sample, upload an export or name a file; the ingest
+report; the column mapping; duplicates; a preview of the posts."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.schema import ROLES
+from dashboard import session, state
+from dashboard.errors import error_boundary
+from dashboard.state import DataParams
+from dashboard.widgets import escape_markdown, posts_table
+
+st.title("Data")
+p = state.params(DataParams)
+samples = session.available_samples()
+
+SOURCES = {"sample": "Bundled sample", "upload": "Upload a file", "path": "A file on this machine"}
+if not samples:
+    SOURCES.pop("sample")
+    if p.source == "sample":
+        p.source = "upload"
+p.source = st.segmented_control("Source", list(SOURCES), format_func=SOURCES.get,
+                                key=state.seed("data.source", p.source)) or p.source
+
+upload = None
+if p.source == "sample":
+    p.sample = st.selectbox("Sample", list(samples), format_func=samples.get,
+                            key=state.seed("data.sample", p.sample if p.sample in samples else next(iter(samples))))
+elif p.source == "upload":
+    limit_mb = int(st.get_option("server.maxUploadSize"))
+    upload = st.file_uploader(
+        "Export of posts (CSV, TSV, TXT, Excel, JSON, JSON Lines)",
+        type=["csv", "tsv", "txt", "xlsx", "xls", "json", "jsonl", "ndjson"], key="data.upload",
+    )
+    st.caption(
+        f"Files up to {limit_mb} MB (the server's upload limit, `server.maxUploadSize` in "
+        "`.streamlit/config.toml`). For a larger export, choose \"A file on this machine\" "
+        "and give its path. An uploaded file is kept in the data folder so a browser refresh reopens it."
+    )
+else:
+    p.path = st.text_input("Path of the export on this machine", key=state.seed("data.path", p.path),
+                           placeholder="/home/me/exports/weibo_posts.csv")
+
+current = state.dataset()
+with st.expander("Column mapping and duplicates", expanded=bool(p.columns)):
+    source_columns = list((current.report or {}).get("source_columns") or []) if current else []
+    auto = "(automatic)"
+    st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")
+    cols = st.columns(3)
+    for i, (role, meaning) in enumerate(ROLES.items()):
+        options = [auto, *source_columns]
+        chosen = p.columns.get(role, auto)
+        if chosen not in options:
+            options.append(chosen)
+        value = cols[i % 3].selectbox(meaning, options, key=state.seed(f"data.col.{role}", chosen))
+        if value == auto:
+            p.columns.pop(role, None)
+        else:
+            p.columns[role] = value
+    p.collapse_duplicates = st.toggle(
+        "Collapse duplicates (keep one post per group of identical texts; dup_count says how many)",
+        key=state.seed("data.collapse", p.collapse_duplicates),
+    )
+
+wanted = (p.source, p.sample if p.source == "sample" else "", p.path if p.source == "path" else "",
+          upload.file_id if upload is not None else "", tuple(sorted(p.columns.items())), p.collapse_duplicates)
+if current is not None and st.session_state.get("data.loaded_for") is None:
+    # a dataset reopened after a refresh (or at start): it stands for the current choice
+    st.session_state["data.loaded_for"] = wanted
+needs_load = current is None or st.session_state.get("data.loaded_for") != wanted
+if p.source == "path":
+    needs_load = st.button("Load this file", type="primary", disabled=not p.path.strip())
+
+reload = st.button("Reload", help="Read the source again (e.g. after fixing the file).")
+failed = st.session_state.get("data.failed")
+with error_boundary("reading the file"):
+    if failed is not None and failed[0] == wanted and not reload and p.source != "path":
+        raise failed[1]  # same choice as the failed attempt: show its error, don't re-read
+    if needs_load or reload:
+        st.session_state.pop("data.failed", None)
+        try:
+            ds = session.load_from_params(p, upload)
+        except Exception as exc:
+            st.session_state["data.failed"] = (wanted, exc)
+            raise
+        if ds is not None:
+            session.use_dataset(ds)
+            st.session_state["data.loaded_for"] = wanted
+            current = ds
+
+if current is None:
+    st.info("Choose a source above to load posts.", icon=":material/info:")
+    st.stop()
+
+rep = current.report or {}
+st.subheader(escape_markdown(current.name))
+m = st.columns(5)
+m[0].metric("Posts", f"{len(current.posts):,}")
+m[1].metric("Rows read", f"{rep.get('rows_read', 0):,}")
+m[2].metric("Dropped", f"{sum((rep.get('dropped') or {}).values()):,}")
+m[3].metric("Duplicates", f"{rep.get('duplicates', 0):,}")
+m[4].metric("Scorable", f"{int(current.posts['scorable'].sum()) if 'scorable' in current.posts else len(current.posts):,}")
+st.caption(
+    f"Encoding {escape_markdown(rep.get('encoding', '?'))} · delimiter {escape_markdown(repr(rep.get('delimiter')))}"
+    f" · header row {escape_markdown(rep.get('header_row'))} · dataset {escape_markdown(str(current.dataset_hash)[:12])}"
+)
+for w in rep.get("warnings") or []:
+    st.warning(escape_markdown(w), icon=":material/warning:")
+with st.expander("Ingest report (all details)"):
+    st.json({k: v for k, v in rep.items()}, expanded=False)
+    if rep.get("columns"):
+        st.caption("Columns used (role -> source column)")
+        st.dataframe(
+            [{"role": k, "source column": str(v)} for k, v in (rep.get("columns") or {}).items()],
+            hide_index=True,
+        )
+
+st.subheader("Posts")
+posts_table(current.posts, height=420, key="data.preview")

@@ -1,0 +1,116 @@
+"""Map page: the posts on a 2D map (hover shows the post), coloured by cluster
+or by relevance for the current query; a box/lasso selection fills the table
+below; keywords and sizes per cluster; cluster-then-rerank; method and
+parameters adjustable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, resources, session, state
+from dashboard.errors import error_boundary
+from dashboard.state import MapParams, RerankParams
+from dashboard.widgets import escape_markdown, need_dataset_notice, posts_table
+
+st.title("Map")
+ds = state.dataset()
+if ds is None:
+    need_dataset_notice()
+    st.stop()
+
+p = state.params(MapParams)
+s = state.settings()
+posts = ds.posts[ds.posts["scorable"].astype(bool)] if "scorable" in ds.posts else ds.posts
+posts = posts.reset_index(drop=True)
+key = resources.posts_key(ds.dataset_hash, posts["post_id"].tolist())
+
+c1, c2, c3, c4 = st.columns(4)
+p.method = c1.radio("Clustering", ["hdbscan", "kmeans"], key=state.seed("map.method", p.method),
+                    format_func={"hdbscan": "HDBSCAN (finds the number)", "kmeans": "k-means"}.get)
+if p.method == "kmeans":
+    p.k = int(c2.number_input("Clusters (k)", min_value=2, max_value=200, key=state.seed("map.k", p.k)))
+else:
+    p.min_cluster_size = int(c2.number_input("Minimum cluster size (0 = automatic)", min_value=0,
+                                             max_value=10_000, key=state.seed("map.mcs", p.min_cluster_size)))
+p.assign_noise = c3.toggle("Give noise posts their nearest cluster", key=state.seed("map.noise", p.assign_noise))
+p.color_by = c4.radio("Colour by", ["cluster", "relevance"], key=state.seed("map.color", p.color_by),
+                      format_func={"cluster": "cluster", "relevance": "relevance (last rerank)"}.get)
+
+params_now = (key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise)
+done = st.session_state.get("sieve.clusters")
+stale = done is not None and done[0] != params_now
+label = "Cluster" if done is None else ("Cluster again with these settings" if stale else "Cluster again")
+if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
+    with error_boundary("clustering"):
+        texts = posts["text"].astype(str).tolist()
+        emb = resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts)
+        result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb)
+        labels_key = f"{params_now}"
+        kw = resources.keywords(key, labels_key, texts, np.asarray(result.labels_))
+        st.session_state["sieve.clusters"] = (params_now, result, kw)
+        done = st.session_state["sieve.clusters"]
+        stale = False
+
+if done is None:
+    st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with {escape_markdown(s.embedder)} "
+            "and place them on a map (embeddings are cached on disk).", icon=":material/info:")
+    st.stop()
+if stale:
+    st.caption("The map below was made with other settings; press the button to redo it.")
+
+_, result, kw = done
+labels = np.asarray(result.labels_)
+coords = np.asarray(result.coords_2d)
+relevance = None
+last = state.last_request()
+if p.color_by == "relevance":
+    if last is None:
+        st.caption("No rerank yet: colouring by cluster. Rerank a query to colour by its relevance scores.")
+    else:
+        table = state.rankings()[last].table
+        scores = dict(zip(table["post_id"].astype(str), table["score"], strict=False))
+        relevance = np.array([scores.get(pid, np.nan) for pid in posts["post_id"].astype(str)], dtype=float)
+        st.caption(f"Relevance for “{escape_markdown(last.query)}” ({escape_markdown(last.mode)}); grey: not scored.")
+
+fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by)
+event = st.plotly_chart(fig, key="map.chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
+picked = charts.selected_post_ids(event)
+st.caption(f"Method: {escape_markdown(getattr(result, 'params', ''))}")
+
+if picked:
+    sel = posts[posts["post_id"].astype(str).isin(picked)].copy()
+    sel.insert(0, "cluster", labels[sel.index])
+    st.markdown(f"**Selected posts** ({len(sel):,})")
+    posts_table(sel, columns=["cluster", "text", "post_id", "author", "time", "likes"], height=320,
+                key="map.selected")
+else:
+    st.caption("Draw a box or a lasso on the map (or click points) to list those posts here.")
+
+st.subheader("Clusters")
+sizes = pd.Series(labels).value_counts()
+rows = [{"cluster": int(c), "size": int(sizes.get(c, 0)),
+         "keywords": ", ".join(map(str, kw.get(int(c), kw.get(c, [])) if isinstance(kw, dict) else []))}
+        for c in sorted(sizes.index, key=lambda c: (c == -1, -sizes[c]))]
+st.dataframe(pd.DataFrame(rows), hide_index=True,
+             column_config={"keywords": st.column_config.TextColumn("keywords (c-TF-IDF)", width="large")})
+
+st.subheader("Cluster, then rerank")
+rp = state.params(RerankParams)
+q = st.text_input("Query", key=state.seed("map.query", rp.query))
+p.top_n = int(st.number_input("Best posts per cluster", min_value=1, max_value=50,
+                              key=state.seed("map.top_n", p.top_n)))
+if st.button("Rerank inside each cluster", disabled=not q.strip()):
+    with error_boundary("reranking inside clusters"):
+        from core.cluster import rerank_within_clusters
+
+        mode = session.modes().get(rp.mode)
+        out = rerank_within_clusters(posts, labels, scorer=resources.scorer_for(s), query=q.strip(),
+                                     instruction=(rp.instruction or (mode.instruction if mode else None)),
+                                     top_n=p.top_n)
+        st.session_state["map.within"] = (q.strip(), out)
+within = st.session_state.get("map.within")
+if within:
+    st.caption(f"Best {p.top_n} per cluster for “{escape_markdown(within[0])}”")
+    posts_table(within[1], columns=list(within[1].columns), height=400, key="map.within_table")

@@ -1,0 +1,110 @@
+"""Rerank page: query, mode (instruction shown and editable), top-k; a progress
+bar while scoring; the ranking with score, log-odds, first-stage rank and
+movement; filters."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import resources, session, state
+from dashboard.errors import error_boundary
+from dashboard.state import RankingRequest, RerankParams
+from dashboard.widgets import escape_markdown, need_dataset_notice, posts_table, scorer_caption
+
+st.title("Rerank")
+ds = state.dataset()
+if ds is None:
+    need_dataset_notice()
+    st.stop()
+
+p = state.params(RerankParams)
+s = state.settings()
+all_modes = {}
+with error_boundary("reading the instruction modes"):
+    all_modes = session.modes()
+if not all_modes:
+    st.stop()
+if p.mode not in all_modes:
+    p.mode = next(iter(all_modes))
+
+p.query = st.text_input("Query", key=state.seed("rerank.query", p.query),
+                        placeholder="e.g. 深圳限制电动车和摩托车的政策 / Boston Marathon bombing victims")
+c1, c2, c3 = st.columns([2, 1, 1])
+p.mode = c1.selectbox("Mode", list(all_modes), format_func=lambda m: all_modes[m].label,
+                      key=state.seed("rerank.mode", p.mode))
+mode = all_modes[p.mode]
+p.top_k = int(c2.number_input("Top-k shown", min_value=1, max_value=10_000, step=10,
+                              key=state.seed("rerank.top_k", p.top_k)))
+p.budget = int(c3.number_input("Candidates scored (budget)", min_value=1, max_value=100_000, step=50,
+                               key=state.seed("rerank.budget", p.budget or s.rerank_budget),
+                               help="How many first-stage (BM25 + dense) candidates the reranker scores."))
+st.caption(escape_markdown(mode.description))
+# One editor per mode: switching modes shows that mode's instruction; edits stay with it.
+edit_key = f"rerank.instruction.{p.mode}"
+instruction = st.text_area("Instruction given to the reranker (editable, English works best)",
+                           key=state.seed(edit_key, mode.instruction), height=90)
+p.instruction = "" if instruction.strip() == mode.instruction.strip() else instruction.strip()
+if p.instruction:
+    st.caption("Edited instruction: the ranking is stored under this text.")
+
+info = None
+with error_boundary("loading the reranker"):
+    info = resources.scorer_for(s).info
+    scorer_caption(info)
+
+go = st.button("Rerank", type="primary", disabled=not p.query.strip(), icon=":material/sort:")
+request = RankingRequest(query=p.query.strip(), mode=p.mode, instruction=p.instruction,
+                         top_k=p.top_k, budget=p.budget)
+if go:
+    bar = st.progress(0.0, text="Finding candidates…")
+    with error_boundary("reranking"):
+        session.run_rerank(request, progress_bar=bar)
+    bar.empty()
+
+remembered = [r for r in state.remembered_requests() if r not in state.rankings()]
+if not state.rankings() and remembered:
+    st.info(f"{len(remembered)} ranking(s) from before the page was reloaded can be recomputed "
+            "(scores come from the cache).", icon=":material/history:")
+    if st.button("Recompute earlier rankings"):
+        bar = st.progress(0.0)
+        with error_boundary("recomputing earlier rankings"):
+            session.recompute_remembered(progress_bar=bar)
+        bar.empty()
+
+ranking = state.rankings().get(request)
+if ranking is None and state.last_request() is not None and not go:
+    ranking = state.rankings().get(state.last_request())
+if ranking is None:
+    st.stop()
+
+st.subheader(f"Results for “{escape_markdown(ranking.query)}” · {escape_markdown(ranking.mode)}")
+table = ranking.table
+f1, f2, f3 = st.columns([2, 1, 1])
+p.text_filter = f1.text_input("Filter: text contains", key=state.seed("rerank.text_filter", p.text_filter))
+p.min_score = f2.slider("Minimum score", 0.0, 1.0, key=state.seed("rerank.min_score", p.min_score), step=0.05)
+p.moved_only = f3.toggle("Only posts that moved", key=state.seed("rerank.moved_only", p.moved_only))
+view = table
+if p.text_filter.strip():
+    view = view[view["text"].astype(str).str.contains(p.text_filter.strip(), case=False, regex=False)]
+if p.min_score > 0:
+    view = view[view["score"].fillna(-1) >= p.min_score]
+if p.moved_only:
+    view = view[view["moved"].fillna(0) != 0]
+st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")
+posts_table(
+    view, columns=["rank", "score", "log_odds", "first_stage_rank", "moved", "text", "post_id"],
+    height=560, key="rerank.table",
+    column_config={
+        "rank": st.column_config.NumberColumn("rank", format="%d"),
+        "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f",
+                                                 help="Relevance score in [0, 1] (Qwen3: P(yes))"),
+        "log_odds": st.column_config.NumberColumn("log-odds", format="%.2f",
+                                                  help="logit(yes) − logit(no); empty for the embedded scorer"),
+        "first_stage_rank": st.column_config.NumberColumn("first-stage rank", format="%d"),
+        "moved": st.column_config.NumberColumn("moved", format="%+d",
+                                               help="first-stage rank − new rank: positive = moved up"),
+    },
+)
+if len(ranking.unscored):
+    with st.expander(f"Posts not scored ({len(ranking.unscored):,})"):
+        posts_table(ranking.unscored, columns=list(ranking.unscored.columns))

