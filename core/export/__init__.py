@@ -1,1 +1,42 @@
-"""export stage (see core/__init__.py for the data flow)."""
+"""export stage: TREC qrels and runs, judgements CSV/JSONL, zip bundles, and imports.
+
+* :mod:`core.export.trec`: ``write_qrels``, ``read_qrels``, ``write_run``, ``read_run``, ``read_runs``.
+* :mod:`core.export.judgements`: CSV (UTF-8 BOM, formula-safe) and JSONL of
+  every annotator's grades; ``import_judgements`` and ``import_qrels`` into a store.
+* :mod:`core.export.bundle`: ``write_bundle`` / ``read_bundle`` (zip + ``provenance.json``).
+"""
+
+from core.export.bundle import Bundle, bundle_bytes, read_bundle, write_bundle
+from core.export.judgements import (
+    ImportReport,
+    import_judgements,
+    import_qrels,
+    judgements_frame,
+    neutralise,
+    read_judgements,
+    unneutralise,
+    write_judgements_csv,
+    write_judgements_jsonl,
+)
+from core.export.trec import read_qrels, read_run, read_runs, write_qrels, write_run
+
+__all__ = [
+    "Bundle",
+    "ImportReport",
+    "bundle_bytes",
+    "import_judgements",
+    "import_qrels",
+    "judgements_frame",
+    "neutralise",
+    "read_bundle",
+    "read_judgements",
+    "read_qrels",
+    "read_run",
+    "read_runs",
+    "unneutralise",
+    "write_bundle",
+    "write_judgements_csv",
+    "write_judgements_jsonl",
+    "write_qrels",
+    "write_run",
+]

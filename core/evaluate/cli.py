@@ -1,0 +1,132 @@
+"""``python -m core evaluate``: metrics of TREC runs against qrels (or a label store).
+
+Examples::
+
+    python -m core evaluate --qrels qrels.txt --run precise.txt --run emotion.txt
+    python -m core evaluate --qrels qrels.txt --run a.txt --json --metrics ndcg@10 mrr
+    python -m core evaluate --store labels.sqlite --dataset 3fa2 --run a.txt
+
+With ``--json`` stdout holds one JSON object ``{run name: {metric: value}}``
+(metric names as ranx writes them, e.g. ``ndcg@10``); flags go to stderr.
+A qrels file's numbers are used as gains as they are; grades from a label
+store are mapped to gain = grade - 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.errors import SieveError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` sub-command."""
+    from core.evaluate.metrics import DEFAULT_METRICS
+
+    p = sub.add_parser(
+        "evaluate",
+        help="nDCG@k, P@k, MRR of TREC runs against qrels, with paired significance tests",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--qrels", type=Path, help="TREC qrels file 'q_id 0 doc_id gain' (gains used as written)")
+    src.add_argument("--store", type=Path, help="a Sieve label store: evaluate against its aggregate grades")
+    p.add_argument("--dataset", help="with --store: dataset hash, hash prefix or name (default: the only one)")
+    p.add_argument("--run", type=Path, action="append", required=True, metavar="FILE",
+                   help="TREC run file 'q_id Q0 doc_id rank score name' (repeat for several runs)")
+    p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), metavar="METRIC",
+                   help=f"ranx metric names (default: {' '.join(DEFAULT_METRICS)})")
+    p.add_argument("--rel-level", type=int, default=None, metavar="GAIN",
+                   help="binary metrics count gain >= GAIN as relevant (default: 1 for --qrels, "
+                        "3 = grade >= 4 for --store)")
+    p.add_argument("--stat-test", choices=("student", "fisher"), default="student",
+                   help="paired test between runs: Student's t-test or Fisher's randomisation (default student)")
+    p.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--json", action="store_true", help="print {run: {metric: value}} as JSON")
+    p.set_defaults(func=run_evaluate)
+
+
+def _load_runs(paths: list[Path]) -> dict[str, dict]:
+    from core.export.trec import read_runs
+
+    runs: dict[str, dict] = {}
+    for path in paths:
+        for tag, run in read_runs(path).items():
+            name = tag
+            if name in runs:
+                name = f"{path.stem}:{tag}"
+            if name in runs:
+                raise SieveError(f"The run {tag!r} of {path} was given twice. Pass each run file once.")
+            runs[name] = run
+    return runs
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate and print; returns the exit code."""
+    from core.evaluate.metrics import (
+        GAIN_MAPPING_GRADES,
+        GAIN_MAPPING_TREC,
+        evaluate_runs,
+        grades_to_qrels,
+        iter_metric_names,
+    )
+    from core.export.trec import read_qrels
+
+    metrics = iter_metric_names(args.metrics)
+    runs = _load_runs(args.run)
+    if args.qrels is not None:
+        qrels, mapping = read_qrels(args.qrels), GAIN_MAPPING_TREC
+    else:
+        from core.labels.store import LabelStore
+
+        if not args.store.exists():
+            raise SieveError(f"The label store {args.store} does not exist. Check the path.")
+        store = LabelStore(args.store)
+        dataset = store.resolve_dataset(args.dataset)
+        qrels, mapping = grades_to_qrels(store.grades(dataset)), GAIN_MAPPING_GRADES
+    result = evaluate_runs(
+        qrels, runs, metrics=metrics, rel_level=args.rel_level, gain_mapping=mapping,
+        stat_test=args.stat_test, max_p=args.max_p,
+    )
+    if args.json:
+        print(json.dumps(result.scores, ensure_ascii=False, indent=2))
+        for flag in result.flags:
+            print(f"warning: {flag}", file=sys.stderr)
+        return 0
+    print(format_result(result))
+    return 0
+
+
+def format_result(result) -> str:
+    """A plain-text report of an :class:`~core.evaluate.metrics.EvaluationResult`."""
+    table = result.table()
+    lines = [
+        f"{len(result.queries)} queries; gains: {result.gain_mapping}; "
+        f"binary metrics: relevant = {result.relevance_threshold}",
+        "",
+    ]
+    columns = list(table.columns)
+    widths = [max(len(str(c)), *(len(_fmt(v)) for v in table[c])) for c in columns]
+    lines.append("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)))
+    for row in table.itertuples(index=False):
+        lines.append("  ".join(_fmt(v).ljust(w) for v, w in zip(row, widths)))
+    if result.comparisons:
+        test = {"student": "paired t-test", "fisher": "Fisher randomisation test"}[result.stat_test]
+        lines += ["", f"Significance ({test}, p < {result.max_p:g}):"]
+        for c in result.comparisons:
+            mark = "significant" if c["significant"] else "not significant"
+            lines.append(
+                f"  {c['metric']}: {c['run_a']} {c['mean_a']:.4f} vs {c['run_b']} {c['mean_b']:.4f}  "
+                f"p = {c['p_value']:.4g} ({mark})"
+            )
+    if result.flags:
+        lines += [""] + [f"warning: {flag}" for flag in result.flags]
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

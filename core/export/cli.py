@@ -1,0 +1,165 @@
+"""``python -m core export`` and ``python -m core import``: grades out of and into a label store.
+
+Examples::
+
+    python -m core export --list
+    python -m core export --dataset 3fa2 --format csv --out judgements.csv
+    python -m core export --dataset 3fa2 --format bundle --out grades.zip --run precise.txt
+    python -m core import judgements.csv
+    python -m core import qrels.txt --format qrels --dataset 3fa2 --annotator trec
+
+The store defaults to ``core.config.get_settings().label_store_path`` (env
+``SIEVE_LABEL_STORE``, else ``labels.sqlite`` in the user data folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from core.errors import SieveError
+
+FORMATS = ("csv", "jsonl", "qrels", "bundle")
+
+
+def _default_store() -> Path:
+    from core.config import get_settings
+
+    return get_settings().label_store_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``export`` and ``import`` sub-commands."""
+    p = sub.add_parser(
+        "export",
+        help="write grades from a label store as CSV, JSONL, TREC qrels or a zip bundle",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--store", type=Path, default=None, help="label store (default: the user data folder's)")
+    p.add_argument("--dataset", help="dataset hash, hash prefix or name (default: the only one)")
+    p.add_argument("--query", help="only this query text")
+    p.add_argument("--format", choices=FORMATS, default="csv",
+                   help="csv (UTF-8 BOM, formula-safe), jsonl, qrels (aggregate, gain = grade - 1) or bundle (zip)")
+    p.add_argument("--out", type=Path, help="output file")
+    p.add_argument("--run", type=Path, action="append", default=[], metavar="FILE",
+                   help="with --format bundle: TREC run files to include (repeatable)")
+    p.add_argument("--list", action="store_true", help="list the datasets in the store and exit")
+    p.set_defaults(func=run_export)
+
+    q = sub.add_parser(
+        "import",
+        help="read TREC qrels or judgements CSV/JSONL (or a bundle) into a label store",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("file", type=Path, help="the file to import")
+    q.add_argument("--store", type=Path, default=None, help="label store (default: the user data folder's)")
+    q.add_argument("--format", choices=("auto",) + FORMATS, default="auto",
+                   help="default: from the extension (.csv, .jsonl, .zip; anything else is qrels)")
+    q.add_argument("--dataset", help="dataset hash to import into (required for qrels; overrides the file's)")
+    q.add_argument("--annotator", help="annotator name for rows without one (qrels: required name, default 'qrels')")
+    q.add_argument("--json", action="store_true", help="print the import report as JSON")
+    q.set_defaults(func=run_import)
+
+
+def _open_store(path: Path | None, *, must_exist: bool):
+    from core.labels.store import LabelStore
+
+    path = path or _default_store()
+    if must_exist and not Path(path).exists():
+        raise SieveError(f"The label store {path} does not exist. Grade something first, or pass --store.")
+    return LabelStore(path)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export; returns the exit code."""
+    store = _open_store(args.store, must_exist=True)
+    if args.list:
+        table = store.datasets()
+        if table.empty:
+            print(f"{store.path}: no datasets")
+        else:
+            print(table.to_string(index=False))
+        return 0
+    if args.out is None:
+        raise SieveError("Name the output file with --out.")
+    dataset = store.resolve_dataset(args.dataset)
+    if args.run and args.format != "bundle":
+        raise SieveError("--run files go only into --format bundle.")
+    if args.format in ("csv", "jsonl"):
+        from core.export.judgements import judgements_frame, write_judgements_csv, write_judgements_jsonl
+
+        frame = judgements_frame(store, dataset, query=args.query)
+        writer = write_judgements_csv if args.format == "csv" else write_judgements_jsonl
+        writer(frame, args.out)
+        n = len(frame)
+    elif args.format == "qrels":
+        from core.evaluate.metrics import grades_to_qrels
+        from core.export.trec import write_qrels
+
+        qrels = grades_to_qrels(store.grades(dataset, args.query))
+        write_qrels(qrels, args.out)
+        n = sum(len(d) for d in qrels.values())
+    else:
+        from core.export.bundle import write_bundle
+        from core.export.trec import read_runs
+
+        runs = {}
+        for path in args.run:
+            runs.update(read_runs(path))
+        write_bundle(args.out, store, dataset, runs=runs)
+        n = len(store.grades(dataset))
+    print(f"wrote {args.out} ({args.format}, {n} rows, dataset {dataset})")
+    return 0
+
+
+def _guess_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if suffix == ".zip":
+        return "bundle"
+    return "qrels"
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Import; returns the exit code."""
+    from core.export.judgements import import_judgements, import_qrels, read_judgements
+
+    fmt = _guess_format(args.file) if args.format == "auto" else args.format
+    store = _open_store(args.store, must_exist=False)
+    source = f"import:{args.file.name}"
+    if fmt == "qrels":
+        from core.export.trec import read_qrels
+
+        if not args.dataset:
+            raise SieveError("Importing qrels needs --dataset (the hash of the posts they judge).")
+        dataset = args.dataset
+        known = set(store.datasets()["dataset"])
+        if dataset not in known:
+            try:
+                dataset = store.resolve_dataset(dataset)
+            except SieveError:
+                pass  # a new dataset hash: registered on the first grade
+        report = import_qrels(store, read_qrels(args.file), dataset=dataset,
+                              annotator=args.annotator or "qrels", source=source)
+    elif fmt in ("csv", "jsonl"):
+        report = import_judgements(store, read_judgements(args.file, format=fmt), dataset=args.dataset,
+                                   annotator=args.annotator, source=source)
+    else:
+        from core.export.bundle import read_bundle
+
+        report = import_judgements(store, read_bundle(args.file).judgements, dataset=args.dataset,
+                                   annotator=args.annotator, source=source)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"imported {args.file} into {store.path}: {report.n_rows} rows, {report.n_written} written, "
+            f"{report.n_unchanged} unchanged (datasets: {', '.join(report.datasets)})"
+        )
+    return 0
