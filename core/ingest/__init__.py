@@ -1,1 +1,13 @@
-"""ingest stage (see core/__init__.py for the data flow)."""
+"""Reading exports of posts into the post table (``core/schema.py``).
+
+``read_posts(source)`` reads CSV/TSV/TXT, XLSX, JSON/JSONL and X archive
+``tweets.js`` exports from crawlers, platform archives and social-listening
+tools, and returns the post table with an :class:`IngestReport` of what was
+done (encoding, delimiter, header row, column mapping, rows dropped, duplicates,
+warnings). The command line is ``python -m core inspect FILE [--json]``.
+"""
+
+from core.ingest.dedupe import collapse_duplicates, dataset_hash
+from core.ingest.read import IngestReport, IngestResult, read_posts
+
+__all__ = ["IngestReport", "IngestResult", "collapse_duplicates", "dataset_hash", "read_posts"]

@@ -1,0 +1,88 @@
+"""Exact and near-exact duplicates, and the identity of a dataset.
+
+Two posts are duplicates when their own texts have the same key under
+:func:`core.text.tokenize.normalise_for_dedupe` (NFKC, lower case, no URLs,
+mentions, ``RT`` prefix, emoticon codes, punctuation or whitespace): retweet
+copies and reposts with the same comment fall together. Unscorable posts and
+posts with an empty key are never grouped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+from core.text.tokenize import normalise_for_dedupe
+
+
+def mark_duplicates(
+    post_ids: list[str], texts: list[str], scorable: list[bool]
+) -> tuple[list[str | None], list[int]]:
+    """Group posts by normalised own text.
+
+    Args:
+        post_ids: unique post IDs, in table order.
+        texts: cleaned own texts (same length).
+        scorable: whether each post is scored (unscorable posts stay alone).
+
+    Returns:
+        ``(dup_of, dup_count)``: for each post, the ``post_id`` of its group's
+        representative (the first post of the group in table order; ``None``
+        for the representative itself and for unique posts), and the size of
+        its group (1 for unique posts).
+    """
+    first: dict[str, int] = {}
+    size: dict[str, int] = {}
+    keys: list[str] = []
+    for i, (text, ok) in enumerate(zip(texts, scorable)):
+        key = normalise_for_dedupe(text) if ok else ""
+        keys.append(key)
+        if key:
+            first.setdefault(key, i)
+            size[key] = size.get(key, 0) + 1
+    dup_of: list[str | None] = []
+    dup_count: list[int] = []
+    for i, key in enumerate(keys):
+        if not key:
+            dup_of.append(None)
+            dup_count.append(1)
+            continue
+        rep = first[key]
+        dup_of.append(None if rep == i else post_ids[rep])
+        dup_count.append(size[key])
+    return dup_of, dup_count
+
+
+def collapse_duplicates(posts: pd.DataFrame) -> pd.DataFrame:
+    """One representative per duplicate group.
+
+    Args:
+        posts: a post table (``core.schema.POST_COLUMNS``).
+
+    Returns:
+        The rows whose ``dup_of`` is missing (representatives and unique
+        posts), in their original order, with a fresh ``RangeIndex``; each
+        keeps ``dup_count``, the number of posts its group had.
+    """
+    keep = posts["dup_of"].isna()
+    return posts.loc[keep].reset_index(drop=True)
+
+
+def dataset_hash(posts: pd.DataFrame) -> str:
+    """A content hash that identifies a dataset (used to key stored grades).
+
+    It covers each post's ``post_id`` and ``text_raw``, independent of row
+    order, so the same export read twice (or re-sorted) gets the same hash.
+
+    Returns:
+        20 hexadecimal characters (the start of a SHA-256).
+    """
+    digest = hashlib.sha256()
+    pairs = sorted(zip(posts["post_id"].astype(str), posts["text_raw"].fillna("").astype(str)))
+    for post_id, text in pairs:
+        digest.update(post_id.encode("utf-8"))
+        digest.update(b"\x1f")
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:20]

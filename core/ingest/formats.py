@@ -1,0 +1,594 @@
+"""From a file (path, bytes or upload) to a grid of strings: header + records.
+
+Formats: delimited text (CSV/TSV/TXT, delimiter sniffed among ``,`` ``\\t``
+``;`` ``|``), XLSX (first sheet with a known header), JSON and JSONL (lists of
+records, X API v1.1/v2 pages with ``includes.users`` joined as ``author.*``,
+Reddit listings, twarc2 pages), and the X/Twitter account archive
+(``tweets.js``: a ``window.YTD.tweets.part0 = [...]`` JavaScript prefix, with
+its ``tweets-part1.js``... siblings, or the archive ``.zip``).
+
+Every cell comes back as ``str`` (``""`` when missing): numbers are never
+parsed here, so IDs keep all their digits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from core.errors import InputFileError
+from core.ingest.columns import count_known, normalise_name
+from core.ingest.decode import decode_bytes
+
+logger = logging.getLogger(__name__)
+
+csv.field_size_limit(2**30)
+
+DELIMITERS = (",", "\t", ";", "|")
+_HEADER_SEARCH_LINES = 10
+_YTD_RE = re.compile(r"^\s*window\.YTD\.[\w$.]+\s*=\s*")
+_PART_RE = re.compile(r"^(?P<base>.+?)(?:-part(?P<n>\d+))?\.js$", re.IGNORECASE)
+_RECORD_KEYS = ("statuses", "tweets", "posts", "items", "results", "records", "rows", "entries",
+                "children", "comments", "submissions")
+
+
+@dataclass
+class RawTable:
+    """A file read as a grid of strings, before column roles are applied.
+
+    Attributes:
+        header: source column names (whitespace and BOMs stripped; empty names
+            become ``column_<n>``; repeated names get ``.2``, ``.3``).
+        rows: data records, each a ``list[str]`` (may be ragged for
+            delimited files: fitted to the header later).
+        row_numbers: 1-based record number of each row in the export (header
+            excluded; dropped records keep their numbers).
+        format: ``"csv"``, ``"tsv"``, ``"xlsx"``, ``"json"``, ``"jsonl"`` or
+            ``"x-archive"``.
+        encoding: Python codec name, None for XLSX.
+        delimiter: the delimiter, None for non-delimited formats.
+        header_row: 0-based line (row for XLSX) of the header, None for JSON.
+        rows_read: records read after the header, dropped ones included.
+        dropped: ``{reason: count}`` of records dropped while reading.
+        warnings: messages for the analyst.
+        files: names of the files read (several for a split X archive).
+    """
+
+    header: list[str]
+    rows: list[list[str]]
+    row_numbers: list[int]
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int | None = None
+    rows_read: int = 0
+    dropped: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_source(source, *, filename: str | None, max_mb: float) -> tuple[bytes, str, Path | None]:
+    """The bytes of a source, its display name and its path (None for uploads).
+
+    Args:
+        source: a path (``str``/``os.PathLike``), ``bytes``, or a file-like
+            object with ``getvalue()``/``read()`` (e.g. a Streamlit upload).
+        filename: the upload's file name (its extension picks the format).
+        max_mb: size limit in MB (10**6 bytes).
+
+    Raises:
+        InputFileError: missing file, folder, empty file or over the limit.
+    """
+    limit = int(max_mb * 1_000_000)
+    path: Path | None = None
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = filename or path.name
+        if not path.exists():
+            raise InputFileError(f"{path} does not exist. Check the path and try again.")
+        if path.is_dir():
+            raise InputFileError(f"{path} is a folder. Choose one export file inside it.")
+        size = path.stat().st_size
+        _check_size(name, size, limit, max_mb)
+        data = path.read_bytes()
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = filename or "the uploaded file"
+    elif hasattr(source, "getvalue") or hasattr(source, "read"):
+        name = filename or getattr(source, "name", None) or "the uploaded file"
+        size = getattr(source, "size", None)
+        if isinstance(size, int):
+            _check_size(name, size, limit, max_mb)
+        data = source.getvalue() if hasattr(source, "getvalue") else source.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+    else:
+        raise TypeError(f"read_posts needs a path, bytes or a file-like object. Got {type(source).__name__}.")
+    _check_size(name, len(data), limit, max_mb)
+    if not data.strip():
+        raise InputFileError(f"{name} is empty. Export the posts again and choose the new file.")
+    return data, name, path
+
+
+def _check_size(name: str, size: int, limit: int, max_mb: float) -> None:
+    if size > limit:
+        raise InputFileError(
+            f"{name} is {size / 1_000_000:.1f} MB, over the {max_mb:g} MB limit.",
+            hint="Split the export, or raise the limit (environment variable SIEVE_MAX_UPLOAD_MB, "
+            "or --max-mb on the command line).",
+        )
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def read_table(data: bytes, name: str, path: Path | None) -> RawTable:
+    """Read the bytes of an export as a :class:`RawTable` (format sniffed from content and name).
+
+    Raises:
+        InputFileError: for files that are not a table of posts.
+    """
+    ext = PurePosixPath(name.lower()).suffix
+    if data[:4] == b"PK\x03\x04":
+        return _read_zip(data, name)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise InputFileError(
+            f"{name} is an old Excel workbook (.xls). Open it in Excel or LibreOffice and save it as "
+            ".xlsx or 'CSV UTF-8', then upload that file."
+        )
+    if ext in (".xlsx", ".xlsm"):
+        raise InputFileError(f"{name} is named like an Excel workbook but is not one (it is not a zip file).")
+    if data[:5] == b"%PDF-" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+        raise InputFileError(f"{name} is a PDF or an image, not a table of posts. Upload a CSV, XLSX or JSON export.")
+    decoded = decode_bytes(data, name=name)
+    text = decoded.text
+    head = text.lstrip()[:200]
+    if _YTD_RE.match(head) or ext == ".js":
+        table = _read_x_archive([(name, text)], name)
+        if path is not None:
+            table = _read_archive_parts(path, name, table, decoded.encoding)
+    elif head.startswith(("[", "{")) or ext in (".json", ".jsonl", ".ndjson"):
+        table = _read_json(text, name, ext)
+    else:
+        table = _read_delimited(text, name, ext)
+    table.encoding = decoded.encoding
+    if decoded.rejected:
+        tried = ", ".join(f"{codec} ({why})" for codec, why in decoded.rejected)
+        table.warnings.append(f"Decoded as {decoded.encoding} after rejecting {tried}.")
+    return table
+
+
+# ---------------------------------------------------------------- delimited text
+
+
+def _line_offsets(text: str, n: int) -> list[int]:
+    offsets, pos = [0], 0
+    for _ in range(n):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            break
+        pos = nl + 1
+        offsets.append(pos)
+    return offsets
+
+
+def _clean_header(cells: list[str]) -> list[str]:
+    out: list[str] = []
+    seen: Counter[str] = Counter()
+    for j, cell in enumerate(cells):
+        name = cell.replace("\ufeff", "").replace("\u200b", "").strip() or f"column_{j + 1}"
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name}.{seen[name]}")
+    return out
+
+
+def sniff_delimited(text: str, ext: str = "") -> tuple[str, int, bool]:
+    """Choose the delimiter and header line of delimited text.
+
+    For each candidate delimiter the first 10 lines are searched for the line
+    with the most known column names (:data:`core.ingest.columns.KNOWN_NAMES`);
+    the candidates are ranked by that count, then by how many of the next
+    200 records have as many fields as that header, then by the number of
+    fields (``.tsv`` files prefer the tab on ties, others the comma).
+
+    Returns:
+        ``(delimiter, header_line, skip_initial_space)``: the header line is a
+        0-based line index; ``skip_initial_space`` is True when the header
+        separates names with a delimiter and a space (``Tweet ID, Tweet Text``).
+    """
+    offsets = _line_offsets(text, _HEADER_SEARCH_LINES)
+    lines = [text[offsets[i]: (offsets[i + 1] - 1 if i + 1 < len(offsets) else None)].rstrip("\r")
+             for i in range(min(len(offsets), _HEADER_SEARCH_LINES))]
+    first_content = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    prefs = list(DELIMITERS)
+    if ext in (".tsv", ".tab"):
+        prefs.remove("\t")
+        prefs.insert(0, "\t")
+    best: tuple | None = None
+    choice = (",", first_content, False)
+    for rank, delim in enumerate(prefs):
+        known_line, known = first_content, 0
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                cells = next(csv.reader([line], delimiter=delim), [])
+            except csv.Error:  # a carriage return inside a quoted cell
+                cells = line.split(delim)
+            k = count_known(cells)
+            if k > known:
+                known_line, known = i, k
+        skip = bool(re.search(re.escape(delim) + r" \S", lines[known_line])) if lines else False
+        reader = csv.reader(io.StringIO(text[offsets[known_line]: offsets[known_line] + 300_000], newline=""),
+                            delimiter=delim, skipinitialspace=skip)
+        counts: list[int] = []
+        try:
+            header = next(reader, [])
+            for row in reader:
+                if row:
+                    counts.append(len(row))
+                if len(counts) >= 200:
+                    break
+        except csv.Error:  # this delimiter cannot even parse the sample
+            continue
+        if counts and len(counts) > 1:
+            counts = counts[:-1]  # the sample may cut the last record short
+        width = len(header)
+        consistent = (sum(1 for c in counts if c == width) / len(counts)) if counts else 1.0
+        score = (known, round(consistent, 2) if width > 1 else 0.0, width, -rank)
+        if best is None or score > best:
+            best, choice = score, (delim, known_line, skip)
+    return choice
+
+
+def _read_delimited(text: str, name: str, ext: str) -> RawTable:
+    delim, header_line, skip = sniff_delimited(text, ext)
+    offset = _line_offsets(text, header_line)[header_line] if header_line else 0
+    # newline="": lines end at \n, \r\n or \r as with open(..., newline=""), which csv expects
+    reader = csv.reader(io.StringIO(text[offset:], newline=""), delimiter=delim, skipinitialspace=skip)
+    try:
+        header = _clean_header(next(reader))
+    except StopIteration:
+        raise InputFileError(f"{name} has no header row and no records.") from None
+    norm_header = [normalise_name(h) for h in header]
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    dropped: Counter[str] = Counter()
+    warnings: list[str] = []
+    record = 0
+    long_records: list[int] = []
+    try:
+        for row in reader:
+            record += 1
+            if not row or not any(c.strip() for c in row):
+                dropped["blank row"] += 1
+                continue
+            if (len(row) >= len(header) and len(row[0]) < 200 and normalise_name(row[0]) == norm_header[0]
+                    and [normalise_name(c) for c in row[: len(header)]] == norm_header):
+                dropped["repeated header row"] += 1
+                continue
+            if len(long_records) < 3 and any(c.count("\n") > 50 for c in row):
+                long_records.append(record)
+            rows.append(row)
+            numbers.append(record)
+    except csv.Error as exc:
+        raise InputFileError(
+            f"{name} cannot be read as delimited text at record {record + 1}: {exc}.",
+            hint="Check that quotes are balanced, or export the file again.",
+        ) from None
+    if header_line:
+        warnings.append(
+            f"The header is on line {header_line + 1}; the {header_line} line(s) above it were skipped."
+        )
+    if dropped["repeated header row"]:
+        warnings.append(
+            f"{dropped['repeated header row']} repeated header row(s) inside the file were dropped "
+            "(a crawler that appends on every run)."
+        )
+    for rec in long_records:
+        warnings.append(
+            f"Record {rec} spans more than 50 lines: a quote may be unbalanced there, which merges records."
+        )
+    fmt = "tsv" if delim == "\t" else "csv"
+    return RawTable(header, rows, numbers, fmt, delimiter=delim, header_row=header_line,
+                    rows_read=record, dropped=dropped, warnings=warnings, files=[name])
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def _cell_str(value) -> str:
+    import datetime as _dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer() and abs(value) < 1e22:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(data: bytes, name: str) -> RawTable:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files
+        raise InputFileError(f"{name} cannot be opened as an Excel workbook ({exc}). Save it again as .xlsx.") \
+            from None
+    warnings: list[str] = []
+    chosen = None
+    try:
+        for sheet in workbook.worksheets:
+            grid = [[_cell_str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            grid = [row[: max((j + 1 for j, c in enumerate(row) if c.strip()), default=0)] for row in grid]
+            if not any(grid):
+                continue
+            known_row, known = next((i for i, r in enumerate(grid) if r), 0), 0
+            for i, row in enumerate(grid[:_HEADER_SEARCH_LINES]):
+                k = count_known(row)
+                if k > known:
+                    known_row, known = i, k
+            if chosen is None or (known > 0 and chosen[2] == 0):
+                chosen = (sheet.title, grid, known, known_row)
+            if known > 0:
+                break
+    finally:
+        workbook.close()
+    if chosen is None:
+        raise InputFileError(f"{name} is an Excel workbook with no data in any sheet.")
+    title, grid, _, header_row = chosen
+    if len(workbook.sheetnames) > 1:
+        warnings.append(f"Read the sheet {title!r} of {len(workbook.sheetnames)} sheets.")
+    header = _clean_header(grid[header_row])
+    norm_header = [normalise_name(h) for h in header]
+    rows, numbers = [], []
+    dropped: Counter[str] = Counter()
+    for record, row in enumerate(grid[header_row + 1:], start=1):
+        if not any(c.strip() for c in row):
+            dropped["blank row"] += 1
+            continue
+        if [normalise_name(c) for c in row[: len(header)]] == norm_header:
+            dropped["repeated header row"] += 1
+            continue
+        rows.append(row)
+        numbers.append(record)
+    # blank rows after the last record are the sheet's formatting, not records
+    trailing = len(grid) - header_row - 1 - (numbers[-1] if numbers else 0)
+    dropped["blank row"] -= trailing
+    if dropped["blank row"] <= 0:
+        del dropped["blank row"]
+    if header_row:
+        warnings.append(f"The header is on row {header_row + 1}; the {header_row} row(s) above it were skipped.")
+    if dropped["repeated header row"]:
+        warnings.append(f"{dropped['repeated header row']} repeated header row(s) inside the sheet were dropped.")
+    return RawTable(header, rows, numbers, "xlsx", header_row=header_row,
+                    rows_read=(numbers[-1] if numbers else 0), dropped=dropped, warnings=warnings, files=[name])
+
+
+# ---------------------------------------------------------------- JSON, JSONL, X archive
+
+
+def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:
+    out = {} if out is None else out
+    for key, value in obj.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, full + ".", out)
+        else:
+            out[full] = value
+    return out
+
+
+def _json_str(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e22 else repr(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _is_container(obj: dict) -> bool:
+    return (isinstance(obj.get("data"), list) or obj.get("kind") == "Listing"
+            or any(isinstance(obj.get(k), list) for k in _RECORD_KEYS) and "text" not in obj)
+
+
+def _page_records(page: dict) -> list[dict]:
+    """Records of an X API v2 page (``data`` + ``includes.users`` joined as ``author``)."""
+    users = {u.get("id"): u for u in (page.get("includes") or {}).get("users", []) if isinstance(u, dict)}
+    out = []
+    for item in page["data"]:
+        if not isinstance(item, dict):
+            continue
+        if users and "author" not in item and item.get("author_id") in users:
+            item = {**item, "author": users[item["author_id"]]}
+        out.append(item)
+    return out
+
+
+def find_records(obj) -> list[dict]:
+    """The list of post records inside parsed JSON (see the module docstring)."""
+    if isinstance(obj, list):
+        out: list[dict] = []
+        for item in obj:
+            if not isinstance(item, dict):
+                continue
+            if _is_container(item):
+                out.extend(find_records(item))
+            elif set(item) == {"kind", "data"} and isinstance(item["data"], dict):
+                out.append(item["data"])  # a Reddit "thing"
+            elif len(item) == 1 and isinstance(next(iter(item.values())), dict):
+                out.append(next(iter(item.values())))  # X archive {"tweet": {...}}
+            else:
+                out.append(item)
+        return out
+    if isinstance(obj, dict):
+        if obj.get("kind") == "Listing" and isinstance(obj.get("data"), dict):
+            return find_records(obj["data"].get("children", []))
+        if isinstance(obj.get("data"), list):
+            return _page_records(obj)
+        for key in _RECORD_KEYS:
+            if isinstance(obj.get(key), list):
+                return find_records(obj[key])
+        lists = [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        if len(lists) == 1:
+            return find_records(lists[0])
+        return [obj]
+    return []
+
+
+def _records_table(records: list[dict], numbers: list[int], fmt: str, name: str,
+                   rows_read: int, dropped: Counter | None = None) -> RawTable:
+    if not records:
+        raise InputFileError(f"{name} holds no records (no list of posts was found in it).")
+    flat = [_flatten(r) for r in records]
+    header: dict[str, None] = {}
+    for r in flat:
+        for key in r:
+            header.setdefault(key, None)
+    names = list(header)
+    rows = [[_json_str(r.get(k)) for k in names] for r in flat]
+    return RawTable(names, rows, numbers, fmt, rows_read=rows_read, dropped=dropped or Counter(), files=[name])
+
+
+def _read_json(text: str, name: str, ext: str) -> RawTable:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as whole_error:
+        lines = text.splitlines()
+        records: list[dict] = []
+        numbers: list[int] = []
+        dropped: Counter[str] = Counter()
+        bad_line = None
+        record = 0
+        for i, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            record += 1
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                dropped["invalid JSON line"] += 1
+                bad_line = bad_line or i
+                continue
+            found = find_records(obj) if isinstance(obj, dict) and _is_container(obj) else (
+                [obj] if isinstance(obj, dict) else [])
+            for rec in found:
+                records.append(rec)
+                numbers.append(len(numbers) + 1)
+        if not records or dropped["invalid JSON line"] > max(3, record // 2):
+            raise InputFileError(
+                f"{name} is neither JSON nor JSON Lines: line {whole_error.lineno}, column "
+                f"{whole_error.colno}: {whole_error.msg}.",
+                hint="Check that the export finished writing, or export it again.",
+            ) from None
+        table = _records_table(records, numbers, "jsonl", name, rows_read=len(records) + dropped.total(),
+                               dropped=dropped)
+        if bad_line:
+            table.warnings.append(
+                f"{dropped['invalid JSON line']} line(s) that are not valid JSON were dropped (first: line {bad_line})."
+            )
+        return table
+    records = find_records(parsed)
+    return _records_table(records, list(range(1, len(records) + 1)), "json", name, rows_read=len(records))
+
+
+def _read_x_archive(parts: list[tuple[str, str]], name: str) -> RawTable:
+    records: list[dict] = []
+    for part_name, text in parts:
+        body = _YTD_RE.sub("", text, count=1).strip().rstrip(";")
+        try:
+            parsed = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise InputFileError(
+                f"{part_name} is not an X/Twitter archive file: after the 'window.YTD...' prefix, line "
+                f"{exc.lineno} is not valid JSON ({exc.msg})."
+            ) from None
+        records.extend(find_records(parsed))
+    table = _records_table(records, list(range(1, len(records) + 1)), "x-archive", name, rows_read=len(records))
+    table.files = [p for p, _ in parts]
+    return table
+
+
+def _part_key(name: str) -> tuple[str, int] | None:
+    m = _PART_RE.match(PurePosixPath(name).name)
+    if not m:
+        return None
+    return m.group("base").lower(), int(m.group("n") or 0)
+
+
+def _read_archive_parts(path: Path, name: str, first: RawTable, encoding: str) -> RawTable:
+    """Read ``tweets.js`` together with its ``tweets-partN.js`` siblings, in part order."""
+    key = _part_key(path.name)
+    if key is None:
+        return first
+    siblings = sorted(
+        (k[1], p) for p in path.parent.glob("*.js") if (k := _part_key(p.name)) and k[0] == key[0]
+    )
+    if len(siblings) <= 1:
+        return first
+    parts = [(p.name, decode_bytes(p.read_bytes(), name=p.name).text) for _, p in siblings]
+    table = _read_x_archive(parts, name)
+    table.warnings.append(f"Read {len(parts)} archive parts: {', '.join(p for p, _ in parts)}.")
+    return table
+
+
+def _read_zip(data: bytes, name: str) -> RawTable:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise InputFileError(f"{name} looks like a zip file but cannot be opened. Download it again.") from None
+    with archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        if "xl/workbook.xml" in names:
+            return _read_xlsx(data, name)
+        js = sorted(
+            ((k[1], n) for n in names if (k := _part_key(n)) and k[0] in ("tweets", "tweet")),
+        )
+        if js:
+            parts = [(PurePosixPath(n).name, decode_bytes(archive.read(n), name=n).text) for _, n in js]
+            table = _read_x_archive(parts, name)
+            table.encoding = "utf-8"
+            table.warnings.append(f"Read the X archive's tweets from {', '.join(n for _, n in js)}.")
+            return table
+        tables = [n for n in names if PurePosixPath(n.lower()).suffix in
+                  (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx")
+                  and not PurePosixPath(n).name.startswith(".")]
+        if len(tables) == 1:
+            inner = tables[0]
+            table = read_table(archive.read(inner), f"{name}:{inner}", None)
+            table.warnings.append(f"Read {inner} from the zip file.")
+            return table
+    raise InputFileError(
+        f"{name} is a zip file with {len(tables)} table files"
+        + (f" ({', '.join(tables[:5])})" if tables else "")
+        + ". Unzip it and choose one export file."
+    )
