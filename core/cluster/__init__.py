@@ -1,1 +1,175 @@
-"""cluster stage (see core/__init__.py for the data flow)."""
+"""Cluster stage: the map of the conversation.
+
+One folder per step, as in BERTopic (Grootendorst 2022, arXiv:2203.05794):
+
+- :mod:`core.cluster.reduce`: UMAP (cosine) to a few dimensions for clustering
+  and to 2D for the map; small inputs skip UMAP;
+- :mod:`core.cluster.algorithms`: HDBSCAN (automatic minimum cluster size) or
+  KMeans; noise is -1, shown as "unclustered";
+- :mod:`core.cluster.keywords`: class-based TF-IDF keywords, never empty;
+- :mod:`core.cluster.names`: rename and merge clusters;
+- :mod:`core.cluster.then_rerank`: each cluster's relevance to a query.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.cluster.algorithms import (
+    _check_int,
+    assign_noise_to_nearest,
+    auto_min_cluster_size,
+    hdbscan_labels,
+    kmeans_labels,
+    relabel_by_size,
+)
+from core.cluster.keywords import cluster_keywords
+from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
+from core.cluster.reduce import reduce_embeddings
+from core.cluster.then_rerank import rerank_within_clusters
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "NOISE_NAME",
+    "ClusterNames",
+    "ClusterResult",
+    "auto_min_cluster_size",
+    "cluster_keywords",
+    "cluster_posts",
+    "merge_clusters",
+    "rerank_within_clusters",
+]
+
+METHODS = ("hdbscan", "kmeans")
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """What :func:`cluster_posts` found (learned attributes end with ``_``).
+
+    Attributes:
+        labels_: int64 array of shape (n,): clusters 0..n_clusters_-1 numbered
+            from largest to smallest, -1 = noise ("unclustered"; also every
+            empty/zero embedding).
+        coords_2d_: float32 array of shape (n, 2), the map (UMAP 2D, or PCA
+            below ``reduce.UMAP_MIN_N`` posts); NaN rows for zero embeddings.
+        n_clusters_: number of clusters (noise excluded).
+        noise_mask_: bool array of shape (n,): the points HDBSCAN left as noise,
+            before any ``assign_noise`` (all False for KMeans).
+        reduction_: ``"umap"`` or ``"none+pca"`` (small inputs).
+        min_cluster_size_: the minimum cluster size used (HDBSCAN), else None.
+        k_: the k used (KMeans, capped at the number of distinct points), else None.
+        method, k, min_cluster_size, random_state, assign_noise, n_components:
+            the parameters as given.
+    """
+
+    labels_: np.ndarray
+    coords_2d_: np.ndarray
+    n_clusters_: int
+    noise_mask_: np.ndarray
+    reduction_: str
+    min_cluster_size_: int | None
+    k_: int | None
+    method: str
+    k: int | None
+    min_cluster_size: int | None
+    random_state: int
+    assign_noise: bool
+    n_components: int
+
+    @property
+    def sizes_(self) -> dict[int, int]:
+        """``{cluster: number of posts}``, noise (-1) included when present."""
+        ids, counts = np.unique(self.labels_, return_counts=True)
+        return {int(i): int(c) for i, c in zip(ids, counts)}
+
+
+def cluster_posts(
+    embeddings: np.ndarray,
+    *,
+    method: str = "hdbscan",
+    k: int | None = None,
+    min_cluster_size: int | None = None,
+    random_state: int = 42,
+    assign_noise: bool = False,
+    n_components: int = 5,
+    n_neighbors: int = 15,
+) -> ClusterResult:
+    """Reduce, cluster and map post embeddings.
+
+    Pipeline: zero rows (empty posts) are set aside as noise; the rest go
+    through :func:`core.cluster.reduce.reduce_embeddings` (UMAP cosine to
+    ``n_components`` dimensions and to 2D, fixed ``random_state``; no
+    reduction and a PCA map below 30 posts), then HDBSCAN or KMeans in that
+    space; clusters are renumbered by size.
+
+    Args:
+        embeddings: float array of shape (n, dim), rows L2-normalised (as
+            :func:`core.embed.embed_texts` returns); n may be 0, 1, 2...
+        method: ``"hdbscan"`` (finds the number of clusters; some posts may be
+            noise) or ``"kmeans"`` (exactly ``k`` clusters, no noise).
+        k: number of clusters for KMeans (required then; capped at n).
+        min_cluster_size: HDBSCAN's smallest cluster (>= 2); ``None`` chooses
+            :func:`core.cluster.algorithms.auto_min_cluster_size` from n.
+        random_state: seed of UMAP and KMeans.
+        assign_noise: give each noise point its nearest cluster (centroid in
+            the clustering space).
+        n_components: dimension of the clustering space (default 5).
+        n_neighbors: UMAP neighbours (default 15; capped at n - 1).
+
+    Returns:
+        A :class:`ClusterResult`.
+
+    Raises:
+        ValueError: unknown ``method``; ``k`` missing or < 1 for KMeans;
+            ``min_cluster_size`` < 2; ``embeddings`` not 2-D.
+    """
+    if method not in METHODS:
+        raise ValueError(f"The 'method' parameter of cluster_posts must be one of {METHODS}. Got {method!r} instead.")
+    x = np.asarray(embeddings, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-D array (n_posts, dim). Got shape {x.shape} instead.")
+    if method == "kmeans" and k is None:
+        raise ValueError("The 'k' parameter of cluster_posts is required with method='kmeans'. Got None instead.")
+    n = x.shape[0]
+    labels = np.full(n, -1, dtype=np.int64)
+    coords = np.full((n, 2), np.nan, dtype=np.float32)
+    noise = np.zeros(n, dtype=bool)
+    valid = np.flatnonzero(np.linalg.norm(x, axis=1) > 0) if n else np.zeros(0, dtype=np.int64)
+    mcs_used = k_used = None
+    reduction = "none+pca"
+    # Validate parameters even when there is too little data to use them.
+    if method == "hdbscan" and min_cluster_size is not None:
+        _check_int("min_cluster_size", min_cluster_size, 2)
+    elif method == "kmeans":
+        _check_int("k", k, 1)
+    if valid.size:
+        space, map_xy, reduction = reduce_embeddings(
+            x[valid], n_components=n_components, map_components=2,
+            n_neighbors=n_neighbors, random_state=random_state,
+        )
+        coords[valid] = map_xy
+        if method == "kmeans":
+            sub, k_used = kmeans_labels(space, k, random_state=random_state)
+        else:
+            sub, mcs_used = hdbscan_labels(space, min_cluster_size=min_cluster_size)
+            noise[valid] = sub < 0
+            if assign_noise:
+                sub = assign_noise_to_nearest(space, sub)
+        labels[valid] = relabel_by_size(sub)
+    elif method == "hdbscan":
+        mcs_used = min_cluster_size if min_cluster_size is not None else auto_min_cluster_size(0)
+    n_clusters = int(labels.max() + 1) if n and labels.max() >= 0 else 0
+    if method == "hdbscan":
+        logger.info("HDBSCAN (min_cluster_size=%s): %d clusters, %d noise of %d posts",
+                    mcs_used, n_clusters, int(np.sum(labels < 0)), n)
+    return ClusterResult(
+        labels_=labels, coords_2d_=coords, n_clusters_=n_clusters, noise_mask_=noise,
+        reduction_=reduction, min_cluster_size_=mcs_used, k_=k_used, method=method, k=k,
+        min_cluster_size=min_cluster_size, random_state=random_state, assign_noise=assign_noise,
+        n_components=n_components,
+    )

@@ -1,0 +1,173 @@
+"""Clustering algorithms on the reduced space: HDBSCAN or KMeans.
+
+HDBSCAN: Campello, Moulavi & Sander, "Density-Based Clustering Based on
+Hierarchical Density Estimates", PAKDD 2013 (scikit-learn's
+``sklearn.cluster.HDBSCAN``). Points in no cluster are noise, label ``-1``,
+shown to the analyst as "unclustered".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: Bounds of the automatic minimum cluster size.
+AUTO_MIN_CLUSTER_SIZE_BOUNDS = (5, 100)
+#: Below this many posts HDBSCAN may answer "one cluster" (allow_single_cluster).
+SMALL_N = 30
+
+
+def auto_min_cluster_size(n: int) -> int:
+    """The automatic HDBSCAN minimum cluster size for ``n`` posts.
+
+    ``round(sqrt(n) / 2)`` clipped to [5, 100], and never above ``n // 2``
+    (at least 2): 11 for 500 posts, 16 for 1,000, 27 for 3,000, 50 for
+    10,000. A size proportional to n (e.g. 1%) loses small topics on big
+    files and fragments small files; a fixed size (e.g. 30) cannot suit both
+    500 and 50,000 posts. The square root grows with the file but stays far
+    below the size of any topic worth a name, and the minimum samples
+    (:func:`auto_min_samples`) is kept small so that the choice of the
+    minimum cluster size does not also decide how much becomes noise.
+    ``bench/cluster_quality.py`` measures it on NLPCC subsamples of 500,
+    1,000 and 3,000 posts and on CrisisLex mixes.
+
+    Args:
+        n: number of posts (>= 0).
+
+    Returns:
+        An int >= 2.
+    """
+    lo, hi = AUTO_MIN_CLUSTER_SIZE_BOUNDS
+    size = int(min(hi, max(lo, round(math.sqrt(max(n, 0)) / 2))))
+    return max(2, min(size, n // 2))
+
+
+def auto_min_samples(min_cluster_size: int) -> int:
+    """HDBSCAN's ``min_samples`` used with a given minimum cluster size:
+    ``min(min_cluster_size, 10)`` (density estimated from at most 10 neighbours)."""
+    return max(1, min(int(min_cluster_size), 10))
+
+
+def _check_int(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"The {name!r} parameter must be an int >= {low}. Got {value!r} instead.")
+    return int(value)
+
+
+def hdbscan_labels(
+    space: np.ndarray,
+    *,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """Cluster points with HDBSCAN.
+
+    Args:
+        space: float array of shape (n, d) (the UMAP space; Euclidean distance).
+        min_cluster_size: smallest group HDBSCAN reports as a cluster (>= 2);
+            ``None`` chooses :func:`auto_min_cluster_size`. Values above n
+            are capped at n.
+        min_samples: neighbours used to estimate density (``None``:
+            :func:`auto_min_samples`).
+
+    Returns:
+        ``(labels, min_cluster_size_used)``: labels int64 (n,), clusters
+        0..k-1 and -1 for noise.
+
+    Raises:
+        ValueError: ``min_cluster_size`` < 2 or not an int.
+    """
+    from sklearn.cluster import HDBSCAN
+
+    n = space.shape[0]
+    if min_cluster_size is None:
+        mcs = auto_min_cluster_size(n)
+    else:
+        mcs = _check_int("min_cluster_size", min_cluster_size, 2)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64), mcs
+    mcs_eff = max(2, min(mcs, n))
+    ms = auto_min_samples(mcs_eff) if min_samples is None else _check_int("min_samples", min_samples, 1)
+    ms = min(ms, n - 1) if n > 1 else 1
+    # With few posts (fewer than two minimum-size clusters, or a handful) "all one topic"
+    # must be a possible answer:
+    # let HDBSCAN select the single root cluster (it still marks outliers).
+    single = n < 2 * mcs_eff or n < SMALL_N
+    model = HDBSCAN(min_cluster_size=mcs_eff, min_samples=max(1, ms), allow_single_cluster=single, copy=True)
+    labels = model.fit_predict(np.asarray(space, dtype=np.float64))
+    return np.asarray(labels, dtype=np.int64), mcs
+
+
+def kmeans_labels(space: np.ndarray, k: int, *, random_state: int = 42) -> tuple[np.ndarray, int]:
+    """Cluster points with KMeans (k-means++, 10 restarts).
+
+    Args:
+        space: float array of shape (n, d).
+        k: number of clusters (>= 1); capped at the number of distinct points.
+        random_state: seed.
+
+    Returns:
+        ``(labels, k_used)``: labels int64 (n,) in 0..k_used-1 (no noise).
+
+    Raises:
+        ValueError: ``k`` < 1 or not an int.
+    """
+    from sklearn.cluster import KMeans
+
+    k = _check_int("k", k, 1)
+    n = space.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    distinct = np.unique(np.round(np.asarray(space, dtype=np.float64), 6), axis=0).shape[0]
+    k_used = max(1, min(k, distinct))
+    if k_used < k:
+        logger.info("k=%d capped at %d (distinct points)", k, k_used)
+    if k_used == 1:
+        return np.zeros(n, dtype=np.int64), 1
+    model = KMeans(n_clusters=k_used, n_init=10, random_state=random_state)
+    return np.asarray(model.fit_predict(np.asarray(space, dtype=np.float64)), dtype=np.int64), k_used
+
+
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..k-1 from largest to smallest (ties: first seen
+    first); noise stays -1.
+
+    Args:
+        labels: int array of shape (n,).
+
+    Returns:
+        int64 array of shape (n,).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.full_like(labels, -1)
+    ids = [c for c in dict.fromkeys(labels.tolist()) if c >= 0]
+    sizes = {c: int(np.sum(labels == c)) for c in ids}
+    order = sorted(ids, key=lambda c: -sizes[c])  # stable: ties keep first-seen order
+    for new, old in enumerate(order):
+        out[labels == old] = new
+    return out
+
+
+def assign_noise_to_nearest(space: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Give each noise point (-1) the label of the nearest cluster centroid.
+
+    Args:
+        space: float array of shape (n, d), where the clusters were found.
+        labels: int array of shape (n,), -1 = noise.
+
+    Returns:
+        int64 array of shape (n,); unchanged when there is no cluster at all.
+    """
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    ids = np.unique(labels[labels >= 0])
+    noise = np.flatnonzero(labels < 0)
+    if ids.size == 0 or noise.size == 0:
+        return labels
+    centroids = np.stack([space[labels == c].mean(axis=0) for c in ids])
+    d = ((space[noise, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    labels[noise] = ids[np.argmin(d, axis=1)]
+    return labels

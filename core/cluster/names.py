@@ -1,0 +1,106 @@
+"""Cluster names the analyst can edit, and merging clusters.
+
+A name defaults to the cluster's top keywords; noise (-1) is always
+"unclustered", never a topic. Functions return new objects and never change
+their inputs, so a dashboard can keep the history of edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: How noise (label -1) is shown.
+NOISE_NAME = "unclustered"
+
+
+def merge_clusters(labels: np.ndarray, clusters: Iterable[int], *, into: int | None = None) -> np.ndarray:
+    """Relabel several clusters as one.
+
+    Args:
+        labels: int array of shape (n,), -1 = noise.
+        clusters: the cluster ids to merge (>= 0; at least one).
+        into: the id the merged cluster keeps (one of ``clusters``); default
+            the smallest id.
+
+    Returns:
+        A new int64 array of shape (n,); other labels are unchanged (ids are
+        not renumbered, so names stay attached).
+
+    Raises:
+        ValueError: a cluster id is -1 or absent from ``labels``, or ``into`` is
+            not among ``clusters``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    ids = sorted(set(int(c) for c in clusters))
+    present = set(np.unique(labels).tolist())
+    if not ids:
+        raise ValueError("merge_clusters needs at least one cluster id. Got none.")
+    bad = [c for c in ids if c < 0 or c not in present]
+    if bad:
+        raise ValueError(
+            f"Cannot merge clusters {bad}: only existing clusters >= 0 can be merged "
+            f"(existing: {sorted(c for c in present if c >= 0)}); noise (-1) is not a cluster."
+        )
+    target = ids[0] if into is None else int(into)
+    if target not in ids:
+        raise ValueError(f"The 'into' parameter must be one of the merged clusters {ids}. Got {into!r} instead.")
+    out = labels.copy()
+    out[np.isin(labels, ids)] = target
+    return out
+
+
+@dataclass(frozen=True)
+class ClusterNames:
+    """Display names of clusters.
+
+    Attributes:
+        names: ``{cluster: name}`` for clusters >= 0; a cluster without an
+            entry is shown as ``"cluster {id}"``.
+    """
+
+    names: Mapping[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_keywords(cls, keywords: Mapping[int, list[str]], *, n_words: int = 3) -> ClusterNames:
+        """Default names: the first ``n_words`` keywords joined by ``" · "``."""
+        return cls({int(c): " · ".join(words[:n_words]) for c, words in keywords.items() if int(c) >= 0})
+
+    def name(self, cluster: int) -> str:
+        """The display name of ``cluster`` (``"unclustered"`` for -1)."""
+        cluster = int(cluster)
+        if cluster < 0:
+            return NOISE_NAME
+        return self.names.get(cluster) or f"cluster {cluster}"
+
+    def rename(self, cluster: int, name: str) -> ClusterNames:
+        """A copy with ``cluster`` renamed.
+
+        Raises:
+            ValueError: ``cluster`` is -1 (noise keeps its name) or ``name`` is blank.
+        """
+        if int(cluster) < 0:
+            raise ValueError(f"Noise (-1) is always shown as {NOISE_NAME!r} and cannot be renamed.")
+        name = " ".join(str(name or "").split())
+        if not name:
+            raise ValueError(f"The new name of cluster {cluster} is empty. Type a name.")
+        return ClusterNames({**self.names, int(cluster): name})
+
+    def merge(
+        self, labels: np.ndarray, clusters: Iterable[int], *, into: int | None = None, name: str | None = None
+    ) -> tuple[np.ndarray, ClusterNames]:
+        """Merge clusters (:func:`merge_clusters`) and keep names consistent.
+
+        Returns:
+            ``(new_labels, new_names)``: the merged cluster is named ``name``,
+            else keeps the name of ``into``; the other merged ids lose theirs.
+        """
+        ids = sorted(set(int(c) for c in clusters))
+        new_labels = merge_clusters(labels, ids, into=into)
+        target = ids[0] if into is None else int(into)
+        names = {c: v for c, v in self.names.items() if c not in ids or c == target}
+        if name is not None and " ".join(name.split()):
+            names[target] = " ".join(name.split())
+        return new_labels, ClusterNames(names)

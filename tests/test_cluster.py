@@ -1,0 +1,285 @@
+"""Clusters: reduction fallbacks, HDBSCAN/KMeans, small inputs, keywords, names, cluster-then-rerank, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from core.cluster import ClusterNames, cluster_keywords, cluster_posts, merge_clusters, rerank_within_clusters
+from core.cluster.algorithms import (
+    assign_noise_to_nearest,
+    auto_min_cluster_size,
+    hdbscan_labels,
+    kmeans_labels,
+    relabel_by_size,
+)
+from core.cluster.keywords import ctfidf_matrix
+from core.cluster.reduce import cosine_neighbours, pca_reduce, reduce_embeddings
+from core.rerank.base import ScoreResult, ScorerInfo
+
+
+def _unit(x):
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _blobs(n, centers, seed=0, dim=32, std=0.05):
+    x, y = make_blobs(n_samples=n, n_features=dim, centers=centers, cluster_std=std,
+                      center_box=(-1, 1), random_state=seed)
+    return _unit(x), y
+
+
+# --- reduction -------------------------------------------------------------------------
+
+def test_pca_reduce_small_inputs_pad_with_zeros():
+    assert pca_reduce(np.ones((1, 8)), 2).tolist() == [[0.0, 0.0]]
+    two = pca_reduce(np.array([[1.0, 0, 0], [0, 1.0, 0]]), 2)
+    assert two.shape == (2, 2)
+    assert np.allclose(two[:, 1], 0) and abs(two[0, 0] - two[1, 0]) == pytest.approx(np.sqrt(2), rel=1e-5)
+
+
+def test_small_inputs_skip_umap():
+    x, _ = _blobs(12, 3)
+    space, coords, method = reduce_embeddings(x)
+    assert method == "none+pca"
+    np.testing.assert_array_equal(space, x)
+    assert coords.shape == (12, 2) and np.isfinite(coords).all()
+
+
+def test_exact_cosine_neighbours_list_self_first_even_for_duplicates():
+    x = _unit(np.array([[1, 0], [1, 0], [0, 1], [1, 1]], dtype=np.float32))
+    g = cosine_neighbours(x, 3)
+    assert g.indices[:, 0].tolist() == [0, 1, 2, 3]
+    assert g.distances[:, 0].tolist() == [0, 0, 0, 0]
+    assert g.indices[0, 1] == 1 and g.distances[0, 1] == pytest.approx(0, abs=1e-6)
+    assert g.distances[2, 1] == pytest.approx(1 - np.sqrt(0.5), abs=1e-6)
+
+
+# --- algorithms ------------------------------------------------------------------------
+
+def test_auto_min_cluster_size_grows_with_n_but_stays_bounded():
+    values = [auto_min_cluster_size(n) for n in (4, 12, 500, 1000, 3000, 10000, 10**6)]
+    assert values == [2, 5, 11, 16, 27, 50, 100]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 12])
+@pytest.mark.parametrize("method", ["hdbscan", "kmeans"])
+def test_tiny_inputs_never_crash(n, method):
+    x, _ = _blobs(n, 2, seed=n)
+    res = cluster_posts(x, method=method, k=5 if method == "kmeans" else None)
+    assert res.labels_.shape == (n,) and res.coords_2d_.shape == (n, 2)
+    assert np.isfinite(res.coords_2d_).all()
+    assert res.n_clusters_ == len(set(res.labels_[res.labels_ >= 0].tolist()))
+    assert 0 <= res.n_clusters_ <= n
+    if method == "kmeans":
+        assert res.k_ == min(5, n) and (res.labels_ >= 0).all()
+
+
+def test_tiny_blobs_recover_clusters_without_umap():
+    x, y = _blobs(24, 3, seed=1)
+    for kwargs in ({"method": "kmeans", "k": 3}, {"method": "hdbscan", "min_cluster_size": 4}):
+        res = cluster_posts(x, **kwargs)
+        assert res.reduction_ == "none+pca"
+        assert adjusted_rand_score(y, res.labels_) == pytest.approx(1.0)
+
+
+def test_blobs_recover_clusters_through_umap_for_both_methods():
+    x, y = _blobs(240, 4, seed=3, std=0.15)
+    hdb = cluster_posts(x)
+    assert hdb.reduction_ == "umap" and hdb.min_cluster_size_ == auto_min_cluster_size(240)
+    assert hdb.n_clusters_ == 4
+    assert adjusted_rand_score(y[~hdb.noise_mask_], hdb.labels_[~hdb.noise_mask_]) > 0.95
+    km = cluster_posts(x, method="kmeans", k=4)
+    assert adjusted_rand_score(y, km.labels_) > 0.95
+    # fixed random_state: same answer twice
+    again = cluster_posts(x, method="kmeans", k=4)
+    np.testing.assert_array_equal(again.coords_2d_, km.coords_2d_)
+
+
+def test_all_noise_when_no_density_structure():
+    space = np.eye(60)  # every point equally far from every other
+    labels, mcs = hdbscan_labels(space, min_cluster_size=5)
+    assert mcs == 5 and (labels == -1).all()
+    assert assign_noise_to_nearest(space, labels).tolist() == labels.tolist()
+    assert cluster_keywords(["a post"] * 60, labels) == {}
+
+
+def test_all_empty_posts_are_all_unclustered():
+    res = cluster_posts(np.zeros((4, 16), dtype=np.float32))
+    assert res.labels_.tolist() == [-1] * 4 and res.n_clusters_ == 0
+    assert np.isnan(res.coords_2d_).all()
+
+
+def test_empty_rows_are_noise_and_the_rest_cluster():
+    x, y = _blobs(20, 2, seed=4)
+    x = np.vstack([x, np.zeros((2, x.shape[1]), dtype=np.float32)])
+    res = cluster_posts(x, method="kmeans", k=2)
+    assert res.labels_[-2:].tolist() == [-1, -1]
+    assert adjusted_rand_score(y, res.labels_[:20]) == pytest.approx(1.0)
+
+
+def test_assign_noise_to_nearest_centroid():
+    space = np.array([[0.0, 0], [0, 0.1], [10, 10], [10, 10.1], [1, 1], [9, 9]])
+    labels = np.array([0, 0, 1, 1, -1, -1])
+    assert assign_noise_to_nearest(space, labels).tolist() == [0, 0, 1, 1, 0, 1]
+
+
+def test_relabel_by_size_and_kmeans_cap():
+    assert relabel_by_size(np.array([5, 2, 2, -1, 5, 5])).tolist() == [0, 1, 1, -1, 0, 0]
+    labels, k = kmeans_labels(np.array([[0.0, 0], [0, 0], [1, 1]]), 3)
+    assert k == 2 and labels[0] == labels[1] != labels[2]
+
+
+@pytest.mark.parametrize("bad", [{"method": "dbscan"}, {"method": "kmeans"}, {"method": "kmeans", "k": 0},
+                                 {"min_cluster_size": 1}])
+def test_bad_parameters_raise_value_error(bad):
+    with pytest.raises(ValueError):
+        cluster_posts(np.eye(3, dtype=np.float32), **bad)
+
+
+# --- keywords --------------------------------------------------------------------------
+
+ZH = ["春节放鞭炮污染空气，应该禁止 [哈哈]", "过年放鞭炮是传统习俗", "禁止燃放鞭炮，保护空气 http://t.cn/abc",
+      "大家一起过春节，放鞭炮 @小明"]
+EN = ["Flood waters rising in Calgary, evacuate now", "Calgary flood: roads closed downtown",
+      "RT @news: flood evacuation centres open in Calgary http://t.co/x", "Stay safe Calgary, the flood is bad"]
+MIXED = ["iPhone SE 价格感人，苹果这次良心", "苹果 iPhone SE 销量不好", "iPhone SE 外观和 5s 一样 #苹果#",
+         "买了 iPhone SE，苹果真香"]
+
+
+def test_keywords_are_real_words_in_chinese_english_and_mixed_clusters():
+    texts = ZH + EN + MIXED
+    labels = np.repeat([0, 1, 2], 4)
+    kw = cluster_keywords(texts, labels, top_n=5)
+    assert set(kw) == {0, 1, 2}
+    assert kw[0][0] in {"鞭炮", "放鞭炮"} and {"春节", "禁止"} <= set(kw[0][:3])
+    assert kw[1][:2] == ["calgary", "flood"] or kw[1][:2] == ["flood", "calgary"]
+    assert {"iphone", "se", "苹果"} <= set(kw[2])
+    import jieba
+
+    jieba.initialize()
+    for c, words in kw.items():
+        for w in words:  # Chinese keywords are dictionary words, not fragments or sentences
+            if any("\u4e00" <= ch <= "\u9fff" for ch in w):
+                assert jieba.dt.FREQ.get(w, 0) > 0, (c, w)
+            else:
+                assert w.isascii() and w.isalnum(), (c, w)
+        joined = " ".join(texts[i].lower() for i in np.flatnonzero(labels == c))
+        for w in words:
+            assert w in joined, (c, w)  # a word of the cluster's own posts
+            assert w.strip() == w and w not in {"http", "t.co", "小明", "哈哈", "news"}
+            assert not any(ch in w for ch in "，。:@#[]/ ")
+
+
+def test_keywords_never_empty():
+    texts = ["http://t.co/abc", "@someone", "[哈哈]", "!!!", "的 了", "猫"]
+    labels = np.array([0, 1, 2, 3, 4, 5])
+    kw = cluster_keywords(texts, labels)
+    assert all(kw[c] for c in range(6))
+    assert kw[0] == ["http://t.co/abc"]  # snippet fallback
+    assert kw[5] == ["猫"]  # a single character when nothing better exists
+
+
+def test_noise_counts_in_idf_but_gets_no_keywords():
+    texts = ["storm storm calgary", "storm storm banff", "storm lunch"]
+    kw = cluster_keywords(texts, np.array([0, 1, -1]), top_n=1)
+    assert set(kw) == {0, 1} and kw[0] == ["calgary"] and kw[1] == ["banff"]
+    assert -1 in cluster_keywords(texts, np.array([0, 1, -1]), include_noise=True)
+
+
+def test_ctfidf_matches_the_formula_by_hand():
+    w, vocab = ctfidf_matrix([["a", "a", "b"], ["b", "c"]])
+    assert vocab == ["a", "b", "c"]
+    avg = 2.5  # (3 + 2) / 2 tokens per class
+    expected = np.array([
+        [2 / 3 * np.log(1 + avg / 2), 1 / 3 * np.log(1 + avg / 2), 0],
+        [0, 1 / 2 * np.log(1 + avg / 2), 1 / 2 * np.log(1 + avg / 1)],
+    ])
+    np.testing.assert_allclose(w, expected)
+
+
+# --- names -----------------------------------------------------------------------------
+
+def test_rename_and_merge_clusters():
+    names = ClusterNames.from_keywords({0: ["flood", "calgary", "water", "x"], 1: ["鞭炮", "春节"], 2: ["se"]})
+    assert names.name(0) == "flood · calgary · water" and names.name(-1) == "unclustered"
+    renamed = names.rename(1, "  Fireworks  ban ")
+    assert renamed.name(1) == "Fireworks ban" and names.name(1) == "鞭炮 · 春节"
+    labels = np.array([0, 1, 2, -1, 2])
+    new_labels, merged = renamed.merge(labels, [2, 1], name="Chinese topics")
+    assert new_labels.tolist() == [0, 1, 1, -1, 1] and labels.tolist() == [0, 1, 2, -1, 2]
+    assert merged.name(1) == "Chinese topics" and merged.name(2) == "cluster 2"
+    assert merge_clusters(labels, [0, 2], into=2).tolist() == [2, 1, 2, -1, 2]
+    with pytest.raises(ValueError, match="noise"):
+        merge_clusters(labels, [-1, 0])
+    with pytest.raises(ValueError):
+        names.rename(-1, "x")
+
+
+# --- cluster, then rerank --------------------------------------------------------------
+
+class KeywordScorer:
+    """Fake scorer: relevance = share of query words in the post."""
+
+    info = ScorerInfo("fake", None, "embedded", "cpu", "n/a", False)
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, query, documents, *, instruction=None, progress=None, should_cancel=None):
+        self.calls += 1
+        words = query.lower().split()
+        s = np.array([sum(w in d.lower() for w in words) / len(words) for d in documents], dtype=np.float32)
+        return ScoreResult(s, None, self.info)
+
+
+def test_rerank_within_clusters_reports_size_mean_relevance_and_top_posts():
+    posts = pd.DataFrame({
+        "post_id": ["a", "b", "c", "d", "e", "f"],
+        "text": ["flood in calgary", "calgary", "lunch", "dinner", "flood", ""],
+        "scorable": [True, True, True, True, True, False],
+    })
+    labels = np.array([0, 0, 1, 1, -1, 0])
+    scorer = KeywordScorer()
+    table = rerank_within_clusters(posts, labels, scorer=scorer, query="calgary flood", top_n=1,
+                                   names={0: "floods"})
+    assert scorer.calls == 1
+    assert table["cluster"].tolist() == [0, 1, -1]
+    assert table["name"].tolist() == ["floods", "cluster 1", "unclustered"]
+    first = table.iloc[0]
+    assert first["size"] == 3 and first["n_scored"] == 2
+    assert first["mean_relevance"] == pytest.approx(0.75) and first["top_post_ids"] == ["a"]
+    assert table.iloc[1]["mean_relevance"] == 0.0
+
+
+# --- command line ----------------------------------------------------------------------
+
+def test_cli_cluster_writes_one_row_per_post(tmp_path, capsys):
+    pytest.importorskip("core.ingest", reason="core.ingest is not there yet")
+    from core.cli import main
+
+    src = tmp_path / "posts.csv"
+    rows = [(f"p{i}", t) for i, t in enumerate(ZH + EN + MIXED + ["[deleted]"])]
+    with open(src, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "text"])
+        w.writerows(rows)
+    out = tmp_path / "clusters.jsonl"
+    assert main(["cluster", str(src), "--k", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "cluster" in printed and "size" in printed and "keywords" in printed
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [g["post_id"] for g in got] == [r[0] for r in rows]
+    assert {"post_id", "cluster", "x", "y", "keywords"} <= set(got[0])
+    by_id = {g["post_id"]: g["cluster"] for g in got}
+    assert len({by_id[f"p{i}"] for i in range(4)}) == 1  # the Chinese posts stay together
+    out_csv = tmp_path / "clusters.csv"
+    assert main(["cluster", str(src), "--min-cluster-size", "3", "--out", str(out_csv)]) == 0
+    table = pd.read_csv(out_csv, encoding="utf-8-sig", dtype={"post_id": str})
+    assert len(table) == len(rows) and table["cluster"].dtype.kind == "i"
