@@ -247,3 +247,48 @@ def test_cli_qrels_export_import_and_defaults(tmp_path, capsys, monkeypatch):
     assert main(["import", str(out), "--store", str(fresh)]) == 2  # qrels need --dataset
     assert "--dataset" in capsys.readouterr().err
     assert main(["export", "--list"]) == 0 and "abc" in capsys.readouterr().out
+
+
+def test_real_tweets_csv_is_formula_free_and_exact(real_data, tmp_path):
+    """Real tweets often begin with '@user' or '-': each must come back exactly and never as a formula."""
+    folder = real_data / "crisislex_t26" / "2013_Boston_bombings"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent")
+    with open(folder / "2013_Boston_bombings-tweets_labeled.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader)]
+        rows = [r for r in reader if len(r) == len(header)]
+    col = {h: i for i, h in enumerate(header)}
+    posts = pd.DataFrame({"post_id": [r[col["Tweet ID"]].strip().strip("'\"") for r in rows],
+                          "text": [r[col["Tweet Text"]] for r in rows]}).drop_duplicates("post_id")
+    gain = {"Related and informative": 2, "Related - but not informative": 1}
+    store = LabelStore(tmp_path / "labels.sqlite")
+    store.set_grades([
+        {"dataset": "boston", "query": "Boston Marathon bombing", "post_id": pid, "annotator": "crisislex",
+         "grade": 1 + gain.get(r[col["Informativeness"]].strip(), 0)}
+        for pid, r in zip(posts["post_id"], rows)
+    ])
+    frame = judgements_frame(store, "boston", posts=posts)
+    path = write_judgements_csv(frame, tmp_path / "boston.csv")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    risky = posts["text"].str.match(r"[=+\-@\t\r']")
+    assert risky.sum() > 0  # the real data does exercise the escaping
+    back = read_judgements(path).set_index("post_id")
+    expected = frame.set_index("post_id")
+    assert (back.loc[expected.index, "text"] == expected["text"]).all()
+    assert (back.loc[expected.index, "grade"] == expected["grade"]).all()
+
+
+def test_bundled_sample_qrels_csv_and_trec_agree():
+    """sample_data holds the same judgements as a grade CSV (1-5) and TREC qrels (gain = grade - 1)."""
+    from pathlib import Path
+
+    from core.evaluate import grades_to_qrels
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data"
+    if not (sample / "qrels.csv").is_file() or not (sample / "qrels.txt").is_file():
+        pytest.skip("sample_data/qrels.csv or qrels.txt is absent")
+    from_csv = grades_to_qrels(read_judgements(sample / "qrels.csv"))
+    assert from_csv == read_qrels(sample / "qrels.txt")

@@ -206,3 +206,16 @@ def test_threads_sharing_one_store_and_a_second_handle(tmp_path):
         t.join()
     assert not errors
     assert len(LabelStore(path).grades("ds")) == 4 * 40
+
+
+def test_set_grades_batch_validates_everything_first(tmp_path):
+    store = LabelStore(tmp_path / "labels.sqlite")
+    rows = [{"dataset": "ds", "query": "q", "post_id": f"p{i}", "grade": 1 + i % 5, "annotator": "ana"}
+            for i in range(25)]
+    assert store.set_grades(rows, source="import:x", batch_size=10) == 25
+    g = store.grades("ds")
+    assert len(g) == 25 and set(g["source"]) == {"import:x"} and len(store.history("ds")) == 25
+    bad = rows[:3] + [{"dataset": "ds", "query": "q", "post_id": "p99", "grade": 9, "annotator": "ana"}]
+    with pytest.raises(SieveError, match="record 4"):
+        store.set_grades(bad)
+    assert len(store.history("ds")) == 25  # nothing of the bad batch was written

@@ -332,9 +332,10 @@ def import_judgements(
 ) -> ImportReport:
     """Write judgements (from :func:`read_judgements`) into a label store.
 
-    Each row becomes :meth:`LabelStore.set_grade` of its (dataset, query,
-    post, annotator); rows equal to the current grade are skipped. Rows are
-    written in ``graded_at`` order, so the latest row wins.
+    Each row becomes a grade of its (dataset, query, post, annotator), written
+    with :meth:`LabelStore.set_grades` (transactions of 1,000 grades, each
+    also added to the history); rows equal to the current grade are skipped.
+    Rows are written in ``graded_at`` order, so the latest row wins.
 
     Args:
         store: a :class:`core.labels.store.LabelStore`.
@@ -376,6 +377,7 @@ def import_judgements(
             current[(ds, rec["query_id"], rec["post_id"], rec["annotator"])] = rec
     from core.labels.store import query_id_for
 
+    pending = []
     for i, rec in enumerate(df.to_dict(orient="records"), start=1):
         grade = None if pd.isna(rec["grade"]) else int(rec["grade"])
         if not _blank(rec["query_id"]) and not _blank(rec["query"]):
@@ -385,12 +387,13 @@ def import_judgements(
         if _same(current.get(key), grade, rec.get("unsure", False), rec["note"]):
             report.n_unchanged += 1
             continue
-        store.set_grade(
-            rec["dataset"], _blank(rec["query"]), str(rec["post_id"]), grade,
-            annotator=rec["annotator"], note=_blank(rec["note"]), unsure=bool(rec.get("unsure", False)),
-            query_id=qid, at=_blank(rec["graded_at"]) if keep_times else None, source=source,
-        )
-        report.n_written += 1
+        pending.append({
+            "dataset": rec["dataset"], "query": _blank(rec["query"]), "post_id": str(rec["post_id"]),
+            "grade": grade, "annotator": rec["annotator"], "note": _blank(rec["note"]),
+            "unsure": bool(rec.get("unsure", False)), "query_id": qid,
+            "at": _blank(rec["graded_at"]) if keep_times else None,
+        })
+    report.n_written = store.set_grades(pending, source=source)
     report.datasets = sorted(df["dataset"].unique().tolist())
     report.annotators = sorted(df["annotator"].unique().tolist())
     return report

@@ -39,7 +39,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -531,29 +531,67 @@ class LabelStore:
             SieveError: for a grade outside 1-5 or an empty ID/annotator.
             LabelStoreError: when the store stays locked longer than ``busy_timeout_s``.
         """
-        dataset = _check_text("dataset", dataset)
-        post_id = _check_text("post ID", post_id)
-        annotator = _check_text("annotator", annotator)
-        value = _check_grade(grade)
-        graded_at = _as_time(at)
-        note = None if note is None or (isinstance(note, float) and pd.isna(note)) else str(note)
+        args = self._checked(dataset, query, post_id, grade, annotator, note, unsure, query_id, at, source)
         with self._write() as con:
-            qid = self._ensure_query(con, dataset, query, query_id)
-            con.execute(
-                """INSERT INTO grades (dataset, query_id, post_id, annotator, grade, unsure, note, graded_at, source)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (dataset, query_id, post_id, annotator) DO UPDATE SET
-                     grade = excluded.grade, unsure = excluded.unsure, note = excluded.note,
-                     graded_at = excluded.graded_at, source = excluded.source""",
-                (dataset, qid, post_id, annotator, value, int(bool(unsure)), note, graded_at, source),
-            )
-            con.execute(
-                """INSERT INTO grade_history
-                   (dataset, query_id, post_id, annotator, action, grade, unsure, note, graded_at, source)
-                   VALUES (?, ?, ?, ?, 'set', ?, ?, ?, ?, ?)""",
-                (dataset, qid, post_id, annotator, value, int(bool(unsure)), note, graded_at, source),
-            )
+            return self._insert_grade(con, *args)
+
+    @staticmethod
+    def _checked(dataset, query, post_id, grade, annotator, note, unsure, query_id, at, source) -> tuple:
+        note = None if note is None or (not isinstance(note, str) and pd.isna(note)) else str(note)
+        return (
+            _check_text("dataset", dataset), query, _check_text("post ID", post_id), _check_grade(grade),
+            _check_text("annotator", annotator), note, bool(unsure), query_id, _as_time(at), str(source),
+        )
+
+    def _insert_grade(self, con, dataset, query, post_id, value, annotator, note, unsure, query_id, graded_at,
+                      source) -> GradeKey:
+        qid = self._ensure_query(con, dataset, query, query_id)
+        con.execute(
+            """INSERT INTO grades (dataset, query_id, post_id, annotator, grade, unsure, note, graded_at, source)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (dataset, query_id, post_id, annotator) DO UPDATE SET
+                 grade = excluded.grade, unsure = excluded.unsure, note = excluded.note,
+                 graded_at = excluded.graded_at, source = excluded.source""",
+            (dataset, qid, post_id, annotator, value, int(unsure), note, graded_at, source),
+        )
+        con.execute(
+            """INSERT INTO grade_history
+               (dataset, query_id, post_id, annotator, action, grade, unsure, note, graded_at, source)
+               VALUES (?, ?, ?, ?, 'set', ?, ?, ?, ?, ?)""",
+            (dataset, qid, post_id, annotator, value, int(unsure), note, graded_at, source),
+        )
         return GradeKey(dataset, qid, post_id, annotator)
+
+    def set_grades(self, records: Iterable[Mapping], *, source: str = "import", batch_size: int = 1000) -> int:
+        """Record many grades (an import) in transactions of ``batch_size`` grades.
+
+        Each record is a mapping with the keyword names of :meth:`set_grade`
+        (``dataset, query, post_id, grade, annotator`` and optionally ``note,
+        unsure, query_id, at``). Every record is validated before anything is
+        written; a batch is all-or-nothing. Interactive grading uses
+        :meth:`set_grade` (one transaction per grade).
+
+        Returns:
+            The number of grades written.
+
+        Raises:
+            SieveError: naming the record (1-based) with an invalid grade or ID.
+        """
+        checked = []
+        for i, rec in enumerate(records, start=1):
+            try:
+                checked.append(self._checked(
+                    rec.get("dataset"), rec.get("query"), rec.get("post_id"), rec.get("grade"),
+                    rec.get("annotator"), rec.get("note"), rec.get("unsure", False), rec.get("query_id"),
+                    rec.get("at"), rec.get("source", source),
+                ))
+            except SieveError as exc:
+                raise SieveError(f"Grade record {i}: {exc}") from None
+        for start in range(0, len(checked), max(1, int(batch_size))):
+            with self._write() as con:
+                for args in checked[start:start + batch_size]:
+                    self._insert_grade(con, *args)
+        return len(checked)
 
     def clear_grade(
         self, dataset: str, query_id: str, post_id: str, *, annotator: str, source: str = "ui"
