@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from core.text.tokenize import URL_RE, normalise_for_dedupe
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_CHAR_RE = re.compile(f"[{_CJK}]")
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _ZERO_WIDTH_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u200e\u200f]")
 _SPACES_RE = re.compile(r"[ \t\u00a0\u3000]+")
@@ -39,7 +40,7 @@ _BLANK_LINES_RE = re.compile(r"\n\s*\n+")
 WEIBO_EMOTICON_RE = re.compile(rf"\[(?:[{_CJK}]{{1,6}}|doge|good|ok|awsl)\]", re.IGNORECASE)
 #: A trailing "全文" link of a truncated Weibo post (after "...", "…" or a space).
 _FULLTEXT_RE = re.compile(r"(?:\s*(?:\.{2,}|…+)\s*|\s+|^)(?:展开)?全文\s*[>›c]?\s*$")
-_WEIBO_TOPIC_RE = re.compile(rf"#([^#\s][^#\n]{{0,60}}?)#")
+_WEIBO_TOPIC_RE = re.compile(r"#([^#\s](?:[^#\n]{0,58}?[^#\s])?)#")
 _HASHTAG_RE = re.compile(r"(?<![\w&/#])[#＃]([^\W_][\w]*)", re.UNICODE)
 _MENTION_RE = re.compile(r"(?<![\w.@/])@([\w\u00b7\-]{1,30})", re.UNICODE)
 
@@ -112,9 +113,9 @@ def _tidy(text: str) -> str:
 def extract_entities(text: str) -> tuple[list[str], list[str], list[str]]:
     """Hashtags/topics, mentions and URLs of a text, in order, without duplicates.
 
-    Weibo topics are ``#...#`` pairs whose inside holds a Chinese character
-    (``#iPhone SE 发布#``); Twitter hashtags are ``#word``. Both are returned
-    without their marks.
+    In a text with Chinese characters, ``#...#`` pairs whose inside neither
+    starts nor ends with a space are Weibo topics (``#iPhone SE#``); other
+    ``#word`` are Twitter hashtags. Both are returned without their marks.
 
     Returns:
         ``(hashtags, mentions, urls)``, each a ``list[str]``.
@@ -127,9 +128,11 @@ def extract_entities(text: str) -> tuple[list[str], list[str], list[str]]:
     tags: list[str] = []
     mentions: list[str] = []
 
+    chinese = _CJK_CHAR_RE.search(text) is not None
+
     def topic(m: re.Match) -> str:
         inner = m.group(1).strip()
-        if re.search(f"[{_CJK}]", inner):
+        if chinese:
             tags.append(inner)
             return " "
         return m.group(0)

@@ -33,7 +33,7 @@ def normalise_name(name: object) -> str:
         'tweet text'
     """
     text = str(name).replace("\ufeff", "").replace("\u200b", "").strip().strip('"').strip()
-    return _SEP_RE.sub(" ", text.lower())
+    return _SEP_RE.sub(" ", text.lower()).strip()
 
 
 #: Text sources in priority order: (layout, join columns, fallback columns).
@@ -109,7 +109,7 @@ KNOWN_NAMES: frozenset[str] = frozenset(
 
 def _guess_layout(index: dict[str, str], layout: str) -> str:
     """Refine the layout named by the text rule with tell-tale column names."""
-    if any(name.startswith("__twarc.") for name in index):
+    if any(name.startswith("twarc.") for name in index):  # "__twarc.url", "__twarc.version"
         return "twarc-csv"
     if layout not in ("generic", "twint", "x-api"):
         return layout

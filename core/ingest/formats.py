@@ -320,7 +320,9 @@ def _cell_str(value) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        if value.is_integer() and abs(value) < 1e22:
+        # floats past 2**53 have lost digits: keep their float form (1.71234567890123e+18) so
+        # that a spreadsheet-mangled ID is recognised, instead of inventing trailing digits
+        if value.is_integer() and abs(value) < 2**53:
             return str(int(value))
         return repr(value)
     if isinstance(value, _dt.datetime):
@@ -410,7 +412,7 @@ def _json_str(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e22 else repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)

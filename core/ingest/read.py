@@ -281,6 +281,8 @@ def read_posts(
     authors = cells("author")
     times_raw = cells("time")
     urls_raw = cells("url")
+    if urls_raw is not None and cmap.layout == "reddit":  # permalinks are relative to the site
+        urls_raw = ["https://www.reddit.com" + u if u.startswith("/r/") else u for u in urls_raw]
 
     # ---- IDs
     ids_raw = cells("id")
