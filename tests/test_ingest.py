@@ -520,6 +520,12 @@ def test_errors_for_a_person_name_the_file(content, name, pattern):
         read_posts(content, filename=name)
 
 
+def test_prose_is_not_a_table(tmp_path):
+    prose = "# Notes\n\nThis is a paragraph, with commas, and more words.\nAnother line, again, here.\n" * 5
+    with pytest.raises(InputFileError, match=r"notes\.txt does not look like a table of posts"):
+        read_posts(write(tmp_path, "notes.txt", prose))
+
+
 def test_size_limit(tmp_path):
     path = write(tmp_path, "big.csv", "id,text\n" + "1,some words here\n" * 200)
     with pytest.raises(InputFileError, match=r"big\.csv is 0\.0 MB, over the 0\.001 MB limit.*SIEVE_MAX_UPLOAD_MB"):

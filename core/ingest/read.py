@@ -97,7 +97,7 @@ class IngestResult:
     report: IngestReport
 
 
-def _fit_rows(table: RawTable, cmap: ColumnMap, warnings: list[str]) -> None:
+def _fit_rows(table: RawTable, cmap: ColumnMap, warnings: list[str]) -> int:
     """Make every record as wide as the header (delimited text only).
 
     Extra fields usually come from an unquoted delimiter inside the text:
@@ -143,6 +143,7 @@ def _fit_rows(table: RawTable, cmap: ColumnMap, warnings: list[str]) -> None:
             f"{len(padded)} record(s) had fewer fields than the header (first: record {padded[0]}); the "
             "missing fields were left empty."
         )
+    return len(merged) + len(cut) + len(padded)
 
 
 def _detect_lang(text: str) -> str:
@@ -253,7 +254,13 @@ def read_posts(
             f"No known text column: using {cmap.text.primary!r}, the column with the longest free text. "
             "Choose another one if that is wrong."
         )
-    _fit_rows(table, cmap, warnings)
+    irregular = _fit_rows(table, cmap, warnings)
+    if cmap.guessed_text and irregular > 0.3 * len(table.rows):
+        raise InputFileError(
+            f"{name} does not look like a table of posts: no column has a known name and {irregular} of "
+            f"{len(table.rows)} records do not have the header's {len(table.header)} fields.",
+            hint="Upload a CSV, TSV, XLSX or JSON export with one post per row and a header row.",
+        )
     warnings.extend(table.warnings)
     rows = table.rows
     n = len(rows)
