@@ -160,6 +160,8 @@ def test_trec_run_round_trip_and_ranks(tmp_path):
     assert read_runs(path).keys() == {"precise"}
     with pytest.raises(SieveError, match="whitespace"):
         write_run({"q": {"a b": 1.0}}, tmp_path / "bad.txt")
+    spaced = write_run({"q": {"a": 1.0}}, tmp_path / "spaced.txt", name="my mode")
+    assert read_runs(spaced).keys() == {"my_mode"}
 
 
 def test_read_errors_name_file_and_line(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -132,18 +133,20 @@ def write_run(
     Args:
         run: ``{q_id: {doc_id: score}}``.
         path: output file (its folder is created).
-        name: the run tag (6th field), e.g. the mode name; no whitespace.
+        name: the run tag (6th field), e.g. the mode name; whitespace becomes ``_``.
         k: keep only the top ``k`` posts per query (default all).
 
     Returns:
         The path written.
 
     Raises:
-        SieveError: for an ID or name with whitespace.
+        SieveError: for a query or post ID with whitespace.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tag = _check_id("run name", name, path)
+    tag = re.sub(r"\s+", "_", str(name).strip()) or "sieve"
+    if tag != name:
+        logger.info("run name %r written as %r (TREC run tags cannot hold whitespace)", name, tag)
     out = []
     for qid in sorted(run, key=str):
         q = _check_id("query ID", qid, path)
