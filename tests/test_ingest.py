@@ -92,6 +92,8 @@ def test_post_table_dtypes():
     assert posts["dup_count"].dtype == "int64" and posts["source_row"].dtype == "int64"
     assert all(isinstance(v, str) for v in posts["post_id"])
     assert all(isinstance(v, list) for v in posts["hashtags"])
+    assert posts["dup_of"].iloc[0] is None and posts["url"].iloc[0] is None  # "str|None" columns
+    assert posts["unscorable_reason"].iloc[3] == "placeholder: 转发微博"
     # source_row counts records after the header; the repeated header (record 6) keeps its number
     assert posts["source_row"].tolist() == [1, 2, 3, 4, 5, 7, 8, 9]
 
@@ -422,6 +424,18 @@ def test_exact_and_near_exact_duplicates_are_grouped():
     x = read_posts(DATA / "x_api_v1.jsonl")  # a retweet copy ("RT @user: ...")
     assert x.posts["dup_of"].tolist()[1] == "1712000000000000001"
     assert x.report.duplicates == 1 and x.report.duplicate_groups == 1
+
+
+def test_cut_off_retweet_copies_join_the_complete_post(tmp_path):
+    rows = ("id,text\n"
+            "1,RT @desk: Flood water is rising near the old bridge on Main Street http://t.c…\n"
+            "2,Flood water is rising near the old bridge on Main Street http://t.co/abc #flood\n"
+            "3,RT @desk: Flood water is rising near the old bri…\n"
+            "4,Flood…\n"
+            "5,Flood warnings lifted for the valley tonight\n")
+    posts = read_posts(write(tmp_path, "rt.csv", rows)).posts
+    assert posts["dup_of"].tolist()[:3] == ["2", None, "2"]
+    assert posts["dup_count"].tolist() == [3, 3, 3, 1, 1]  # "Flood…" is too short to join anything
 
 
 def test_collapse_duplicates_keeps_one_representative_with_its_count():

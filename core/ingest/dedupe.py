@@ -3,12 +3,14 @@
 Two posts are duplicates when their own texts have the same key under
 :func:`core.text.tokenize.normalise_for_dedupe` (NFKC, lower case, no URLs,
 mentions, ``RT`` prefix, emoticon codes, punctuation or whitespace): retweet
-copies and reposts with the same comment fall together. Unscorable posts and
-posts with an empty key are never grouped.
+copies and reposts with the same comment fall together. A copy cut short
+(``RT @user: text th…``) joins the complete post whose key it starts. Unscorable
+posts and posts with an empty key are never grouped.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 
 import pandas as pd
@@ -16,8 +18,12 @@ import pandas as pd
 from core.text.tokenize import normalise_for_dedupe
 
 
+#: A cut-off copy must keep at least this many key characters to join a longer post.
+MIN_PREFIX_KEY = 15
+
+
 def mark_duplicates(
-    post_ids: list[str], texts: list[str], scorable: list[bool]
+    post_ids: list[str], texts: list[str], scorable: list[bool], partial: list[bool] | None = None
 ) -> tuple[list[str | None], list[int]]:
     """Group posts by normalised own text.
 
@@ -25,32 +31,57 @@ def mark_duplicates(
         post_ids: unique post IDs, in table order.
         texts: cleaned own texts (same length).
         scorable: whether each post is scored (unscorable posts stay alone).
+        partial: whether each text was cut short (a retweet copy ending in
+            ``…``, a Weibo post with a trailing ``全文`` link). A cut-off
+            post whose key (at least ``MIN_PREFIX_KEY`` characters) starts a
+            longer post's key joins that post's group.
 
     Returns:
         ``(dup_of, dup_count)``: for each post, the ``post_id`` of its group's
-        representative (the first post of the group in table order; ``None``
-        for the representative itself and for unique posts), and the size of
-        its group (1 for unique posts).
+        representative (the first post of the group in table order, or the
+        complete post for a cut-off copy; ``None`` for the representative
+        itself and for unique posts), and the size of its group (1 for unique
+        posts).
     """
     first: dict[str, int] = {}
-    size: dict[str, int] = {}
     keys: list[str] = []
     for i, (text, ok) in enumerate(zip(texts, scorable)):
         key = normalise_for_dedupe(text) if ok else ""
         keys.append(key)
         if key:
             first.setdefault(key, i)
-            size[key] = size.get(key, 0) + 1
+    # a cut-off copy joins the group of the first longer key it starts
+    redirect: dict[str, str] = {}
+    if partial is not None and any(partial):
+        ordered = sorted(first)
+        for i, key in enumerate(keys):
+            if not key or not partial[i] or len(key) < MIN_PREFIX_KEY or key in redirect:
+                continue
+            pos = bisect.bisect_right(ordered, key)
+            if pos < len(ordered) and ordered[pos].startswith(key):
+                redirect[key] = ordered[pos]
+        for key, target in list(redirect.items()):  # follow chains of cut-off copies
+            seen = {key}
+            while target in redirect and target not in seen:
+                seen.add(target)
+                target = redirect[target]
+            redirect[key] = target
+    group = [redirect.get(k, k) for k in keys]
+    size: dict[str, int] = {}
+    rep: dict[str, int] = {}
+    for i, g in enumerate(group):
+        if g:
+            size[g] = size.get(g, 0) + 1
+            rep.setdefault(g, first[g])
     dup_of: list[str | None] = []
     dup_count: list[int] = []
-    for i, key in enumerate(keys):
-        if not key:
+    for i, g in enumerate(group):
+        if not g:
             dup_of.append(None)
             dup_count.append(1)
             continue
-        rep = first[key]
-        dup_of.append(None if rep == i else post_ids[rep])
-        dup_count.append(size[key])
+        dup_of.append(None if rep[g] == i else post_ids[rep[g]])
+        dup_count.append(size[g])
     return dup_of, dup_count
 
 

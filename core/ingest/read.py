@@ -221,10 +221,11 @@ def read_posts(
 
     Returns:
         An :class:`IngestResult`: ``posts`` has exactly ``core.schema.POST_COLUMNS``
-        with a ``RangeIndex``: ``post_id``, ``text``, ``text_raw`` (``str``),
-        ``time`` (``datetime64[ns]``, naive, UTC where the export gave an
-        offset), ``author``, ``lang``, ``url``, ``unscorable_reason``,
-        ``dup_of`` (``str``, missing as NaN), ``likes``, ``reposts``,
+        with a ``RangeIndex``: ``post_id``, ``text``, ``text_raw``, ``lang``
+        (``str``; ``lang`` from the export, else detected), ``time``
+        (``datetime64[ns]``, naive, UTC where the export gave an offset),
+        ``author``, ``url``, ``unscorable_reason``, ``dup_of`` (``object``:
+        ``str`` or ``None``), ``likes``, ``reposts``,
         ``comments`` (``Int64``), ``hashtags``, ``mentions``, ``urls``
         (``list[str]``), ``scorable`` (``bool``), ``dup_count``,
         ``source_row`` (``int64``, 1-based record number, header excluded).
@@ -352,7 +353,8 @@ def read_posts(
     lang_raw = cells("lang")
     langs = [(_norm_lang(lang_raw[k]) if lang_raw else None) or _detect_lang(texts[k]) for k in range(n)]
 
-    dup_of, dup_count = mark_duplicates(post_ids, texts, scorable)
+    partial = [c.truncated or t.endswith(("…", "...")) for c, t in zip(cleaned, texts)]
+    dup_of, dup_count = mark_duplicates(post_ids, texts, scorable, partial)
     truncated = sum(1 for c in cleaned if c.truncated)
     if truncated:
         warnings.append(f"{truncated} post(s) were cut short by the crawler (a trailing '全文' link); "
@@ -361,10 +363,11 @@ def read_posts(
     if n_scorable == 0:
         warnings.insert(0, f"None of the {n} posts has text that can be scored (see 'unscorable').")
 
-    def opt(values: list[str] | None) -> pd.Series:
+    def opt(values: list[str | None] | None) -> pd.Series:
+        """An optional text column: ``object`` dtype holding ``str`` or ``None`` (core/schema.py)."""
         if values is None:
-            return pd.Series([None] * n, dtype="str")
-        return pd.Series([v if v else None for v in values], dtype="str")
+            return pd.Series([None] * n, dtype="object")
+        return pd.Series([v if v else None for v in values], dtype="object")
 
     posts = pd.DataFrame(
         {
@@ -382,8 +385,8 @@ def read_posts(
             "mentions": pd.Series([c.mentions for c in cleaned], dtype="object"),
             "urls": pd.Series([c.urls for c in cleaned], dtype="object"),
             "scorable": pd.Series(scorable, dtype="bool"),
-            "unscorable_reason": pd.Series([c.unscorable_reason for c in cleaned], dtype="str"),
-            "dup_of": pd.Series(dup_of, dtype="str"),
+            "unscorable_reason": opt([c.unscorable_reason for c in cleaned]),
+            "dup_of": opt(dup_of),
             "dup_count": pd.Series(dup_count, dtype="int64"),
             "source_row": pd.Series(table.row_numbers, dtype="int64"),
         },
