@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from core.ingest import read_posts  # noqa: E402
+from core.ingest import read_posts
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "real_data"
 
@@ -72,8 +72,8 @@ def main() -> int:
     print(f"{'file':<44} {'rows':>6} {'read_posts s':>12} {'pandas s':>9} {'ratio':>6}")
     for name, data in files:
         n = read_posts(data, filename=name + ".csv").report.n_posts
-        ours = best_of(lambda: read_posts(data, filename=name + ".csv"))
-        base = best_of(lambda: pd.read_csv(io.BytesIO(data), dtype=str, skipinitialspace=True))
+        ours = best_of(lambda data=data, name=name: read_posts(data, filename=name + ".csv"))
+        base = best_of(lambda data=data: pd.read_csv(io.BytesIO(data), dtype=str, skipinitialspace=True))
         print(f"{name:<44} {n:>6} {ours:>12.3f} {base:>9.3f} {ours / base:>6.1f}")
     return 0
 

@@ -246,7 +246,7 @@ def test_undecodable_bytes_are_never_replaced(tmp_path):
     data = b"id,text\n1,\x81\x20bad\n"  # invalid UTF-8, invalid GB18030, 0x81 undefined in cp1252
     with pytest.raises(InputFileError, match=r"broken\.csv cannot be decoded"):
         read_posts(write(tmp_path, "broken.csv", data))
-    assert decode_bytes("ok".encode("utf-8")).encoding == "utf-8"
+    assert decode_bytes(b"ok").encoding == "utf-8"
 
 
 # ---------------------------------------------------------------- column roles and overrides

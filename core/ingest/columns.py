@@ -248,7 +248,7 @@ def map_columns(
 
     layout = "generic"
     guessed = False
-    if "text" in override and override["text"]:
+    if override.get("text"):
         chosen = override["text"]
         cols = [chosen] if isinstance(chosen, str) else list(chosen)
         text = TextSpec([resolve(c, "text") for c in cols])

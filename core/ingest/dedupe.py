@@ -17,7 +17,6 @@ import pandas as pd
 
 from core.text.tokenize import normalise_for_dedupe
 
-
 #: A cut-off copy must keep at least this many key characters to join a longer post.
 MIN_PREFIX_KEY = 15
 

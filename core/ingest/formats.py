@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import math
 import os
 import re
 import zipfile
@@ -318,7 +319,7 @@ def _cell_str(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:  # NaN
+        if math.isnan(value):
             return ""
         # floats past 2**53 have lost digits: keep their float form (1.71234567890123e+18) so
         # that a spreadsheet-mangled ID is recognised, instead of inventing trailing digits
@@ -334,10 +335,11 @@ def _cell_str(value) -> str:
 
 def _read_xlsx(data: bytes, name: str) -> RawTable:
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged files
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
         raise InputFileError(f"{name} cannot be opened as an Excel workbook ({exc}). Save it again as .xlsx.") \
             from None
     warnings: list[str] = []

@@ -55,7 +55,7 @@ def parse_count(value: str | None) -> tuple[int | None, bool]:
     if not m:
         return None, False
     number = float(m.group(1)) * _MULTIPLIERS[m.group(2)]
-    return int(round(number)), True
+    return round(number), True
 
 
 def parse_counts(values: list[str]) -> tuple[pd.Series, list[int]]:

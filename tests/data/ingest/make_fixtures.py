@@ -186,8 +186,8 @@ def meltwater() -> None:
         ["30-Mar-2023 03:01PM", "", "http://twitter.com/mw_one/statuses/1641000000000000001", "",
          "Mascots of the Games are everywhere in the metro", "Twitter", "@mw_one", "China", "English", "120", "4",
          "Positive", "\"1641000000000000001\"", "mw_one", "Mar 30, 2023", "03:01 PM"],
-        ["30-Mar-2023 04:15PM", "Battery makers race ahead", "https://news.example.com/b", "Battery makers are "
-         "racing to scale new chemistries, analysts said on Thursday.", "", "News", "Reporter", "China", "English",
+        ["30-Mar-2023 04:15PM", "Battery makers race ahead", "https://news.example.com/b",
+         "Battery makers are racing to scale new chemistries, analysts said on Thursday.", "", "News", "Reporter", "China", "English",
          "5000", "0", "Neutral", "", "", "Mar 30, 2023", "04:15 PM"],
         ["31-Mar-2023 09:00AM", "", "http://twitter.com/mw_two/statuses/1641000000000000003", "",
          "追剧追到天亮\t真上头", "Twitter", "@mw_two", "China", "Chinese", "30", "1", "Neutral",
