@@ -261,6 +261,8 @@ def test_analyst_override_of_roles():
     joined = read_posts(DATA / "reddit.jsonl", columns={"text": ["title", "subreddit"], "id": None})
     assert joined.posts["text"].iloc[0] == "Stable Diffusion vs Midjourney for product shots?\n\nStableDiffusion"
     assert joined.report.columns["id"] is None and joined.posts["post_id"].str.startswith("h:").all()
+    plus = read_posts(DATA / "reddit.jsonl", columns={"text": "title + subreddit"})
+    assert plus.posts["text"].iloc[0] == joined.posts["text"].iloc[0]
 
 
 def test_override_errors_name_the_file_and_column():

@@ -218,7 +218,7 @@ def map_columns(
             column when no known name is present.
         name: the file name, for messages.
         override: ``{role: column}`` chosen by the analyst; the text role may
-            name a list of columns to join; ``None`` unmaps a role.
+            name a list of columns to join (or ``"a + b"``); ``None`` unmaps a role.
 
     Returns:
         A :class:`ColumnMap`.
@@ -251,6 +251,8 @@ def map_columns(
     if override.get("text"):
         chosen = override["text"]
         cols = [chosen] if isinstance(chosen, str) else list(chosen)
+        if isinstance(chosen, str) and "+" in chosen and normalise_name(chosen) not in index:
+            cols = [part.strip() for part in chosen.split("+") if part.strip()]  # "title + selftext"
         text = TextSpec([resolve(c, "text") for c in cols])
     else:
         text = None
