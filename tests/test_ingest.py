@@ -237,6 +237,9 @@ def test_cp1252_latin_text_is_not_mistaken_for_gb18030(tmp_path):
 def test_mojibake_header_is_rejected_and_named():
     with pytest.raises(InputFileError, match=r"mojibake\.csv.*mojibake.*微博正文"):
         read_posts(DATA / "mojibake.csv")
+    latin = "Tweet Text,Auteur\nCafé crème à Montréal,José\n".encode().decode("cp1252").encode("utf-8")
+    with pytest.raises(InputFileError, match=r"latin\.csv: the first lines look like mojibake"):
+        read_posts(latin, filename="latin.csv")  # valid UTF-8 holding mojibake: no other codec is tried
     assert looks_like_mojibake("Ã©tÃ©,text") is not None
     assert looks_like_mojibake("微博正文,发布时间") is None
     assert looks_like_mojibake("Café,crème") is None

@@ -112,6 +112,11 @@ def _latin_as_cjk(text: str) -> bool:
     return wedged >= 3 and wedged >= 0.6 * runs
 
 
+def _garbled(rejected: list[tuple[str, str]]) -> bool:
+    """True when the last candidate decoded strictly but its header was mojibake."""
+    return bool(rejected) and "mojibake" in rejected[-1][1]
+
+
 def _header_of(text: str, lines: int = 10) -> str:
     return "\n".join(text[:20000].splitlines()[:lines])
 
@@ -143,26 +148,48 @@ def decode_bytes(data: bytes, *, name: str = "the file") -> Decoded:
             return None
         reason = looks_like_mojibake(_header_of(text))
         if reason:
-            rejected.append((codec, f"the header looks like mojibake: {reason}"))
+            rejected.append((codec, f"the first lines look like mojibake: {reason}"))
             return None
         if codec == "gb18030" and _latin_as_cjk(text):
             rejected.append((codec, "single Chinese characters sit between Latin letters (Latin text)"))
             return None
         return Decoded(text.lstrip("\ufeff") if codec != "utf-8-sig" else text, codec, list(rejected))
 
+    def failure() -> InputFileError:
+        """The error for the analyst once no candidate is left."""
+        tried = "; ".join(f"{codec}: {why}" for codec, why in rejected)
+        garbled = next((why for _, why in rejected if "mojibake" in why), None)
+        if garbled:
+            return InputFileError(
+                f"{name}: {garbled.replace('mojibake: ', 'mojibake (', 1)}) "
+                "- text that was decoded with the wrong encoding and saved again, so its posts would be garbled.",
+                hint="Export the file again from the original tool as UTF-8 (in Excel: "
+                "'CSV UTF-8 (Comma delimited)') instead of re-saving a garbled copy.",
+            )
+        return InputFileError(
+            f"{name} cannot be decoded as text without losing characters ({tried}).",
+            hint="Save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)') and upload it again.",
+        )
+
     # 1. byte-order marks (UTF-32 before UTF-16: FF FE 00 00 starts with FF FE)
     if data.startswith(codecs.BOM_UTF8):
         found = attempt("utf-8-sig", data)
         if found:
             return found
+        if _garbled(rejected):
+            raise failure()
     elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         found = attempt("utf-32", data)
         if found:
             return found
+        if _garbled(rejected):
+            raise failure()
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         found = attempt("utf-16", data)
         if found:
             return found
+        if _garbled(rejected):
+            raise failure()
     has_nul = b"\x00" in data[:65536]
     # 2.-3. strict UTF-8, then GB18030 (never when NUL bytes point to UTF-16)
     if not has_nul:
@@ -170,6 +197,9 @@ def decode_bytes(data: bytes, *, name: str = "the file") -> Decoded:
             found = attempt(codec, data)
             if found:
                 return found
+            if codec == "utf-8" and _garbled(rejected):
+                # valid UTF-8 whose text is mojibake: another codec would only garble it further
+                raise failure()
     # 4. UTF-16 without a BOM: ASCII characters put their NUL byte second (LE) or first (BE)
     if has_nul:
         sample = data[:65536]
@@ -184,16 +214,4 @@ def decode_bytes(data: bytes, *, name: str = "the file") -> Decoded:
         found = attempt("cp1252", data)
         if found:
             return found
-    tried = "; ".join(f"{codec}: {why}" for codec, why in rejected)
-    garbled = next((why for _, why in rejected if "mojibake" in why), None)
-    if garbled:
-        raise InputFileError(
-            f"{name}: {garbled.replace('the header looks like mojibake: ', 'the header looks like mojibake (')}) "
-            "- text that was decoded with the wrong encoding and saved again, so its posts would be garbled.",
-            hint="Export the file again from the original tool as UTF-8 (in Excel: "
-            "'CSV UTF-8 (Comma delimited)') instead of re-saving a garbled copy.",
-        )
-    raise InputFileError(
-        f"{name} cannot be decoded as text without losing characters ({tried}).",
-        hint="Save it as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)') and upload it again.",
-    )
+    raise failure()
