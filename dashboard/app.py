@@ -31,12 +31,14 @@ with error_boundary("reopening the last session"):
     state.restore_settings()
     session.reopen_last_dataset()
 
-with st.sidebar:
-    ds = state.dataset()
-    if ds is not None:
-        st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
-    with error_boundary("loading the reranker"):
-        session.model_badge()
-
-with error_boundary(f"showing the page {page.title}"):
-    page.run()
+sidebar = st.sidebar.container()
+try:
+    with error_boundary(f"showing the page {page.title}"):
+        page.run()
+finally:  # also after st.stop() in a page: the sidebar shows the state the page left
+    with sidebar:
+        ds = state.dataset()
+        if ds is not None:
+            st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
+        with error_boundary("loading the reranker"):
+            session.model_badge()

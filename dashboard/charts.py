@@ -3,6 +3,8 @@ is HTML-escaped there (:func:`dashboard.widgets.hover_text`)."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -52,7 +54,8 @@ def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40
 
 
 def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | None = None,
-               relevance: np.ndarray | None = None, color_by: str = "cluster") -> go.Figure:
+               relevance: np.ndarray | None = None, color_by: str = "cluster",
+               names: dict[int, str] | None = None) -> go.Figure:
     """Scatter map of the posts in 2D.
 
     Args:
@@ -62,6 +65,7 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
         relevance: float array of shape (n,), relevance scores in [0, 1] for the
             current query (NaN for posts not scored), used with ``color_by="relevance"``.
         color_by: ``"cluster"`` or ``"relevance"``.
+        names: optional ``{cluster: display name}`` for the legend (HTML-escaped).
 
     Returns:
         A figure whose points carry ``customdata = [post_id]`` so a box/lasso
@@ -89,7 +93,7 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
         lab = np.full(n, -1) if labels is None else np.asarray(labels)
         for c in sorted(set(lab.tolist()), key=lambda c: (c == -1, c)):
             sel = lab == c
-            name = "noise" if c == -1 else f"cluster {c}"
+            name = "unclustered" if c == -1 else f"{c}: {html.escape((names or {}).get(int(c), f'cluster {c}'))}"
             marker = {"size": 6, "opacity": 0.8}
             if c == -1:
                 marker.update(color=NOISE_COLOR, opacity=0.5)

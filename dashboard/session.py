@@ -79,7 +79,7 @@ def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: st
     from core.ingest import collapse_duplicates as collapse
     from core.ingest import dataset_hash
 
-    cols = {k: v for k, v in (columns or {}).items() if v}
+    cols = {k: v for k, v in (columns or {}).items() if v is None or str(v).strip()}
     sha = resources.sha256_bytes(data)
     max_mb = int(st.get_option("server.maxUploadSize") or 200)
     result = resources.ingest(sha, data, filename, json.dumps(cols, sort_keys=True), max_mb)

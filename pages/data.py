@@ -45,17 +45,20 @@ else:
 current = state.dataset()
 with st.expander("Column mapping and duplicates", expanded=bool(p.columns)):
     source_columns = list((current.report or {}).get("source_columns") or []) if current else []
-    auto = "(automatic)"
+    auto, none = "(automatic)", "(none)"
     st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")
     cols = st.columns(3)
     for i, (role, meaning) in enumerate(ROLES.items()):
-        options = [auto, *source_columns]
-        chosen = p.columns.get(role, auto)
+        options = [auto, none, *source_columns] if role != "text" else [auto, *source_columns]
+        chosen = p.columns.get(role, auto) if role in p.columns else auto
+        chosen = none if role in p.columns and p.columns[role] is None else chosen
         if chosen not in options:
             options.append(chosen)
         value = cols[i % 3].selectbox(meaning, options, key=state.seed(f"data.col.{role}", chosen))
         if value == auto:
             p.columns.pop(role, None)
+        elif value == none:
+            p.columns[role] = None
         else:
             p.columns[role] = value
     p.collapse_duplicates = st.toggle(
@@ -100,10 +103,15 @@ m[0].metric("Posts", f"{len(current.posts):,}")
 m[1].metric("Rows read", f"{rep.get('rows_read', 0):,}")
 m[2].metric("Dropped", f"{sum((rep.get('dropped') or {}).values()):,}")
 m[3].metric("Duplicates", f"{rep.get('duplicates', 0):,}")
-m[4].metric("Scorable", f"{int(current.posts['scorable'].sum()) if 'scorable' in current.posts else len(current.posts):,}")
+m[4].metric("Scorable", f"{int(current.posts['scorable'].sum()) if 'scorable' in current.posts else len(current.posts):,}",
+            help="; ".join(f"{k}: {v}" for k, v in (rep.get("unscorable") or {}).items()) or None)
+header = rep.get("header_row")
 st.caption(
-    f"Encoding {escape_markdown(rep.get('encoding', '?'))} · delimiter {escape_markdown(repr(rep.get('delimiter')))}"
-    f" · header row {escape_markdown(rep.get('header_row'))} · dataset {escape_markdown(str(current.dataset_hash)[:12])}"
+    f"Format {escape_markdown(rep.get('format', '?'))} ({escape_markdown(rep.get('layout', '?'))} layout) · "
+    f"encoding {escape_markdown(rep.get('encoding') or '—')} · "
+    f"delimiter {escape_markdown(repr(rep.get('delimiter')) if rep.get('delimiter') else '—')} · "
+    f"header on line {header + 1 if isinstance(header, int) else '—'} · "
+    f"text from {escape_markdown(rep.get('text_source') or '?')} · dataset {escape_markdown(str(current.dataset_hash)[:12])}"
 )
 for w in rep.get("warnings") or []:
     st.warning(escape_markdown(w), icon=":material/warning:")
@@ -112,7 +120,7 @@ with st.expander("Ingest report (all details)"):
     if rep.get("columns"):
         st.caption("Columns used (role -> source column)")
         st.dataframe(
-            [{"role": k, "source column": str(v)} for k, v in (rep.get("columns") or {}).items()],
+            [{"role": k, "source column": "—" if v is None else str(v)} for k, v in (rep.get("columns") or {}).items()],
             hide_index=True,
         )
 

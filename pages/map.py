@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.cluster import ClusterNames, rerank_within_clusters
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
@@ -62,7 +63,7 @@ if stale:
 
 _, result, kw = done
 labels = np.asarray(result.labels_)
-coords = np.asarray(result.coords_2d)
+coords = np.asarray(result.coords_2d_)
 relevance = None
 last = state.last_request()
 if p.color_by == "relevance":
@@ -74,10 +75,16 @@ if p.color_by == "relevance":
         relevance = np.array([scores.get(pid, np.nan) for pid in posts["post_id"].astype(str)], dtype=float)
         st.caption(f"Relevance for “{escape_markdown(last.query)}” ({escape_markdown(last.mode)}); grey: not scored.")
 
-fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by)
+names = ClusterNames.from_keywords(kw)
+fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by,
+                        names=names.names)
 event = st.plotly_chart(fig, key="map.chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
 picked = charts.selected_post_ids(event)
-st.caption(f"Method: {escape_markdown(getattr(result, 'params', ''))}")
+how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.method == "hdbscan"
+       else f"k-means, k = {result.k_}")
+st.caption(f"{result.n_clusters_} clusters, {int((labels == -1).sum()):,} unclustered (noise) · {how} · "
+           f"reduction {escape_markdown(result.reduction_)} to {result.n_components} dimensions, "
+           f"map in 2D · seed {result.random_state}")
 
 if picked:
     sel = posts[posts["post_id"].astype(str).isin(picked)].copy()
@@ -89,10 +96,9 @@ else:
     st.caption("Draw a box or a lasso on the map (or click points) to list those posts here.")
 
 st.subheader("Clusters")
-sizes = pd.Series(labels).value_counts()
-rows = [{"cluster": int(c), "size": int(sizes.get(c, 0)),
-         "keywords": ", ".join(map(str, kw.get(int(c), kw.get(c, [])) if isinstance(kw, dict) else []))}
-        for c in sorted(sizes.index, key=lambda c: (c == -1, -sizes[c]))]
+sizes = result.sizes_
+rows = [{"cluster": c, "name": names.name(c), "size": n, "keywords": ", ".join(map(str, kw.get(c, [])))}
+        for c, n in sorted(sizes.items(), key=lambda item: (item[0] == -1, -item[1]))]
 st.dataframe(pd.DataFrame(rows), hide_index=True,
              column_config={"keywords": st.column_config.TextColumn("keywords (c-TF-IDF)", width="large")})
 
@@ -103,14 +109,20 @@ p.top_n = int(st.number_input("Best posts per cluster", min_value=1, max_value=5
                               key=state.seed("map.top_n", p.top_n)))
 if st.button("Rerank inside each cluster", disabled=not q.strip()):
     with error_boundary("reranking inside clusters"):
-        from core.cluster import rerank_within_clusters
-
         mode = session.modes().get(rp.mode)
         out = rerank_within_clusters(posts, labels, scorer=resources.scorer_for(s), query=q.strip(),
                                      instruction=(rp.instruction or (mode.instruction if mode else None)),
-                                     top_n=p.top_n)
+                                     top_n=p.top_n, names=names.names)
         st.session_state["map.within"] = (q.strip(), out)
 within = st.session_state.get("map.within")
 if within:
-    st.caption(f"Best {p.top_n} per cluster for “{escape_markdown(within[0])}”")
-    posts_table(within[1], columns=list(within[1].columns), height=400, key="map.within_table")
+    st.caption(f"Clusters by mean relevance to “{escape_markdown(within[0])}”, with their best posts")
+    rows = []
+    for r in within[1].itertuples(index=False):
+        for i, (pid, score, text) in enumerate(zip(r.top_post_ids, r.top_scores, r.top_texts, strict=False), 1):
+            rows.append({"cluster": r.name, "size": r.size, "mean relevance": r.mean_relevance,
+                         "#": i, "score": score, "text": text, "post_id": pid})
+    posts_table(pd.DataFrame(rows), columns=["cluster", "size", "mean relevance", "#", "score", "text", "post_id"],
+                height=420, key="map.within_table",
+                column_config={"mean relevance": st.column_config.NumberColumn(format="%.3f"),
+                               "score": st.column_config.NumberColumn(format="%.3f")})

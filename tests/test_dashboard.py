@@ -425,4 +425,4 @@ def test_map_figure_carries_post_ids_and_escaped_hover():
     ids = sorted(str(cd[0]) for tr in fig.data for cd in tr.customdata)
     assert ids == ["a", "b", "c"]
     assert all("<b>x" not in str(t) for tr in fig.data for t in tr.text)
-    assert [tr.name for tr in fig.data] == ["cluster 0", "noise"]
+    assert [tr.name for tr in fig.data] == ["0: cluster 0", "unclustered"]

@@ -1,0 +1,163 @@
+"""One real-browser test: start ``python -m streamlit run dashboard/app.py``, drive
+headless Chromium with Playwright, upload a file, rerank, grade, refresh.
+
+Skips with a reason when ``/usr/bin/chromium`` or the ``playwright`` package is
+missing (``make test-deps`` installs Chromium from the system packages; never
+``playwright install``). The server runs with temporary ``SIEVE_DATA_DIR`` and
+``SIEVE_CACHE_DIR`` and the embedded scorer (no model download). Screenshots go
+to ``tests/_artifacts/`` (git-ignored): look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: A post that would run script or render markup if shown as HTML/Markdown.
+NASTY = "<script>alert('xss')</script> **bold** [click](javascript:alert(1)) #heading"
+POSTS = [
+    "Explosions at the Boston Marathon finish line, several people injured",
+    "Police ask everyone to stay away from Boylston Street after the blasts",
+    "Praying for everyone in Boston tonight, this is heartbreaking",
+    "Red Cross says blood donations are welcome at local hospitals",
+    "Great weather for a run today, new personal best!",
+    "Marathon organisers: runners still on the course are being diverted",
+    "Two bombs exploded near the finish line, officials confirm",
+    "I just want to watch the game and eat pizza",
+    NASTY,
+]
+
+
+def _idle(page) -> None:
+    """Wait until the app has finished its rerun (Streamlit's "running" widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A running Sieve server on a free port; yields its URL."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} is absent (install the 'chromium' system package)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    home = tmp_path_factory.mktemp("sieve-browser")
+    port = _free_port()
+    env = {**os.environ, "SIEVE_DATA_DIR": str(home / "data"), "SIEVE_CACHE_DIR": str(home / "cache"),
+           "SIEVE_RERANKER": "embedded", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    log = open(home / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("the Streamlit server did not start:\n" + (home / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    export = tmp_path / "boston_posts.csv"
+    lines = ["id,text"] + [f'"10{i:02d}","{t.replace(chr(34), chr(34) * 2)}"' for i, t in enumerate(POSTS)]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(90_000)
+            expect.set_options(timeout=90_000)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(server)
+            expect(page.get_by_role("heading", name="Data")).to_be_visible()
+
+            # Load a file through the uploader.
+            page.get_by_text("Upload a file", exact=True).click()
+            expect(page.get_by_text("Files up to 200 MB", exact=False)).to_be_visible()
+            page.locator("input[type=file]").set_input_files(str(export))
+            expect(page.get_by_role("heading", name="boston_posts.csv")).to_be_visible()
+            _idle(page)
+            page.screenshot(path=str(ARTIFACTS / "browser_1_data.png"), full_page=True)
+
+            # Rerank.
+            page.get_by_role("link", name="Rerank").click()
+            expect(page.get_by_role("heading", name="Rerank")).to_be_visible()
+            query = page.get_by_label("Query")
+            query.fill("Boston Marathon explosion")
+            query.press("Enter")
+            page.get_by_role("button", name="Rerank", exact=True).click()
+            expect(page.get_by_text("Results for", exact=False)).to_be_visible()
+            expect(page.get_by_text(f"{len(POSTS)} of {len(POSTS)} ranked posts shown", exact=False)).to_be_visible()
+            expect(page.get_by_text("Embedded fallback, not Qwen3")).to_be_visible()
+            page.wait_for_timeout(500)  # let the data grid paint
+            _idle(page)
+            page.screenshot(path=str(ARTIFACTS / "browser_2_rerank.png"), full_page=True)
+
+            # Grade one post with the keyboard, then refresh the browser.
+            page.get_by_role("link", name="Grade").click()
+            expect(page.get_by_text(f"0 of {len(POSTS)} graded")).to_be_visible()
+            page.locator("body").click(position={"x": 5, "y": 5})
+            page.keyboard.press("4")
+            expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
+            _idle(page)
+            page.screenshot(path=str(ARTIFACTS / "browser_3_grade.png"), full_page=True)
+            if NASTY in page.locator("body").inner_text():
+                pass  # shown verbatim when it is the post on screen
+            page.reload()
+            expect(page.get_by_text("boston_posts.csv", exact=False).first).to_be_visible()
+            page.get_by_role("link", name="Grade").click()
+            page.get_by_role("button", name="Recompute the rankings from before the page was reloaded").click()
+            expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
+            _idle(page)
+            page.screenshot(path=str(ARTIFACTS / "browser_4_after_refresh.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert not dialogs, f"a post ran script in the page: {dialogs}"
+    assert shutil.disk_usage(ARTIFACTS).free > 0
