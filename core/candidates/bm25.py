@@ -1,0 +1,195 @@
+"""BM25 over bilingual post text (bm25s, tokens from :func:`core.text.tokenize`).
+
+Chinese runs are segmented with jieba and Latin words lower-cased by the same
+tokeniser that feeds the cluster keywords, so a Chinese word is found inside
+unsegmented Chinese text. On top of that, for search only (:func:`search_tokens`):
+camel-case hashtags are also split into their words (``#WaldoCanyonFire`` ->
+``waldocanyonfire waldo canyon fire``) and Latin words are reduced to their
+English Snowball stem (``donations``/``donate`` -> ``donat``; Porter, "An
+algorithm for suffix stripping", 1980; Snowball English stemmer). Both were
+measured on CrisisLex T26 (``bench/retrieval_quality.py``). Scoring: Lucene's
+BM25 variant (defaults k1=1.2, b=0.5, lower than the usual 1.5/0.75 because
+posts are short) as implemented by bm25s (Lù, "BM25S: Orders of magnitude
+faster lexical search via eager sparse scoring", arXiv:2407.03618).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from core.text.tokenize import tokenize
+
+logger = logging.getLogger(__name__)
+
+_HASHTAG_RE = re.compile(r"#([A-Za-z][A-Za-z0-9]*)")
+_CAMEL_PART_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_LATIN_RE = re.compile(r"[a-z]")
+_stem_lock = threading.Lock()
+_stemmer = None
+
+
+def split_hashtags(text: str) -> str:
+    """Append the words of camel-case hashtags: ``#BoulderFire`` -> ``#BoulderFire Boulder Fire``."""
+
+    def expand(m: re.Match) -> str:
+        parts = _CAMEL_PART_RE.findall(m.group(1))
+        return m.group(0) + (" " + " ".join(parts) if len(parts) > 1 else "")
+
+    return _HASHTAG_RE.sub(expand, text)
+
+
+@lru_cache(maxsize=262144)
+def stem(word: str) -> str:
+    """English Snowball stem of a Latin-script word; other words are returned unchanged.
+
+    Falls back to the word itself (and logs once) when ``snowballstemmer`` is
+    not installed.
+    """
+    global _stemmer
+    if not _LATIN_RE.search(word):
+        return word
+    with _stem_lock:  # snowballstemmer objects are not thread-safe
+        if _stemmer is None:
+            try:
+                import snowballstemmer
+
+                _stemmer = snowballstemmer.stemmer("english")
+            except ImportError:
+                logger.warning("snowballstemmer is not installed: BM25 runs without stemming "
+                               "(pip install 'snowballstemmer>=2.2,<4')")
+                _stemmer = False
+        return _stemmer.stemWord(word) if _stemmer else word
+
+
+def search_tokens(text: str | None) -> list[str]:
+    """Tokens BM25 indexes: :func:`core.text.tokenize.tokenize` of the text with
+    camel-case hashtags split, Latin words stemmed (English Snowball)."""
+    if not text:
+        return []
+    return [stem(t) for t in tokenize(split_hashtags(str(text)))]
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest ``scores``, best first; ties keep index order."""
+    k = max(0, min(int(k), scores.shape[0]))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    # A stable sort on -score keeps the lower index first among equal scores.
+    return np.argsort(-scores, kind="stable")[:k].astype(np.int64)
+
+
+class BM25Index:
+    """A BM25 index over ``texts``.
+
+    Args:
+        texts: n post texts (``None`` and empty strings are indexed as empty
+            documents that never match).
+        k1: term-frequency saturation (default 1.2).
+        b: length normalisation in [0, 1] (default 0.5).
+        tokenizer: function text -> list of tokens (default
+            :func:`search_tokens`: jieba for Chinese, stemmed English words).
+
+    Attributes:
+        n_docs_: number of indexed documents.
+        doc_tokens_: the token list of every document (what was indexed).
+
+    Example:
+        >>> idx = BM25Index(["台风山竹登陆广东", "typhoon hits Guangdong", "今天天气很好"])
+        >>> idx.search("台风", k=1)[0].tolist()
+        [0]
+    """
+
+    def __init__(self, texts: Sequence[str | None], *, k1: float = 1.2, b: float = 0.5,
+                 tokenizer=search_tokens) -> None:
+        import bm25s
+
+        self.k1 = k1
+        self.b = b
+        self.tokenizer = tokenizer
+        self.doc_tokens_: list[list[str]] = [tokenizer(t) if t else [] for t in texts]
+        self.n_docs_ = len(self.doc_tokens_)
+        self._bm25 = None
+        if self.n_docs_ and any(self.doc_tokens_):
+            self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
+            self._bm25.index(self.doc_tokens_, show_progress=False)
+        logger.debug("BM25 index over %d documents", self.n_docs_)
+
+    def term_scores(self, token: str) -> np.ndarray:
+        """BM25 contribution of one (already tokenised) term to every document: float32 (n_docs,)."""
+        out = np.zeros(self.n_docs_, dtype=np.float32)
+        if self._bm25 is not None and token in self._bm25.vocab_dict:
+            out[:] = np.asarray(self._bm25.get_scores([token]), dtype=np.float32)[: self.n_docs_]
+        return out
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The tokens of ``query`` that occur in the index (repeats kept)."""
+        if self._bm25 is None:
+            return []
+        vocab = self._bm25.vocab_dict
+        return [t for t in self.tokenizer(query or "") if t and t in vocab]
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for ``query``.
+
+        Returns:
+            float32 array of shape (n_docs,), >= 0; all zeros when no query
+            token occurs in the index.
+        """
+        out = np.zeros(self.n_docs_, dtype=np.float32)
+        tokens = self.query_tokens(query)
+        if tokens:
+            out[:] = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)[: self.n_docs_]
+        return out
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best documents for ``query``.
+
+        Args:
+            query: any language; tokenised like the documents.
+            k: how many to return (capped at the number of documents).
+
+        Returns:
+            ``(indices, scores)``: int64 array of shape (k,) of positions into
+            ``texts``, best first (ties in index order), and their float32 BM25
+            scores. Documents with score 0 are included only to fill ``k``.
+        """
+        scores = self.scores(query)
+        idx = _top_k(scores, k)
+        return idx, scores[idx]
+
+
+_INDEX_CACHE: OrderedDict[str, BM25Index] = OrderedDict()
+_INDEX_LOCK = threading.Lock()
+
+
+def texts_key(texts: Sequence[str | None]) -> str:
+    """SHA-256 (hex, 16 chars) of the texts in order; identifies a corpus."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(("" if t is None else str(t)).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+def cached_index(texts: Sequence[str | None], *, maxsize: int = 4) -> BM25Index:
+    """A :class:`BM25Index` over ``texts`` with default parameters, built once
+    per distinct corpus and kept in memory (the ``maxsize`` most recent)."""
+    key = texts_key(texts)
+    with _INDEX_LOCK:
+        if key in _INDEX_CACHE:
+            _INDEX_CACHE.move_to_end(key)
+            return _INDEX_CACHE[key]
+    index = BM25Index(texts)
+    with _INDEX_LOCK:
+        _INDEX_CACHE[key] = index
+        while len(_INDEX_CACHE) > maxsize:
+            _INDEX_CACHE.popitem(last=False)
+    return index

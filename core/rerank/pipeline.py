@@ -1,0 +1,269 @@
+"""From (posts, query, mode) to a :class:`Ranking`.
+
+Steps (docs/ARCHITECTURE.md, "core.rerank"):
+
+1. Unscorable posts (empty text, placeholders: ``scorable`` False) are set
+   aside with their reason in ``Ranking.unscored``.
+2. First stage (:func:`core.candidates.first_stage`): when the table has more
+   scorable posts than the budget, BM25 + dense cosine fused by reciprocal rank
+   fusion keep the best ``budget`` candidates; otherwise every scorable post is
+   a candidate. Their fused order is the "before" order (``first_stage_rank``).
+3. The scorer scores the candidates under the mode's instruction.
+4. Modes with ``diversify`` re-order the scored list by maximal marginal
+   relevance over embeddings (:func:`core.candidates.mmr`), with the weight
+   recorded. It is the only part of a mode a scorer that ignores instructions
+   (the embedded default) applies; ``Ranking.notes`` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from core.candidates import embed_posts, first_stage, mmr
+from core.errors import Cancelled, SieveError
+from core.rerank.base import ScorerInfo
+from core.rerank.modes import Mode, resolve_instruction
+
+logger = logging.getLogger(__name__)
+
+#: Columns of ``Ranking.table``, in order.
+RANKING_COLUMNS = ("post_id", "rank", "score", "log_odds", "first_stage_rank", "moved", "text")
+
+
+@dataclass
+class Ranking:
+    """The reranked posts for one (query, mode) and what produced them.
+
+    Attributes:
+        query: the analyst's query.
+        mode: the mode name (``"relevance"``, ``"novelty"``, ...).
+        instruction: the instruction text given to the scorer (recorded even
+            when the scorer ignores it; see ``info.follows_instructions``).
+        info: the :class:`ScorerInfo` of the scorer that produced the scores.
+        table: one row per scored candidate, best first, columns
+            ``post_id`` (str), ``rank`` (int, 1 = best), ``score`` (float, the
+            scorer's relevance score in [0, 1]), ``log_odds`` (float, NaN for
+            scorers without one), ``first_stage_rank`` (int, 1-based position in
+            the first-stage "before" order), ``moved`` (``first_stage_rank -
+            rank``: > 0 = moved up), ``text``; then ``bm25_rank`` and
+            ``dense_rank`` (1-based ranks among all scorable posts; 0 when no
+            dense retrieval ran).
+        unscored: posts not scored, columns ``post_id``, ``reason``.
+        created_at: ISO 8601 UTC time of the ranking.
+        notes: sentences for the analyst about how the ranking was made (first
+            stage used, instruction ignored, diversification applied).
+        diversified: whether MMR re-ordered the list.
+        mmr_lambda: the MMR weight used, or ``None``.
+        n_candidates: how many candidates the scorer saw.
+        n_scorable: how many scorable posts the table has.
+        budget: the rerank budget.
+        first_stage_method: ``"rrf"``, ``"convex"`` or ``"bm25"``.
+    """
+
+    query: str
+    mode: str
+    instruction: str
+    info: ScorerInfo
+    table: pd.DataFrame
+    unscored: pd.DataFrame
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    notes: list[str] = field(default_factory=list)
+    diversified: bool = False
+    mmr_lambda: float | None = None
+    n_candidates: int = 0
+    n_scorable: int = 0
+    budget: int = 200
+    first_stage_method: str = "rrf"
+
+    def to_run(self) -> dict[str, float]:
+        """The ranking as a ranx/TREC run for one query: ``{post_id: score}``.
+
+        Scores are the relevance scores, except for a diversified ranking whose
+        order is not the score order: then ``(n - rank + 1) / n`` (in (0, 1]), so
+        that sorting by score gives back the shown order.
+        """
+        tab = self.table
+        if tab.empty:
+            return {}
+        if self.diversified:
+            n = len(tab)
+            return {str(p): float(n - r + 1) / n for p, r in zip(tab["post_id"], tab["rank"])}
+        return {str(p): float(s) for p, s in zip(tab["post_id"], tab["score"])}
+
+
+def _check_cancel(should_cancel: Callable[[], bool] | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise Cancelled("Reranking was cancelled.")
+
+
+def _unwrap(scorer):
+    """The innermost scorer of a wrapper (``CachedScorer.scorer`` / ``.inner``)."""
+    seen = 0
+    while seen < 5:
+        inner = getattr(scorer, "scorer", None) or getattr(scorer, "inner", None)
+        if inner is None or inner is scorer:
+            return scorer
+        scorer, seen = inner, seen + 1
+    return scorer
+
+
+def rerank(
+    posts: pd.DataFrame,
+    query: str,
+    *,
+    scorer,
+    mode: str | Mode | None = "relevance",
+    instruction: str | None = None,
+    top_k: int | None = None,
+    budget: int = 200,
+    embedder=None,
+    embeddings: np.ndarray | None = None,
+    modes: dict[str, Mode] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Ranking:
+    """Rerank ``posts`` for ``query`` under a mode.
+
+    Args:
+        posts: post table (``core.schema``); needs ``post_id`` and ``text``;
+            ``scorable`` / ``unscorable_reason`` are honoured when present.
+        query: the analyst's query (any language), not empty.
+        scorer: a :class:`core.rerank.base.RelevanceScorer`.
+        mode: mode name or :class:`Mode` (default ``"relevance"``).
+        instruction: explicit instruction text; wins over the mode's.
+        top_k: keep only the ``top_k`` best rows in ``table`` (default: all
+            scored candidates).
+        budget: how many first-stage candidates the scorer scores (>= 1,
+            default 200).
+        embedder: :class:`core.embed.base.Embedder` for the dense first stage
+            and MMR (without one: BM25-only first stage, no diversification).
+        embeddings: optional precomputed float32 (len(posts), dim) embeddings
+            of ``posts['text']`` by ``embedder``.
+        modes: the available modes (default: built-in modes).
+        progress: ``progress(done, total)`` passed to the scorer (pairs).
+        should_cancel: polled between steps and passed to the scorer.
+
+    Returns:
+        A :class:`Ranking`.
+
+    Raises:
+        SieveError: for an empty query, a ``top_k`` or ``budget`` < 1, an
+            unknown mode, or a table without ``post_id``/``text`` columns.
+        core.errors.Cancelled: when ``should_cancel()`` returned True.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise SieveError("The query is empty. Type what the posts should be about.")
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise SieveError(f"The 'top_k' parameter of rerank must be an int >= 1. Got {top_k!r} instead.")
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise SieveError(f"The rerank budget must be an integer >= 1. Got {budget!r} instead.")
+    missing = [c for c in ("post_id", "text") if c not in posts.columns]
+    if missing:
+        raise SieveError(f"The post table has no column {', '.join(missing)}: read the file with "
+                         "core.ingest.read_posts first.")
+    chosen, instr = resolve_instruction(mode, instruction, modes)
+    info: ScorerInfo = scorer.info
+    notes: list[str] = []
+    _check_cancel(should_cancel)
+
+    posts = posts.reset_index(drop=True)
+    ids = posts["post_id"].astype(str).to_numpy()
+    texts = posts["text"].fillna("").astype(str).to_numpy()
+    if "scorable" in posts.columns:
+        scorable = posts["scorable"].fillna(False).astype(bool).to_numpy() & np.array([bool(t.strip()) for t in texts])
+    else:
+        scorable = np.array([bool(t.strip()) for t in texts], dtype=bool)
+    reasons = (posts["unscorable_reason"] if "unscorable_reason" in posts.columns
+               else pd.Series([None] * len(posts)))
+    unscored_rows = [(ids[i], reasons.iloc[i] or ("empty text" if not texts[i].strip() else "not scorable"))
+                     for i in np.flatnonzero(~scorable)]
+
+    work = posts.assign(scorable=scorable)
+    if embeddings is None and embedder is not None and int(scorable.sum()) > 0:
+        need_vecs = int(scorable.sum()) > budget or chosen.diversify
+        if need_vecs:
+            embeddings = np.zeros((len(posts), getattr(embedder, "dim", 0) or 1), dtype=np.float32)
+            idx = np.flatnonzero(scorable)
+            vecs = embed_posts(embedder, [texts[i] for i in idx])
+            if embeddings.shape[1] != vecs.shape[1]:
+                embeddings = np.zeros((len(posts), vecs.shape[1]), dtype=np.float32)
+            embeddings[idx] = vecs
+    cands = first_stage(work, query, embedder=embedder if embeddings is not None else None,
+                        budget=int(budget), embeddings=embeddings)
+    _check_cancel(should_cancel)
+    if cands.n_scorable > budget:
+        notes.append(f"First stage ({'BM25 + dense, reciprocal rank fusion' if cands.method == 'rrf' else cands.method}) "
+                     f"kept {len(cands)} of {cands.n_scorable} posts for the scorer (budget {budget}).")
+    notes.extend(cands.notes if cands.n_scorable > budget else [])
+
+    pos = cands.positions
+    cand_texts = [texts[i] for i in pos]
+    inner = _unwrap(scorer)
+    if hasattr(inner, "fit") and hasattr(inner, "add_embeddings"):  # the embedded scorer
+        inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
+    result = scorer.predict(query, cand_texts, instruction=instr, progress=progress,
+                            should_cancel=should_cancel)
+    _check_cancel(should_cancel)
+    scores = np.asarray(result.scores, dtype=np.float64)
+    log_odds = (np.full(len(pos), np.nan) if result.log_odds is None
+                else np.asarray(result.log_odds, dtype=np.float64))
+    info = result.info or info
+    ok = ~np.isnan(scores)
+    for i in np.flatnonzero(~ok):
+        unscored_rows.append((ids[pos[i]], "not scored by the model (empty after cleaning)"))
+
+    fs_rank = np.arange(1, len(pos) + 1)
+    keep = np.flatnonzero(ok)
+    # Best first by log-odds when present (it separates scores saturated near 1), else by score;
+    # ties keep the first-stage order.
+    key = np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if result.log_odds is not None \
+        else scores[keep]
+    order = keep[np.lexsort((fs_rank[keep], -key))]
+
+    if not info.follows_instructions:
+        notes.append(f"{info.model_id} cannot follow instructions: the instruction of mode "
+                     f"'{chosen.name}' was not applied"
+                     + (" (only its diversification was)." if chosen.diversify else "; this is a plain relevance ranking."))
+    diversified, lam = False, None
+    if chosen.diversify and len(order) > 1:
+        vecs = cands.embeddings
+        if vecs is None and embedder is not None:
+            vecs = embed_posts(embedder, cand_texts)
+        if vecs is None:
+            notes.append(f"Mode '{chosen.name}' asks for diversification, but no embedder was given: skipped.")
+        else:
+            _check_cancel(should_cancel)
+            lam = float(chosen.mmr_lambda)
+            rel = scores[order]
+            rel = (rel - rel.min()) / (rel.max() - rel.min()) if rel.max() > rel.min() else np.ones_like(rel)
+            order = order[mmr(rel, np.asarray(vecs)[order], lam)]
+            diversified = True
+            notes.append(f"Diversified by maximal marginal relevance over {getattr(embedder, 'model_id', 'the')} "
+                         f"embeddings, lambda = {lam:g} (1 = relevance only, 0 = novelty only).")
+
+    n = len(order)
+    table = pd.DataFrame({
+        "post_id": ids[pos[order]],
+        "rank": np.arange(1, n + 1, dtype=np.int64),
+        "score": scores[order],
+        "log_odds": log_odds[order],
+        "first_stage_rank": fs_rank[order].astype(np.int64),
+        "moved": (fs_rank[order] - np.arange(1, n + 1)).astype(np.int64),
+        "text": [cand_texts[i] for i in order],
+        "bm25_rank": cands.bm25_rank[order],
+        "dense_rank": cands.dense_rank[order],
+    })
+    if top_k is not None:
+        table = table.head(int(top_k)).reset_index(drop=True)
+    unscored = pd.DataFrame(unscored_rows, columns=["post_id", "reason"])
+    logger.info("reranked %d candidates for %r with %s (mode %s)", n, query, info.model_id, chosen.name)
+    return Ranking(query=query, mode=chosen.name, instruction=instr, info=info, table=table,
+                   unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
+                   n_candidates=len(pos), n_scorable=cands.n_scorable, budget=int(budget),
+                   first_stage_method=cands.method)
