@@ -201,6 +201,14 @@ def test_unquoted_delimiter_in_text_is_joined_back(tmp_path):
     assert any("fewer fields" in w for w in result.report.warnings)
 
 
+def test_unbalanced_quote_is_warned(tmp_path):
+    result = read_posts(write(tmp_path, "q.csv", 'id,text\n1,"never closed\n2,ok\n3,fine\n'))
+    assert result.report.n_posts == 1  # what the csv module reads, but not silently
+    assert any("Record 1" in w and "unbalanced" in w for w in result.report.warnings)
+    clean = read_posts(DATA / "nlpcc.tsv").report.warnings
+    assert not any("unbalanced" in w for w in clean)
+
+
 def test_blank_rows_are_dropped_with_a_reason(tmp_path):
     result = read_posts(write(tmp_path, "b.csv", "id,text\n1,first\n\n,\n2,second\n"))
     assert result.report.n_posts == 2
@@ -223,6 +231,13 @@ def test_encoding_order_bom_utf8_gb18030_utf16(tmp_path):
     assert be.report.encoding == "utf-16-be"
     bom16 = read_posts(write(tmp_path, "f.csv", codecs.BOM_UTF16_LE + text.encode("utf-16-le")))
     assert bom16.report.encoding == "utf-16"
+
+
+def test_stray_nul_bytes_are_removed_and_reported(tmp_path):
+    result = read_posts(write(tmp_path, "nul.csv", b"id,text\n1,fire\x00works tonight\n2,second post\n"))
+    assert result.report.encoding == "utf-8"
+    assert result.posts["text"].tolist() == ["fireworks tonight", "second post"]
+    assert "1 stray NUL byte(s) were removed." in result.report.warnings
 
 
 def test_cp1252_latin_text_is_not_mistaken_for_gb18030(tmp_path):

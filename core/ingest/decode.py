@@ -48,11 +48,13 @@ class Decoded:
         encoding: the Python codec name that decoded it (e.g. ``"utf-8-sig"``).
         rejected: ``[(codec, reason)]`` for candidates tried before and
             rejected, in order (empty when the first candidate worked).
+        notes: what else was done to the bytes (stray NUL bytes removed).
     """
 
     text: str
     encoding: str
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def looks_like_mojibake(header: str) -> str | None:
@@ -136,6 +138,7 @@ def decode_bytes(data: bytes, *, name: str = "the file") -> Decoded:
             one that does gives a header that looks like mojibake.
     """
     rejected: list[tuple[str, str]] = []
+    notes: list[str] = []
 
     def attempt(codec: str, payload: bytes) -> Decoded | None:
         try:
@@ -153,7 +156,7 @@ def decode_bytes(data: bytes, *, name: str = "the file") -> Decoded:
         if codec == "gb18030" and _latin_as_cjk(text):
             rejected.append((codec, "single Chinese characters sit between Latin letters (Latin text)"))
             return None
-        return Decoded(text.lstrip("\ufeff") if codec != "utf-8-sig" else text, codec, list(rejected))
+        return Decoded(text.lstrip("\ufeff") if codec != "utf-8-sig" else text, codec, list(rejected), notes)
 
     def failure() -> InputFileError:
         """The error for the analyst once no candidate is left."""
@@ -191,6 +194,12 @@ def decode_bytes(data: bytes, *, name: str = "the file") -> Decoded:
         if _garbled(rejected):
             raise failure()
     has_nul = b"\x00" in data[:65536]
+    if has_nul and data[:65536].count(0) < 0.1 * min(len(data), 65536):
+        # a few stray NULs (a crawler's C string) are not UTF-16, where every other byte is NUL
+        n_nul = data.count(0)
+        data = data.replace(b"\x00", b"")
+        has_nul = False
+        notes.append(f"{n_nul} stray NUL byte(s) were removed.")
     # 2.-3. strict UTF-8, then GB18030 (never when NUL bytes point to UTF-16)
     if not has_nul:
         for codec in ("utf-8", "gb18030"):

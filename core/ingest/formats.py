@@ -164,6 +164,7 @@ def read_table(data: bytes, name: str, path: Path | None) -> RawTable:
     else:
         table = _read_delimited(text, name, ext)
     table.encoding = decoded.encoding
+    table.warnings.extend(decoded.notes)
     if decoded.rejected:
         tried = ", ".join(f"{codec} ({why})" for codec, why in decoded.rejected)
         table.warnings.append(f"Decoded as {decoded.encoding} after rejecting {tried}.")
@@ -253,6 +254,15 @@ def sniff_delimited(text: str, ext: str = "") -> tuple[str, int, bool]:
     return choice
 
 
+def _swallows_records(cell: str, delim: str, width: int) -> bool:
+    """True when a multi-line cell contains lines that look like whole records (an unbalanced quote)."""
+    if width < 2:
+        return cell.count("\n") > 50
+    lines = cell.splitlines()[1:]
+    suspicious = sum(1 for line in lines if line.count(delim) >= width - 1)
+    return suspicious >= 1 and suspicious >= 0.5 * len(lines) or cell.count("\n") > 50
+
+
 def _read_delimited(text: str, name: str, ext: str) -> RawTable:
     delim, header_line, skip = sniff_delimited(text, ext)
     offset = _line_offsets(text, header_line)[header_line] if header_line else 0
@@ -279,7 +289,7 @@ def _read_delimited(text: str, name: str, ext: str) -> RawTable:
                     and [normalise_name(c) for c in row[: len(header)]] == norm_header):
                 dropped["repeated header row"] += 1
                 continue
-            if len(long_records) < 3 and any(c.count("\n") > 50 for c in row):
+            if len(long_records) < 3 and any("\n" in c and _swallows_records(c, delim, len(header)) for c in row):
                 long_records.append(record)
             rows.append(row)
             numbers.append(record)
@@ -299,7 +309,8 @@ def _read_delimited(text: str, name: str, ext: str) -> RawTable:
         )
     for rec in long_records:
         warnings.append(
-            f"Record {rec} spans more than 50 lines: a quote may be unbalanced there, which merges records."
+            f"Record {rec} holds line breaks followed by what look like further records: a quote may be "
+            "unbalanced there, which merges records. Check the file near that record."
         )
     fmt = "tsv" if delim == "\t" else "csv"
     return RawTable(header, rows, numbers, fmt, delimiter=delim, header_row=header_line,
