@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import session, state
 from dashboard.errors import error_boundary
-from dashboard.widgets import PAGES_DIR, escape_markdown
+from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown
 
 st.set_page_config(page_title="Sieve", page_icon=":material/filter_alt:", layout="wide")
 
@@ -31,14 +31,16 @@ with error_boundary("reopening the last session"):
     state.restore_settings()
     session.reopen_last_dataset()
 
-sidebar = st.sidebar.container()
 try:
     with error_boundary(f"showing the page {page.title}"):
         page.run()
-finally:  # also after st.stop() in a page: the sidebar shows the state the page left
-    with sidebar:
-        ds = state.dataset()
-        if ds is not None:
-            st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
-        with error_boundary("loading the reranker"):
-            session.model_badge()
+except EndPage:  # a page ended early (end_page): the frame below still renders
+    pass
+
+# After the page, so the sidebar shows the dataset and model the page left in place.
+with st.sidebar:
+    ds = state.dataset()
+    if ds is not None:
+        st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
+    with error_boundary("loading the reranker", compact=True):
+        session.model_badge()

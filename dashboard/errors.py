@@ -39,12 +39,13 @@ def summarize_exception(exc: BaseException) -> str:
 
 
 @contextmanager
-def error_boundary(action: str) -> Iterator[None]:
+def error_boundary(action: str, *, compact: bool = False) -> Iterator[None]:
     """Show errors raised inside the block as readable messages instead of a traceback.
 
     Args:
         action: what the block does, as a gerund phrase for the message
             (``"reading the file"``, ``"reranking"``).
+        compact: one short line for an unexpected error (for the sidebar).
 
     Yields:
         Nothing. Code after the ``with`` block keeps running after an error, so
@@ -63,6 +64,12 @@ def error_boundary(action: str) -> Iterator[None]:
             st.info(escape_markdown(exc.hint), icon=":material/lightbulb:")
     except Exception as exc:  # a bug: show it readably, keep the details for a report
         logger.exception("unexpected error while %s", action)
+        if compact:
+            st.error(f"Failed: {escape_markdown(action)} ({escape_markdown(summarize_exception(exc))})",
+                     icon=":material/bug_report:")
+            with st.expander("Details"):
+                st.code("".join(traceback.format_exception(exc)), language=None)
+            return
         st.error(
             f"Sieve could not finish {escape_markdown(action)} "
             f"({escape_markdown(summarize_exception(exc))}). Your grades are saved; you can "

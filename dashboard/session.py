@@ -233,6 +233,16 @@ def modes() -> dict[str, Any]:
     return load_modes(state.settings().core_settings().modes_path)
 
 
+def post_embeddings() -> np.ndarray:
+    """Embeddings of every post of the loaded dataset, float32 (n_posts, dim), rows
+    L2-normalised (zero rows for empty texts); cached per dataset and embedder."""
+    ds = state.dataset()
+    s = state.settings()
+    key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+    texts = ds.posts["text"].fillna("").astype(str).tolist()
+    return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts)
+
+
 def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
     """Rerank the loaded posts for ``request`` and store the ranking in the session.
 
@@ -250,12 +260,11 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
 
     ds = state.dataset()
     s = state.settings()
-    all_modes = modes()
-    mode = all_modes.get(request.mode, request.mode)
     ranking = rerank(
-        ds.posts, request.query, scorer=resources.scorer_for(s), mode=mode,
+        ds.posts, request.query, scorer=resources.scorer_for(s), mode=request.mode,
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
-        embedder=resources.embedder_for(s), progress=_progress_callback(progress_bar),
+        embedder=resources.embedder_for(s), embeddings=post_embeddings(), modes=modes(),
+        progress=_progress_callback(progress_bar),
     )
     state.put_ranking(request, ranking)
     state.save_session_file()
@@ -299,43 +308,33 @@ def grading_queue(rankings_by_mode: dict[str, Any]) -> pd.DataFrame:
     """Order the posts of one query's rankings for grading.
 
     Posts where the modes disagree most come first, then by their best rank.
-    Disagreement is the spread of a post's ranks across modes
-    (``max - min``; a post missing from a mode's list counts as rank
-    ``len(list) + 1`` there). With one mode the queue is the ranking itself.
+    Disagreement is ``rank_change`` of :func:`core.compare.compare_rankings`
+    (max - min rank over the modes that ranked the post; 0 with one mode), so
+    with one mode the queue is the ranking itself.
 
     Args:
-        rankings_by_mode: ``{mode: Ranking}`` for one query (each ``Ranking.table``
-            has ``post_id, rank, text``).
+        rankings_by_mode: ``{mode: Ranking}`` for one query.
 
     Returns:
         DataFrame with ``post_id, text, best_rank, disagreement`` and one
-        ``rank:<mode>`` column per mode (Int64, <NA> when absent), in queue order,
-        with a fresh RangeIndex.
+        ``rank:<mode>`` column per mode (Int64, <NA> when the mode did not rank
+        the post), in queue order, with a fresh RangeIndex.
     """
-    frames = []
-    for mode, ranking in rankings_by_mode.items():
-        t = ranking.table[["post_id", "rank", "text"]].copy()
-        t["post_id"] = t["post_id"].astype(str)
-        frames.append((mode, t))
-    if not frames:
+    from core.compare import compare_rankings
+
+    if not rankings_by_mode:
         return pd.DataFrame(columns=["post_id", "text", "best_rank", "disagreement"])
-    texts: dict[str, str] = {}
-    for _, t in frames:
-        texts.update(dict(zip(t["post_id"], t["text"], strict=False)))
-    out = pd.DataFrame({"post_id": list(texts)})
-    filled = []
-    for mode, t in frames:
-        ranks = out["post_id"].map(dict(zip(t["post_id"], t["rank"], strict=False)))
-        out[f"rank:{mode}"] = ranks.astype("Int64")
-        filled.append(ranks.fillna(len(t) + 1).astype(float).to_numpy())
-    stacked = np.vstack(filled)
-    out["best_rank"] = stacked.min(axis=0).astype(int)
-    out["disagreement"] = (stacked.max(axis=0) - stacked.min(axis=0)).astype(int)
-    out["text"] = out["post_id"].map(texts)
+    ranks = compare_rankings(rankings_by_mode, k=1).ranks
+    rank_cols = [f"rank:{m}" for m in rankings_by_mode]
+    out = ranks[["post_id", "text"]].copy()
+    out["post_id"] = out["post_id"].astype(str)
+    out["best_rank"] = ranks[rank_cols].min(axis=1).astype(int)
+    out["disagreement"] = ranks["rank_change"].fillna(0).astype(int)
+    for c in rank_cols:
+        out[c] = ranks[c].round().astype("Int64")
     out = out.sort_values(["disagreement", "best_rank", "post_id"], ascending=[False, True, True],
                           kind="mergesort").reset_index(drop=True)
-    rank_cols = [c for c in out.columns if c.startswith("rank:")]
-    return out[["post_id", "text", "best_rank", "disagreement", *rank_cols]]
+    return out
 
 
 def current_grades(query: str | None = None) -> pd.DataFrame:

@@ -15,12 +15,23 @@ import html
 import re
 import textwrap
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
 
 #: Folder of the page scripts (``pages/`` at the repository root).
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+class EndPage(BaseException):  # noqa: N818 - control flow, not an error
+    """Raised by :func:`end_page`; caught by ``dashboard/app.py`` after the page."""
+
+
+def end_page() -> NoReturn:
+    """End the current page here (like ``st.stop()``), but let the app frame
+    (the sidebar with the dataset and model badge) still render after it."""
+    raise EndPage
+
 
 # Every ASCII punctuation character CommonMark lets a backslash escape.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$=\"'&;/])")

@@ -8,13 +8,13 @@ import streamlit as st
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
-from dashboard.widgets import escape_markdown, need_dataset_notice, posts_table, scorer_caption
+from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table, scorer_caption
 
 st.title("Compare modes")
 ds = state.dataset()
 if ds is None:
     need_dataset_notice()
-    st.stop()
+    end_page()
 
 p = state.params(CompareParams)
 if not p.query:
@@ -23,7 +23,7 @@ all_modes = {}
 with error_boundary("reading the instruction modes"):
     all_modes = session.modes()
 if not all_modes:
-    st.stop()
+    end_page()
 p.modes = [m for m in p.modes if m in all_modes] or list(all_modes)[:2]
 
 p.query = st.text_input("Query", key=state.seed("compare.query", p.query))
@@ -54,15 +54,33 @@ if st.button("Compare", type="primary", disabled=not ready, icon=":material/comp
 
 found = st.session_state.get("sieve.comparison")
 if not found:
-    st.stop()
+    end_page()
 query, modes, k, by_mode, comparison = found
 st.subheader(f"“{escape_markdown(query)}”: {', '.join(escape_markdown(m) for m in modes)}")
 
-st.markdown("**Agreement between modes** (Kendall's tau over the shared candidates; overlap@k of the top lists)")
-st.dataframe(comparison.pairs, hide_index=True)
+st.markdown("**Agreement between modes**: Kendall's tau-b over the posts both modes ranked, "
+            f"and the share of posts two top-{k} lists have in common (overlap@{k})")
+st.dataframe(
+    comparison.pairs, hide_index=True,
+    column_config={
+        "mode_a": "mode A", "mode_b": "mode B",
+        "tau": st.column_config.NumberColumn("Kendall's tau", format="%.3f", help="1 = same order, -1 = reversed"),
+        "p_value": st.column_config.NumberColumn("p-value", format="%.3g"),
+        "n_common": st.column_config.NumberColumn("common posts", format="%d"),
+        "overlap_at_k": st.column_config.NumberColumn(f"overlap@{k}", format="%.2f"),
+    },
+)
 
-st.markdown("**Ranks across modes** (top posts of each mode; hover for the post)")
+st.markdown("**Ranks across modes** (the top posts of each mode; hover a line for the post)")
 st.plotly_chart(charts.slope_chart(by_mode, k=min(k, 20)), key="compare.slope")
 
 st.markdown("**Posts that moved most between modes**")
-posts_table(comparison.moved, columns=list(comparison.moved.columns), height=400, key="compare.moved")
+movers = comparison.movers
+if len(movers):
+    rank_cols = [c for c in movers.columns if c.startswith("rank:")]
+    posts_table(movers, columns=["rank_change", *rank_cols, "best_mode", "worst_mode", "text", "why", "post_id"],
+                height=400, key="compare.moved",
+                column_config={c: st.column_config.NumberColumn(c, format="%d") for c in [*rank_cols, "rank_change"]}
+                | {"why": st.column_config.TextColumn("why", width="large")})
+else:
+    st.caption("No post changed rank between these modes.")

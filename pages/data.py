@@ -9,7 +9,7 @@ from core.schema import ROLES
 from dashboard import session, state
 from dashboard.errors import error_boundary
 from dashboard.state import DataParams
-from dashboard.widgets import escape_markdown, posts_table
+from dashboard.widgets import end_page, escape_markdown, posts_table
 
 st.title("Data")
 p = state.params(DataParams)
@@ -94,7 +94,7 @@ with error_boundary("reading the file"):
 
 if current is None:
     st.info("Choose a source above to load posts.", icon=":material/info:")
-    st.stop()
+    end_page()
 
 rep = current.report or {}
 st.subheader(escape_markdown(current.name))

@@ -9,13 +9,13 @@ import streamlit as st
 from dashboard import resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
-from dashboard.widgets import escape_markdown, need_dataset_notice
+from dashboard.widgets import end_page, escape_markdown, need_dataset_notice
 
 st.title("Evaluate & export")
 ds = state.dataset()
 if ds is None:
     need_dataset_notice()
-    st.stop()
+    end_page()
 
 p = state.params(EvaluateParams)
 s = state.settings()

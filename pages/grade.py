@@ -11,13 +11,20 @@ from dashboard import session, state
 from dashboard.errors import error_boundary
 from dashboard.session import GRADE_SCALE
 from dashboard.state import GradeParams
-from dashboard.widgets import escape_markdown, need_dataset_notice, page_link, post_text, posts_table
+from dashboard.widgets import (
+    end_page,
+    escape_markdown,
+    need_dataset_notice,
+    page_link,
+    post_text,
+    posts_table,
+)
 
 st.title("Grade")
 ds = state.dataset()
 if ds is None:
     need_dataset_notice()
-    st.stop()
+    end_page()
 
 p = state.params(GradeParams)
 queries = state.ranked_queries()
@@ -31,7 +38,7 @@ if not queries:
             with error_boundary("recomputing earlier rankings"):
                 session.recompute_remembered(progress_bar=st.progress(0.0))
                 st.rerun()
-    st.stop()
+    end_page()
 
 if p.query not in queries:
     p.query = queries[0]
@@ -42,7 +49,7 @@ queue = session.grading_queue(by_mode)
 m = len(queue)
 if m == 0:
     st.info("This query's rankings are empty: nothing to grade.")
-    st.stop()
+    end_page()
 
 grades = pd.DataFrame()
 with error_boundary("reading the grades"):

@@ -13,18 +13,19 @@ from core.cluster import ClusterNames, rerank_within_clusters
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
-from dashboard.widgets import escape_markdown, need_dataset_notice, posts_table
+from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table
 
 st.title("Map")
 ds = state.dataset()
 if ds is None:
     need_dataset_notice()
-    st.stop()
+    end_page()
 
 p = state.params(MapParams)
 s = state.settings()
-posts = ds.posts[ds.posts["scorable"].astype(bool)] if "scorable" in ds.posts else ds.posts
-posts = posts.reset_index(drop=True)
+mask = (ds.posts["scorable"].fillna(False).astype(bool).to_numpy() if "scorable" in ds.posts
+        else np.ones(len(ds.posts), dtype=bool))
+posts = ds.posts[mask].reset_index(drop=True)
 key = resources.posts_key(ds.dataset_hash, posts["post_id"].tolist())
 
 c1, c2, c3, c4 = st.columns(4)
@@ -46,7 +47,7 @@ label = "Cluster" if done is None else ("Cluster again with these settings" if s
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
     with error_boundary("clustering"):
         texts = posts["text"].astype(str).tolist()
-        emb = resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts)
+        emb = session.post_embeddings()[mask]
         result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb)
         labels_key = f"{params_now}"
         kw = resources.keywords(key, labels_key, texts, np.asarray(result.labels_))
@@ -57,7 +58,7 @@ if st.button(label, type="primary" if (done is None or stale) else "secondary", 
 if done is None:
     st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with {escape_markdown(s.embedder)} "
             "and place them on a map (embeddings are cached on disk).", icon=":material/info:")
-    st.stop()
+    end_page()
 if stale:
     st.caption("The map below was made with other settings; press the button to redo it.")
 

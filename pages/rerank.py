@@ -9,13 +9,13 @@ import streamlit as st
 from dashboard import resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
-from dashboard.widgets import escape_markdown, need_dataset_notice, posts_table, scorer_caption
+from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table, scorer_caption
 
 st.title("Rerank")
 ds = state.dataset()
 if ds is None:
     need_dataset_notice()
-    st.stop()
+    end_page()
 
 p = state.params(RerankParams)
 s = state.settings()
@@ -23,7 +23,7 @@ all_modes = {}
 with error_boundary("reading the instruction modes"):
     all_modes = session.modes()
 if not all_modes:
-    st.stop()
+    end_page()
 if p.mode not in all_modes:
     p.mode = next(iter(all_modes))
 
@@ -75,7 +75,7 @@ ranking = state.rankings().get(request)
 if ranking is None and state.last_request() is not None and not go:
     ranking = state.rankings().get(state.last_request())
 if ranking is None:
-    st.stop()
+    end_page()
 
 st.subheader(f"Results for “{escape_markdown(ranking.query)}” · {escape_markdown(ranking.mode)}")
 table = ranking.table

@@ -384,8 +384,12 @@ def test_settings_apply_and_persist(sample):
 
 
 class _R:
+    """The part of a Ranking that the queue reads."""
+
     def __init__(self, ids):
-        self.table = pd.DataFrame({"post_id": ids, "rank": range(1, len(ids) + 1), "text": [f"t{i}" for i in ids]})
+        n = len(ids)
+        self.table = pd.DataFrame({"post_id": ids, "rank": range(1, n + 1), "score": np.linspace(0.9, 0.1, n),
+                                   "first_stage_rank": range(1, n + 1), "text": [f"t{i}" for i in ids]})
 
 
 def test_grading_queue_puts_disagreement_first_then_rank():
@@ -393,7 +397,7 @@ def test_grading_queue_puts_disagreement_first_then_rank():
 
     # a: ranks a1 b2 c3 d4; b: ranks c1 b2 a3 (d absent -> 4)
     q = grading_queue({"a": _R(["a", "b", "c", "d"]), "b": _R(["c", "b", "a"])})
-    # spreads: a |1-3|=2, b 0, c |3-1|=2, d |4-4|=0 -> a (best 1), c (best 1), b (best 2), d (best 4)
+    # spreads: a |1-3|=2, b 0, c |3-1|=2, d only in one mode: 0 -> a (best 1), c (best 1), b (best 2), d (best 4)
     assert q["post_id"].tolist() == ["a", "c", "b", "d"]
     assert q["disagreement"].tolist() == [2, 2, 0, 0]
     assert q["rank:b"].isna().tolist() == [False, False, False, True]
