@@ -125,7 +125,7 @@ def umap_reduce(
     n_components: int,
     *,
     neighbours: Neighbours | None = None,
-    n_neighbors: int = 15,
+    n_neighbors: int = 30,
     min_dist: float = 0.0,
     random_state: int = 42,
 ) -> np.ndarray:
@@ -176,7 +176,7 @@ def reduce_embeddings(
     *,
     n_components: int = 5,
     map_components: int | None = 2,
-    n_neighbors: int = 15,
+    n_neighbors: int = 30,
     random_state: int = 42,
 ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """The clustering space and the 2D map of a set of embeddings.
@@ -186,7 +186,7 @@ def reduce_embeddings(
             allowed but should be removed by the caller).
         n_components: dimension of the clustering space (default 5).
         map_components: dimension of the map (2), or ``None`` to skip it.
-        n_neighbors: UMAP neighbours (default 15), capped at n - 1.
+        n_neighbors: UMAP neighbours (default 30), capped at n - 1.
         random_state: fixed seed for UMAP.
 
     Returns:
