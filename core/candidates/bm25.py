@@ -69,12 +69,34 @@ def stem(word: str) -> str:
         return _stemmer.stemWord(word) if _stemmer else word
 
 
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=262144)
+def _cjk_subwords(word: str) -> tuple[str, ...]:
+    """The shorter dictionary words inside a Chinese word of 3+ characters
+    (jieba search mode): ``放鞭炮`` -> ``鞭炮``."""
+    from core.text.tokenize import STOPWORDS, _get_jieba
+
+    subs = _get_jieba().lcut_for_search(word, HMM=False)
+    return tuple(w for w in subs if len(w) >= 2 and w != word and w not in STOPWORDS)
+
+
 def search_tokens(text: str | None) -> list[str]:
     """Tokens BM25 indexes: :func:`core.text.tokenize.tokenize` of the text with
-    camel-case hashtags split, Latin words stemmed (English Snowball)."""
+    camel-case hashtags split, Latin words stemmed (English Snowball), and each
+    Chinese word of 3+ characters followed by the shorter words inside it
+    (jieba search mode), so ``鞭炮`` finds ``放鞭炮``."""
     if not text:
         return []
-    return [stem(t) for t in tokenize(split_hashtags(str(text)))]
+    out: list[str] = []
+    for t in tokenize(split_hashtags(str(text))):
+        if len(t) >= 3 and _CJK_RE.search(t):
+            out.append(t)
+            out.extend(_cjk_subwords(t))
+        else:
+            out.append(stem(t))
+    return out
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -111,6 +133,8 @@ class BM25Index:
                  tokenizer=search_tokens) -> None:
         import bm25s
 
+        # bm25s sets its own logger to DEBUG, which then reaches any root handler.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.k1 = k1
         self.b = b
         self.tokenizer = tokenizer

