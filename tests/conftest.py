@@ -92,3 +92,65 @@ def tiny_qwen3_dir(tmp_path_factory, qwen3_tokenizer_dir) -> Path:
     """A local folder with a tiny random Qwen3 causal LM and the real tokenizer,
     loadable with ``AutoModelForCausalLM.from_pretrained`` / ``AutoModel``."""
     return build_tiny_qwen3(tmp_path_factory.mktemp("tiny-qwen3"), qwen3_tokenizer_dir)
+
+
+#: Words the self-built test tokenizer knows (besides the template's own); others become [UNK].
+SELFMADE_WORDS = (
+    "typhoon storm flood rain wind damage dead injured missing rescue relief donate help volunteer "
+    "city coast road bridge power school hospital airport people family news report official police "
+    "government Manila Tacloban Leyte Shanghai Boston marathon bombing fire earthquake lunch coffee "
+    "cat dog music game love happy sad angry fear pray sorry great nice today tomorrow night morning "
+    "the a an of in on at to for from with and or not is are was were be has have had will can "
+    "this that these those it its they we you he she my our your their 1 2 3 4 5 10 100 1000 "
+    "post tweet RT http https t co www com via update breaking photo video live"
+).split()
+
+
+def build_selfmade_qwen3(out: Path, *, seed: int = 0) -> Path:
+    """Save a tiny random ``Qwen3ForCausalLM`` with a self-built word-level tokenizer
+    (``tokenizers`` WordLevel + Whitespace pre-tokenizer; special tokens
+    ``<|endoftext|>`` pad, ``<|im_start|>``, ``<|im_end|>`` eos, ``<think>``,
+    ``</think>``; ``yes``/``no`` single tokens) in ``out``. Needs nothing from
+    ``../shared``, so Qwen3 code paths are tested everywhere. Weights use
+    ``initializer_range=0.2`` so random scores spread away from 0.5."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+
+    from core.rerank.modes import DEFAULT_MODES
+    from core.rerank.template import TEMPLATE_TEXT
+
+    pre = pre_tokenizers.Whitespace()
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+    seen: dict[str, int] = {"[UNK]": 0}
+    texts = [TEMPLATE_TEXT, " ".join(SELFMADE_WORDS)] + [m.instruction for m in DEFAULT_MODES]
+    for text in texts:
+        for s in specials:
+            text = text.replace(s, " ")
+        for piece, _ in pre.pre_tokenize_str(text):
+            seen.setdefault(piece, len(seen))
+    vocab = {w: i for i, w in enumerate(seen)}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre
+    tok.add_special_tokens(specials)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="<|endoftext|>",
+                                   eos_token="<|im_end|>")
+    torch.manual_seed(seed)
+    config = Qwen3Config(
+        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=40960,
+        tie_word_embeddings=True, rope_theta=1_000_000.0, initializer_range=0.2,
+        pad_token_id=fast.pad_token_id, eos_token_id=fast.eos_token_id, bos_token_id=fast.pad_token_id,
+    )
+    model = Qwen3ForCausalLM(config).eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def selfmade_qwen3_dir(tmp_path_factory) -> Path:
+    """A local folder with a tiny random Qwen3 causal LM and a self-built word-level
+    tokenizer (no ``../shared`` needed); see :func:`build_selfmade_qwen3`."""
+    return build_selfmade_qwen3(tmp_path_factory.mktemp("selfmade-qwen3"))

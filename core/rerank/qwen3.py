@@ -29,6 +29,7 @@ import inspect
 import logging
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -649,7 +650,9 @@ def reference_scores(
             )
             for i, ele in enumerate(inputs["input_ids"]):
                 inputs["input_ids"][i] = prefix_tokens + ele + suffix_tokens
-            inputs = tokenizer.pad(inputs, padding=True, return_tensors="pt", max_length=max_length)
+            with warnings.catch_warnings():  # the model card passes max_length with padding=True
+                warnings.simplefilter("ignore", UserWarning)
+                inputs = tokenizer.pad(inputs, padding=True, return_tensors="pt", max_length=max_length)
             inputs = {k: v.to(device) for k, v in inputs.items()}
             with torch.no_grad():
                 batch_scores = model(**inputs).logits[:, -1, :]
