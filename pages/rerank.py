@@ -90,6 +90,8 @@ if p.min_score > 0:
     view = view[view["score"].fillna(-1) >= p.min_score]
 if p.moved_only:
     view = view[view["moved"].fillna(0) != 0]
+for note in getattr(ranking, "notes", None) or []:
+    st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")
 posts_table(
     view, columns=["rank", "score", "log_odds", "first_stage_rank", "moved", "text", "post_id"],

@@ -108,7 +108,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
             page.set_default_timeout(90_000)
             expect.set_options(timeout=90_000)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -140,7 +140,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             # Grade one post with the keyboard, then refresh the browser.
             page.get_by_role("link", name="Grade").click()
             expect(page.get_by_text(f"0 of {len(POSTS)} graded")).to_be_visible()
-            page.locator("body").click(position={"x": 5, "y": 5})
+            page.get_by_role("heading", name="Grade").click()  # focus the page, not an input
             page.keyboard.press("4")
             expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
             _idle(page)
