@@ -69,3 +69,18 @@ def test_errors_exit_2_with_a_message(export, tmp_path, capsys):
         main(["rerank", str(export), "-q", "x", "--mode", "emotion", "--instruction", "y"])
     assert exc.value.code == 2
     assert main(["rerank", str(tmp_path / "missing.csv"), "-q", "x", "--embedded"]) == 2
+
+
+def test_local_qwen3_folder_writes_log_odds(export, tmp_path, capsys, tiny_qwen3_dir):
+    out = tmp_path / "ranked.csv"
+    code = main(["rerank", str(export), "-q", "typhoon", "--model", str(tiny_qwen3_dir),
+                 "--device", "cpu", "--dtype", "float32", "--mode", "emotion", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert str(tiny_qwen3_dir) in printed and "cpu, float32" in printed
+    assert "ignores instructions" not in printed and "strong personal emotion" in printed
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and all(r["log_odds"] != "" for r in rows)
+    lo = [float(r["log_odds"]) for r in rows]
+    assert lo == sorted(lo, reverse=True)  # best first by log-odds
