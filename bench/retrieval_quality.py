@@ -5,7 +5,7 @@ Pools the 13 CrisisLex T26 events of ``../shared/real_data/crisislex_t26``
 
 * event names (13): relevant = that event's tweets, grade 2 for "Related and
   informative", 1 for "Related - but not informative";
-* information needs inside one event (37, written here over the Information
+* information needs inside one event (38, written here over the Information
   Types): relevant = that event's tweets of that type, 2 if informative else 1.
 
 It prints nDCG@20 and P@10 (ranx; P@10 counts grade >= 1 as relevant) for:
