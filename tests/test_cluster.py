@@ -283,3 +283,17 @@ def test_cli_cluster_writes_one_row_per_post(tmp_path, capsys):
     assert main(["cluster", str(src), "--min-cluster-size", "3", "--out", str(out_csv)]) == 0
     table = pd.read_csv(out_csv, encoding="utf-8-sig", dtype={"post_id": str})
     assert len(table) == len(rows) and table["cluster"].dtype.kind == "i"
+
+
+def test_cli_cluster_with_a_qwen3_embedding_folder(tmp_path, tiny_qwen3_dir, capsys):
+    pytest.importorskip("core.ingest", reason="core.ingest is not there yet")
+    from core.cli import main
+
+    src = tmp_path / "posts.csv"
+    pd.DataFrame({"id": [f"p{i}" for i in range(12)], "text": ZH + EN + MIXED}).to_csv(src, index=False)
+    out = tmp_path / "map.csv"
+    assert main(["cluster", str(src), "--model", str(tiny_qwen3_dir), "--k", "2", "--out", str(out)]) == 0
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"post_id": str})
+    assert table["post_id"].tolist() == [f"p{i}" for i in range(12)]
+    assert set(table["cluster"]) <= {0, 1} and table[["x", "y"]].notna().all().all()
+    assert str(tiny_qwen3_dir.resolve()) in capsys.readouterr().out

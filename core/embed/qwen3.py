@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 #: The model card's instruction template (no space after ``Query:``).
 INSTRUCTION_TEMPLATE = "Instruct: {task}\nQuery:{text}"
-#: Default task used when clustering posts.
+#: Default task used when clustering posts (also ``core.embed.CLUSTER_TASK``).
 CLUSTER_TASK = "Identify the topic or theme of the given social media post"
 
 
