@@ -47,7 +47,8 @@ def scores(truth, labels) -> str:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     k = len(set(labels[labels >= 0].tolist()))
-    return (f"ARI {adjusted_rand_score(truth, labels):.3f}  NMI {normalized_mutual_info_score(truth, labels):.3f}"
+    ari, nmi = adjusted_rand_score(truth, labels), normalized_mutual_info_score(truth, labels)
+    return (f"ARI {ari:.3f}  NMI {nmi:.3f}"
             f"  clusters {k:3d}  noise {np.mean(labels < 0):5.1%}")
 
 
@@ -63,7 +64,8 @@ def main() -> int:
     texts, truth = read_nlpcc()
     t = time.perf_counter()
     x = embed_texts(emb, texts, cache_dir=CACHE)
-    print(f"NLPCC Weibo: {len(texts)} posts, {len(set(truth))} targets, embedded in {time.perf_counter() - t:.1f} s")
+    print(f"NLPCC Weibo: {len(texts)} posts, {len(set(truth))} targets, "
+          f"embedded in {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     base = cluster_posts(x, method="kmeans", k=5, n_neighbors=15)
     print(f"  baseline UMAP(15 nb)+KMeans k=5   {scores(truth, base.labels_)}  "
@@ -81,8 +83,10 @@ def main() -> int:
             h = cluster_posts(x[idx])
             k = cluster_posts(x[idx], method="kmeans", k=5)
             f20 = cluster_posts(x[idx], min_cluster_size=20)
-            print(f"  sample {n:4d} #{seed}: HDBSCAN auto (mcs={auto_min_cluster_size(n)}) {scores(truth[idx], h.labels_)}"
-                  f" | k=5 ARI {_ari(truth[idx], k.labels_):.3f} | mcs=20 ARI {_ari(truth[idx], f20.labels_):.3f}")
+            print(f"  sample {n:4d} #{seed}: HDBSCAN auto (mcs={auto_min_cluster_size(n)}) "
+                  f"{scores(truth[idx], h.labels_)}"
+                  f" | k=5 ARI {_ari(truth[idx], k.labels_):.3f}"
+                  f" | mcs=20 ARI {_ari(truth[idx], f20.labels_):.3f}")
 
     sys.path.insert(0, str(ROOT / "bench"))
     from _crisislex import load_t26
@@ -97,7 +101,8 @@ def main() -> int:
         xs = embed_texts(emb, sub["text"].tolist(), cache_dir=CACHE)
         truth = sub["event"].to_numpy()
         print(f"CrisisLex T26 mix of {len(MIX6)} events, {name}: {len(sub)} tweets")
-        print(f"  KMeans k={len(MIX6)}                  {scores(truth, cluster_posts(xs, method='kmeans', k=len(MIX6)).labels_)}")
+        km = cluster_posts(xs, method="kmeans", k=len(MIX6))
+        print(f"  KMeans k={len(MIX6)}                  {scores(truth, km.labels_)}")
         h = cluster_posts(xs)
         print(f"  HDBSCAN auto (mcs={h.min_cluster_size_:3d})           {scores(truth, h.labels_)}")
         ha = cluster_posts(xs, assign_noise=True)

@@ -83,7 +83,8 @@ def main() -> int:
     print(f"  with assign_noise=True: {np.mean(ha.labels_ < 0):.1%} noise")
     t = time.perf_counter()
     km = cluster_posts(x, method="kmeans", k=20)
-    print(f"reduce + KMeans k=20                {time.perf_counter() - t:6.1f} s  ({km.n_clusters_} clusters)")
+    print(f"reduce + KMeans k=20                {time.perf_counter() - t:6.1f} s  "
+          f"({km.n_clusters_} clusters)")
     top = sorted(hdb.sizes_.items(), key=lambda kv: -kv[1])[:5]
     for c, size in top:
         if c >= 0:

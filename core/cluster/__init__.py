@@ -132,12 +132,16 @@ def cluster_posts(
             ``min_cluster_size`` < 2; ``embeddings`` not 2-D.
     """
     if method not in METHODS:
-        raise ValueError(f"The 'method' parameter of cluster_posts must be one of {METHODS}. Got {method!r} instead.")
+        raise ValueError(
+            f"The 'method' parameter of cluster_posts must be one of {METHODS}. Got {method!r} instead."
+        )
     x = np.asarray(embeddings, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"embeddings must be a 2-D array (n_posts, dim). Got shape {x.shape} instead.")
     if method == "kmeans" and k is None:
-        raise ValueError("The 'k' parameter of cluster_posts is required with method='kmeans'. Got None instead.")
+        raise ValueError(
+            "The 'k' parameter of cluster_posts is required with method='kmeans'. Got None instead."
+        )
     n = x.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     coords = np.full((n, 2), np.nan, dtype=np.float32)

@@ -52,7 +52,9 @@ def _check_args(args) -> None:
     if args.k is not None and args.k < 1:
         raise InputFileError(f"--k must be an integer >= 1. Got {args.k} instead.")
     if args.min_cluster_size is not None and args.min_cluster_size < 2:
-        raise InputFileError(f"--min-cluster-size must be an integer >= 2. Got {args.min_cluster_size} instead.")
+        raise InputFileError(
+            f"--min-cluster-size must be an integer >= 2. Got {args.min_cluster_size} instead."
+        )
     if args.keywords < 1:
         raise InputFileError(f"--keywords must be an integer >= 1. Got {args.keywords} instead.")
     if args.out and Path(args.out).suffix.lower() not in {".csv", ".jsonl"}:

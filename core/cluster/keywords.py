@@ -113,7 +113,9 @@ def cluster_keywords(
             f"cluster_keywords got {len(texts)} texts but {labels.shape[0]} labels; they must align."
         )
     if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-        raise ValueError(f"The 'top_n' parameter of cluster_keywords must be an int >= 1. Got {top_n!r} instead.")
+        raise ValueError(
+            f"The 'top_n' parameter of cluster_keywords must be an int >= 1. Got {top_n!r} instead."
+        )
     classes = sorted(set(labels.tolist()))
     if not classes:
         return {}

