@@ -7,12 +7,15 @@ import html
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 
 from dashboard.widgets import hover_text
 
 #: Colour of noise points (cluster -1) on the map.
 NOISE_COLOR = "#c7c7c7"
+#: Distinct colours for clusters 0, 1, 2, ... (cycled), Plotly's qualitative "Dark24".
+CLUSTER_COLORS = tuple(plotly.colors.qualitative.Dark24)
 
 
 def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40) -> go.Figure:
@@ -94,7 +97,7 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
         for c in sorted(set(lab.tolist()), key=lambda c: (c == -1, c)):
             sel = lab == c
             name = "unclustered" if c == -1 else f"{c}: {html.escape((names or {}).get(int(c), f'cluster {c}'))}"
-            marker = {"size": 6, "opacity": 0.8}
+            marker = {"size": 6, "opacity": 0.8, "color": CLUSTER_COLORS[int(c) % len(CLUSTER_COLORS)]}
             if c == -1:
                 marker.update(color=NOISE_COLOR, opacity=0.5)
             fig.add_trace(go.Scattergl(x=coords[sel, 0], y=coords[sel, 1], text=hover[sel],

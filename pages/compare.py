@@ -25,6 +25,13 @@ with error_boundary("reading the instruction modes"):
 if not all_modes:
     end_page()
 p.modes = [m for m in p.modes if m in all_modes] or list(all_modes)[:2]
+s = state.settings()
+info = None
+with error_boundary("loading the reranker"):
+    info = resources.scorer_for(s).info
+if info is not None and not info.follows_instructions and "compare.modes" not in st.session_state \
+        and p.modes == state.CompareParams().modes and "novelty" in all_modes:
+    p.modes = ["relevance", "novelty"]  # the embedded scorer ignores instructions; novelty still diversifies
 
 p.query = st.text_input("Query", key=state.seed("compare.query", p.query))
 p.modes = st.multiselect("Modes (2 to 4), each with its own instruction", list(all_modes),
@@ -34,9 +41,8 @@ c1, c2 = st.columns(2)
 p.k = int(c1.number_input("k for overlap@k", min_value=1, max_value=1000, key=state.seed("compare.k", p.k)))
 p.top_k = int(c2.number_input("Posts ranked per mode", min_value=2, max_value=10_000, step=10,
                               key=state.seed("compare.top_k", p.top_k)))
-s = state.settings()
-with error_boundary("loading the reranker"):
-    scorer_caption(resources.scorer_for(s).info)
+if info is not None:
+    scorer_caption(info)
 
 ready = bool(p.query.strip()) and 2 <= len(p.modes) <= 4
 if not ready:

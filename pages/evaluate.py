@@ -38,7 +38,7 @@ test = st.radio("Significance test (paired, per query)", ["student", "fisher"], 
                 format_func={"student": "Student's t-test", "fisher": "Fisher's randomisation test"}.get,
                 key="evaluate.test")
 if st.button("Evaluate", type="primary", disabled=not (runs and n_graded and p.metrics)):
-    with error_boundary("evaluating"):
+    with error_boundary("evaluating"), st.spinner("Evaluating (the first time compiles ranx's metrics)…"):
         st.session_state["sieve.evaluation"] = (ds.dataset_hash, session.evaluate(p.metrics, stat_test=test))
 if not runs:
     st.caption("Rerank at least one query (Rerank or Compare modes page) to have runs to evaluate.")

@@ -36,7 +36,8 @@ if p.method == "kmeans":
 else:
     p.min_cluster_size = int(c2.number_input("Minimum cluster size (0 = automatic)", min_value=0,
                                              max_value=10_000, key=state.seed("map.mcs", p.min_cluster_size)))
-p.assign_noise = c3.toggle("Give noise posts their nearest cluster", key=state.seed("map.noise", p.assign_noise))
+p.assign_noise = c3.toggle("Noise to nearest cluster", key=state.seed("map.noise", p.assign_noise),
+                           help="Give each unclustered (noise) post the nearest cluster.")
 p.color_by = c4.radio("Colour by", ["cluster", "relevance"], key=state.seed("map.color", p.color_by),
                       format_func={"cluster": "cluster", "relevance": "relevance (last rerank)"}.get)
 

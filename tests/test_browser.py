@@ -44,10 +44,12 @@ POSTS = [
 
 
 def _idle(page) -> None:
-    """Wait until the app has finished its rerun (Streamlit's "running" widget is gone)."""
+    """Wait until the app has finished its rerun (the stApp script state is no longer running)."""
     page.wait_for_timeout(300)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+        "() => !['running', 'rerunRequested'].includes("
+        "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state'))",
+        timeout=120_000)
 
 
 def _free_port() -> int:
@@ -133,6 +135,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             expect(page.get_by_text("Results for", exact=False)).to_be_visible()
             expect(page.get_by_text(f"{len(POSTS)} of {len(POSTS)} ranked posts shown", exact=False)).to_be_visible()
             expect(page.get_by_text("Embedded fallback, not Qwen3")).to_be_visible()
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the ranking (a canvas grid)
             page.wait_for_timeout(500)  # let the data grid paint
             _idle(page)
             page.screenshot(path=str(ARTIFACTS / "browser_2_rerank.png"), full_page=True)
@@ -140,6 +143,8 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             # Grade one post with the keyboard, then refresh the browser.
             page.get_by_role("link", name="Grade").click()
             expect(page.get_by_text(f"0 of {len(POSTS)} graded")).to_be_visible()
+            # The grid draws on a canvas; the Grade page shows the best-ranked post as text.
+            expect(page.get_by_test_id("stText").filter(has_text=POSTS[0])).to_be_visible()
             page.get_by_role("heading", name="Grade").click()  # focus the page, not an input
             page.keyboard.press("4")
             expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
