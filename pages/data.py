@@ -42,32 +42,30 @@ else:
     p.path = st.text_input("Path of the export on this machine", key=state.seed("data.path", p.path),
                            placeholder="/home/me/exports/weibo_posts.csv")
 
+AUTO, NONE = "(automatic)", "(none)"
+# The file chosen: a new one starts from the automatic column mapping.
+origin = (p.source, p.sample if p.source == "sample" else "", p.path if p.source == "path" else "",
+          upload.file_id if upload is not None else "")
+if st.session_state.get("data.origin", origin) != origin:
+    p.columns.clear()
+    for role in ROLES:
+        st.session_state.pop(f"data.col.{role}", None)
+st.session_state["data.origin"] = origin
+# Widget values of this rerun are in session state before the widgets are drawn (below the
+# load, so their options are the columns of the file just read).
+for role in ROLES:
+    if f"data.col.{role}" not in st.session_state:
+        continue  # not drawn yet: keep the stored mapping (e.g. reopened after a refresh)
+    value = st.session_state[f"data.col.{role}"]
+    if value == AUTO:
+        p.columns.pop(role, None)
+    else:
+        p.columns[role] = None if value == NONE else value
+p.collapse_duplicates = bool(st.session_state.get("data.collapse", p.collapse_duplicates))
+mapping_box = st.container()
 current = state.dataset()
-with st.expander("Column mapping and duplicates", expanded=bool(p.columns)):
-    source_columns = list((current.report or {}).get("source_columns") or []) if current else []
-    auto, none = "(automatic)", "(none)"
-    st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")
-    cols = st.columns(3)
-    for i, (role, meaning) in enumerate(ROLES.items()):
-        options = [auto, none, *source_columns] if role != "text" else [auto, *source_columns]
-        chosen = p.columns.get(role, auto) if role in p.columns else auto
-        chosen = none if role in p.columns and p.columns[role] is None else chosen
-        if chosen not in options:
-            options.append(chosen)
-        value = cols[i % 3].selectbox(meaning, options, key=state.seed(f"data.col.{role}", chosen))
-        if value == auto:
-            p.columns.pop(role, None)
-        elif value == none:
-            p.columns[role] = None
-        else:
-            p.columns[role] = value
-    p.collapse_duplicates = st.toggle(
-        "Collapse duplicates (keep one post per group of identical texts; dup_count says how many)",
-        key=state.seed("data.collapse", p.collapse_duplicates),
-    )
 
-wanted = (p.source, p.sample if p.source == "sample" else "", p.path if p.source == "path" else "",
-          upload.file_id if upload is not None else "", tuple(sorted(p.columns.items())), p.collapse_duplicates)
+wanted = (*origin, tuple(sorted(p.columns.items(), key=str)), p.collapse_duplicates)
 if current is not None and st.session_state.get("data.loaded_for") is None:
     # a dataset reopened after a refresh (or at start): it stands for the current choice
     st.session_state["data.loaded_for"] = wanted
@@ -91,6 +89,19 @@ with error_boundary("reading the file"):
             session.use_dataset(ds)
             st.session_state["data.loaded_for"] = wanted
             current = ds
+
+with mapping_box, st.expander("Column mapping and duplicates", expanded=bool(p.columns)):
+    source_columns = list((current.report or {}).get("source_columns") or []) if current else []
+    st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")
+    cols = st.columns(3)
+    for i, (role, meaning) in enumerate(ROLES.items()):
+        options = [AUTO, *source_columns] if role == "text" else [AUTO, NONE, *source_columns]
+        chosen = AUTO if role not in p.columns else (NONE if p.columns[role] is None else p.columns[role])
+        if chosen not in options:
+            options.append(chosen)
+        cols[i % 3].selectbox(meaning, options, key=state.seed(f"data.col.{role}", chosen))
+    st.toggle("Collapse duplicates (keep one post per group of identical texts; dup_count says how many)",
+              key=state.seed("data.collapse", p.collapse_duplicates))
 
 if current is None:
     st.info("Choose a source above to load posts.", icon=":material/info:")

@@ -430,3 +430,83 @@ def test_map_figure_carries_post_ids_and_escaped_hover():
     assert ids == ["a", "b", "c"]
     assert all("<b>x" not in str(t) for tr in fig.data for t in tr.text)
     assert [tr.name for tr in fig.data] == ["0: cluster 0", "unclustered"]
+
+
+# --------------------------------------------------------------------------- page behaviour
+
+
+def test_edited_instruction_is_used_and_named_in_the_run(sample):
+    at = start("rerank.py")
+    at.text_input(key="rerank.query").set_value("台风").run()
+    at.text_area(key="rerank.instruction.relevance").set_value("Retrieve posts that report damage").run()
+    button(at, "Rerank").click().run()
+    ok(at)
+    (req, ranking), = at.session_state["sieve.rankings"].items()
+    assert ranking.instruction == "Retrieve posts that report damage"
+    assert req.instruction == "Retrieve posts that report damage"
+    from dashboard.session import run_name
+
+    assert run_name(req).startswith("relevance-edited-")
+
+
+def test_rerank_filters_narrow_the_table(sample):
+    at = rerank(start(), "台风", "relevance")
+    full = at.dataframe[0].value
+    word = str(full["text"].iloc[0])[:2]
+    at.text_input(key="rerank.text_filter").set_value(word).run()
+    shown = at.dataframe[0].value
+    assert 0 < len(shown) <= len(full)
+    assert shown["text"].str.contains(word, regex=False).all()
+    at.slider(key="rerank.min_score").set_value(0.95).run()
+    assert (at.dataframe[0].value["score"] >= 0.95).all()
+
+
+def test_column_mapping_override_and_duplicate_collapse(fakes):
+    csv = ("id,headline,body\n"
+           "1,short one,the first body text about typhoons\n"
+           "2,short two,the second body text about floods\n"
+           "3,short two,the second body text about floods\n")
+    at = start()
+    at.segmented_control(key="data.source").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("two_text_columns.csv", csv.encode(), "text/csv").run()
+    ok(at)
+    at.selectbox(key="data.col.text").set_value("headline").run()
+    ok(at)
+    ds = at.session_state["sieve.dataset"]
+    assert ds.posts["text"].tolist() == ["short one", "short two", "short two"]
+    assert ds.columns == {"text": "headline"}
+    at.toggle(key="data.collapse").set_value(True).run()
+    ok(at)
+    assert len(at.session_state["sieve.dataset"].posts) == 2
+
+
+def test_cluster_then_rerank_lists_posts_per_cluster(sample):
+    at = start("map.py")
+    at.radio(key="map.method").set_value("kmeans").run()
+    at.number_input(key="map.k").set_value(3).run()
+    button(at, "Cluster").click().run()
+    ok(at)
+    assert at.session_state["sieve.clusters"][1].n_clusters_ == 3
+    at.text_input(key="map.query").set_value("台风").run()
+    button(at, "Rerank inside each cluster").click().run()
+    ok(at)
+    table = at.dataframe[-1].value
+    assert {"cluster", "score", "text", "post_id"} <= set(table.columns)
+    assert table.groupby("cluster").size().max() <= 3
+
+
+def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
+    from core.labels.store import LabelStoreError
+    from dashboard import session
+
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+
+    def locked(*args, **kwargs):
+        raise LabelStoreError("The label store labels.sqlite stayed locked for 30 s. Close the other program.")
+
+    monkeypatch.setattr(session, "save_grade", locked)
+    at.button(key="grade.btn.2").click().run()
+    assert not at.exception
+    assert any("stayed locked" in e.value for e in at.error)
+    assert "0 of" in progress_texts(at)
