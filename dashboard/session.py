@@ -26,6 +26,9 @@ from dashboard.state import DataParams, LoadedDataset, RankingRequest
 
 logger = logging.getLogger(__name__)
 
+#: Largest file read by path (MB): no browser upload is involved, so the upload limit does not apply.
+PATH_MAX_MB = 4096
+
 #: Grade scale shown on the Grade page (grade -> meaning).
 GRADE_SCALE = {
     1: "not relevant",
@@ -81,7 +84,7 @@ def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: st
 
     cols = {k: v for k, v in (columns or {}).items() if v is None or str(v).strip()}
     sha = resources.sha256_bytes(data)
-    max_mb = int(st.get_option("server.maxUploadSize") or 200)
+    max_mb = int(st.get_option("server.maxUploadSize") or 200) if source == "upload" else PATH_MAX_MB
     result = resources.ingest(sha, data, filename, json.dumps(cols, sort_keys=True), max_mb)
     report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
     posts = result.posts

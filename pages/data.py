@@ -36,7 +36,8 @@ elif p.source == "upload":
     st.caption(
         f"Files up to {limit_mb} MB (the server's upload limit, `server.maxUploadSize` in "
         "`.streamlit/config.toml`). For a larger export, choose \"A file on this machine\" "
-        "and give its path. An uploaded file is kept in the data folder so a browser refresh reopens it."
+        f"and give its path (up to {session.PATH_MAX_MB:,} MB). An uploaded file is kept in the data "
+        "folder so a browser refresh reopens it."
     )
 else:
     p.path = st.text_input("Path of the export on this machine", key=state.seed("data.path", p.path),

@@ -510,3 +510,33 @@ def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
     assert not at.exception
     assert any("stayed locked" in e.value for e in at.error)
     assert "0 of" in progress_texts(at)
+
+
+def test_unavailable_model_gives_a_message_on_every_page_not_a_crash(sample, monkeypatch):
+    from core.errors import ModelUnavailableError
+    from dashboard import resources
+
+    def unavailable(name, device, dtype, cache_dir):
+        raise ModelUnavailableError("The weights of Qwen/Qwen3-Reranker-4B are not in the Hugging Face cache "
+                                    "and the hub cannot be reached.", hint="Give a local folder in Settings.")
+
+    monkeypatch.setattr(resources, "get_scorer", unavailable)
+    at = start()
+    for page in PAGES:
+        at.switch_page(f"../pages/{page}").run()
+        assert not at.exception, page
+        assert any("Qwen3-Reranker-4B" in e.value.replace("\\", "") for e in at.sidebar.error), page
+    at.switch_page("../pages/rerank.py").run()
+    at.text_input(key="rerank.query").set_value("台风").run()
+    button(at, "Rerank").click().run()
+    assert not at.exception
+    assert any("Qwen3-Reranker-4B" in e.value.replace("\\", "") for e in at.main.error)
+    assert not at.session_state["sieve.rankings"]
+
+
+def test_switching_to_the_x_sample_loads_it(sample):
+    at = start()
+    at.selectbox(key="data.sample").set_value("x_sample.csv").run()
+    ok(at)
+    ds = at.session_state["sieve.dataset"]
+    assert ds.path.endswith("x_sample.csv") and ds.report["n_posts"] == len(ds.posts) > 10
