@@ -45,10 +45,12 @@ def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40
     for pid in ordered:
         ranks = [tables[m]["rank"].get(pid, np.nan) for m in modes]
         text = next((tables[m]["text"].get(pid) for m in modes if pid in tables[m].index), "")
+        label = f"{html.escape(pid, quote=False)}<br>{hover_text(text)}"
         fig.add_trace(go.Scatter(
             x=modes, y=[float(r) if not pd.isna(r) else None for r in ranks], mode="lines+markers",
-            name=pid, showlegend=False, connectgaps=False,
-            hovertemplate=f"%{{x}}: rank %{{y}}<br>{hover_text(text)}<extra>{hover_text(pid)}</extra>",
+            name=pid, showlegend=False, connectgaps=False, text=[label] * len(modes),
+            # post text only through %{text}: a template would also expand "%{...}" typed in a post
+            hovertemplate="%{x}: rank %{y}<br>%{text}<extra></extra>",
         ))
     fig.update_yaxes(autorange="reversed", title="rank", rangemode="tozero")
     fig.update_xaxes(title="mode", type="category")
@@ -76,9 +78,10 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
     """
     n = len(posts)
     ids = posts["post_id"].astype(str).to_numpy()
-    hover = np.array([hover_text(t, width=50, max_chars=300) for t in posts["text"]], dtype=object)
+    hover = np.array([f"{html.escape(pid, quote=False)}<br>{hover_text(t, width=50, max_chars=300)}"
+                      for pid, t in zip(ids, posts["text"], strict=True)], dtype=object)
     fig = go.Figure()
-    common = {"mode": "markers", "hovertemplate": "%{text}<extra>%{customdata[0]}</extra>"}
+    common = {"mode": "markers", "hovertemplate": "%{text}<extra></extra>"}
     if color_by == "relevance" and relevance is not None:
         rel = np.asarray(relevance, dtype=float)
         missing = np.isnan(rel)

@@ -44,6 +44,10 @@ if p.query not in queries:
     p.query = queries[0]
     st.session_state.pop("grade.query", None)
 p.query = st.selectbox("Query", queries, key=state.seed("grade.query", p.query))
+if st.session_state.get("grade.position_for") != p.query:  # another query: start at its first open post
+    st.session_state["grade.position_for"] = p.query
+    p.position = 0
+    st.session_state["grade.for"] = None
 by_mode = state.rankings_for_query(p.query)
 queue = session.grading_queue(by_mode)
 m = len(queue)

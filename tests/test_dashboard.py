@@ -430,6 +430,17 @@ def test_map_figure_carries_post_ids_and_escaped_hover():
     assert ids == ["a", "b", "c"]
     assert all("<b>x" not in str(t) for tr in fig.data for t in tr.text)
     assert [tr.name for tr in fig.data] == ["0: cluster 0", "unclustered"]
+    assert {tr.hovertemplate for tr in fig.data} == {"%{text}<extra></extra>"}, "no post text in a template"
+
+
+def test_slope_chart_draws_one_line_per_top_post_with_ranks_per_mode():
+    from dashboard.charts import slope_chart
+
+    fig = slope_chart({"a": _R(["p", "q", "r"]), "b": _R(["r", "p"])}, k=2)
+    lines = {tr.name: list(tr.y) for tr in fig.data}
+    # union of the top 2 of each mode: p, q (a) and r, p (b); q is absent from b
+    assert lines == {"p": [1.0, 2.0], "q": [2.0, None], "r": [3.0, 1.0]}
+    assert all(tr.hovertemplate == "%{x}: rank %{y}<br>%{text}<extra></extra>" for tr in fig.data)
 
 
 # --------------------------------------------------------------------------- page behaviour
