@@ -204,6 +204,20 @@ def test_instructions_change_prompt_and_scores(model_dir):
     np.testing.assert_array_equal(scorer.predict(QUERY, DOCS).scores, by_mode["relevance"].scores)
 
 
+def test_bfloat16_and_autocast_still_give_float32_scores(selfmade_qwen3_dir):
+    import torch
+
+    fp32 = Qwen3Reranker(str(selfmade_qwen3_dir))
+    bf16 = Qwen3Reranker(str(selfmade_qwen3_dir), dtype="bfloat16")
+    assert bf16.info.dtype == "bfloat16" and bf16.model is not fp32.model
+    a, b = fp32.predict(QUERY, DOCS), bf16.predict(QUERY, DOCS)
+    assert b.scores.dtype == np.float32 and b.log_odds.dtype == np.float32
+    assert np.max(np.abs(a.scores - b.scores)) < 0.05  # bf16 activations: close, not equal
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        c = fp32.predict(QUERY, DOCS)
+    assert c.scores.dtype == np.float32 and np.max(np.abs(a.scores - c.scores)) < 0.05
+
+
 # ---------------------------------------------------------------- progress, cancel, threads
 
 

@@ -425,16 +425,18 @@ class Qwen3Reranker:
         """
         m = self._m
         budget = self.max_length - len(m.prefix_ids) - len(m.suffix_ids)
-        shared_len = len(m.tokenizer(shared_user_prefix(instruction, query))["input_ids"])
-        if shared_len >= budget:
-            raise SieveError(
-                f"The instruction and query take {shared_len} tokens, which leaves no room for the post "
-                f"within max_length {self.max_length}. Shorten the query or instruction, or raise max_length."
-            )
-        users = [format_user(instruction, query, str(d)) for d in documents]
-        if not users:
-            return []
-        toks = m.tokenizer(users, return_attention_mask=False)["input_ids"]
+        with m.lock:
+            shared_len = len(m.tokenizer(shared_user_prefix(instruction, query))["input_ids"])
+            if shared_len >= budget:
+                raise SieveError(
+                    f"The instruction and query take {shared_len} tokens, which leaves no room for the post "
+                    f"within max_length {self.max_length}. Shorten the query or instruction, or raise "
+                    "max_length."
+                )
+            users = [format_user(instruction, query, str(d)) for d in documents]
+            if not users:
+                return []
+            toks = m.tokenizer(users, return_attention_mask=False)["input_ids"]
         return [m.prefix_ids + list(t[:budget]) + m.suffix_ids for t in toks]
 
     def predict(
@@ -484,9 +486,9 @@ class Qwen3Reranker:
             progress(done, n)
         if unique:
             instr = DEFAULT_INSTRUCTION if instruction is None else instruction
-            ids = self.encode(query, unique, instruction=instr)
-            shared = self._m.prefix_ids + self._m.tokenizer(shared_user_prefix(instr, query))["input_ids"]
-            with self._m.lock:
+            with self._m.lock:  # the fast tokenizer is not safe to call from several threads at once
+                ids = self.encode(query, unique, instruction=instr)
+                shared = self._m.prefix_ids + self._m.tokenizer(shared_user_prefix(instr, query))["input_ids"]
                 logits = self._score_ids(shared, ids, n_done=done, n_total=n, progress=progress,
                                          should_cancel=should_cancel)
             scored = owner >= 0
@@ -592,10 +594,11 @@ class Qwen3Reranker:
         else:
             hidden = m.base(**kwargs, use_cache=False).last_hidden_state
         last = hidden[torch.arange(b, device=m.device), lengths - 1].float()
-        logits = last @ m.head.T
-        if m.head_bias is not None:
-            logits = logits + m.head_bias
-        return logits.cpu().numpy().astype(np.float32)
+        with torch.autocast(device_type=torch.device(m.device).type, enabled=False):  # float32 even under autocast
+            logits = last @ m.head.T
+            if m.head_bias is not None:
+                logits = logits + m.head_bias
+        return logits.float().cpu().numpy()
 
 
 def _softmax_yes(logits: np.ndarray) -> np.ndarray:
