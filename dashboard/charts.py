@@ -99,7 +99,8 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
         lab = np.full(n, -1) if labels is None else np.asarray(labels)
         for c in sorted(set(lab.tolist()), key=lambda c: (c == -1, c)):
             sel = lab == c
-            name = "unclustered" if c == -1 else f"{c}: {html.escape((names or {}).get(int(c), f'cluster {c}'))}"
+            label = (names or {}).get(int(c), f"cluster {c}")
+            name = "unclustered" if c == -1 else f"{c}: {html.escape(label)}"
             marker = {"size": 6, "opacity": 0.8, "color": CLUSTER_COLORS[int(c) % len(CLUSTER_COLORS)]}
             if c == -1:
                 marker.update(color=NOISE_COLOR, opacity=0.5)
@@ -118,7 +119,10 @@ def selected_post_ids(event) -> list[str]:
     Uses each point's ``customdata[0]`` (set by :func:`map_figure`), so it is
     right whichever trace a point belongs to.
     """
-    selection = (event or {}).get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    if isinstance(event, dict):
+        selection = event.get("selection")
+    else:
+        selection = getattr(event, "selection", None)
     points = (selection or {}).get("points", []) if selection is not None else []
     out: list[str] = []
     for pt in points:

@@ -464,7 +464,8 @@ def export_files(*, evaluation: Any = None) -> dict[str, bytes]:
             fname = f"run-{name}.txt"
             out[fname] = trec.write_run(run, folder / fname, name=name).read_bytes()
         out["judgements.csv"] = jx.write_judgements_csv(judgements, folder / "judgements.csv").read_bytes()
-        out["judgements.jsonl"] = jx.write_judgements_jsonl(judgements, folder / "judgements.jsonl").read_bytes()
+        jsonl = jx.write_judgements_jsonl(judgements, folder / "judgements.jsonl")
+        out["judgements.jsonl"] = jsonl.read_bytes()
         from core.export.bundle import write_bundle
 
         extra = {"dataset_name": ds.name, "ingest_report": ds.report,

@@ -70,7 +70,8 @@ st.dataframe(
     comparison.pairs, hide_index=True,
     column_config={
         "mode_a": "mode A", "mode_b": "mode B",
-        "tau": st.column_config.NumberColumn("Kendall's tau", format="%.3f", help="1 = same order, -1 = reversed"),
+        "tau": st.column_config.NumberColumn("Kendall's tau", format="%.3f",
+                                             help="1 = same order, -1 = reversed"),
         "p_value": st.column_config.NumberColumn("p-value", format="%.3g"),
         "n_common": st.column_config.NumberColumn("common posts", format="%d"),
         "overlap_at_k": st.column_config.NumberColumn(f"overlap@{k}", format="%.2f"),
@@ -84,9 +85,11 @@ st.markdown("**Posts that moved most between modes**")
 movers = comparison.movers
 if len(movers):
     rank_cols = [c for c in movers.columns if c.startswith("rank:")]
-    posts_table(movers, columns=["rank_change", *rank_cols, "best_mode", "worst_mode", "text", "why", "post_id"],
+    posts_table(movers,
+                columns=["rank_change", *rank_cols, "best_mode", "worst_mode", "text", "why", "post_id"],
                 height=400, key="compare.moved",
-                column_config={c: st.column_config.NumberColumn(c, format="%d") for c in [*rank_cols, "rank_change"]}
+                column_config={c: st.column_config.NumberColumn(c, format="%d")
+                               for c in [*rank_cols, "rank_change"]}
                 | {"why": st.column_config.TextColumn("why", width="large")})
 else:
     st.caption("No post changed rank between these modes.")

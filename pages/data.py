@@ -26,7 +26,8 @@ p.source = st.segmented_control("Source", list(SOURCES), format_func=SOURCES.get
 upload = None
 if p.source == "sample":
     p.sample = st.selectbox("Sample", list(samples), format_func=samples.get,
-                            key=state.seed("data.sample", p.sample if p.sample in samples else next(iter(samples))))
+                            key=state.seed("data.sample",
+                                           p.sample if p.sample in samples else next(iter(samples))))
 elif p.source == "upload":
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
@@ -115,7 +116,8 @@ m[0].metric("Posts", f"{len(current.posts):,}")
 m[1].metric("Rows read", f"{rep.get('rows_read', 0):,}")
 m[2].metric("Dropped", f"{sum((rep.get('dropped') or {}).values()):,}")
 m[3].metric("Duplicates", f"{rep.get('duplicates', 0):,}")
-m[4].metric("Scorable", f"{int(current.posts['scorable'].sum()) if 'scorable' in current.posts else len(current.posts):,}",
+n_scorable = int(current.posts["scorable"].sum()) if "scorable" in current.posts else len(current.posts)
+m[4].metric("Scorable", f"{n_scorable:,}",
             help="; ".join(f"{k}: {v}" for k, v in (rep.get("unscorable") or {}).items()) or None)
 header = rep.get("header_row")
 st.caption(
@@ -123,7 +125,8 @@ st.caption(
     f"encoding {escape_markdown(rep.get('encoding') or '—')} · "
     f"delimiter {escape_markdown(repr(rep.get('delimiter')) if rep.get('delimiter') else '—')} · "
     f"header on line {header + 1 if isinstance(header, int) else '—'} · "
-    f"text from {escape_markdown(rep.get('text_source') or '?')} · dataset {escape_markdown(str(current.dataset_hash)[:12])}"
+    f"text from {escape_markdown(rep.get('text_source') or '?')} · "
+    f"dataset {escape_markdown(str(current.dataset_hash)[:12])}"
 )
 for w in rep.get("warnings") or []:
     st.warning(escape_markdown(w), icon=":material/warning:")
@@ -132,7 +135,8 @@ with st.expander("Ingest report (all details)"):
     if rep.get("columns"):
         st.caption("Columns used (role -> source column)")
         st.dataframe(
-            [{"role": k, "source column": "—" if v is None else str(v)} for k, v in (rep.get("columns") or {}).items()],
+            [{"role": k, "source column": "—" if v is None else str(v)}
+             for k, v in (rep.get("columns") or {}).items()],
             hide_index=True,
         )
 

@@ -75,5 +75,6 @@ if files:
     cols = st.columns(3)
     for i, (name, data) in enumerate(f for f in files.items() if f[0] != "sieve-bundle.zip"):
         ext = name[name.rfind("."):]
-        cols[i % 3].download_button(escape_markdown(name), data, file_name=name, mime=MIME.get(ext, "application/octet-stream"),
+        cols[i % 3].download_button(escape_markdown(name), data, file_name=name,
+                                    mime=MIME.get(ext, "application/octet-stream"),
                                     icon=":material/download:", key=f"export.{name}")

@@ -129,7 +129,8 @@ st.caption(f"Post {p.position + 1} of {m} in the queue · ID {escape_markdown(pi
 with st.container(border=True):
     post_text(row.text)
 if existing is not None:
-    given = "skipped" if pd.isna(existing.grade) else f"{int(existing.grade)} ({GRADE_SCALE[int(existing.grade)]})"
+    given = ("skipped" if pd.isna(existing.grade)
+             else f"{int(existing.grade)} ({GRADE_SCALE[int(existing.grade)]})")
     st.caption(f"Your grade: {given}{' · unsure' if existing.unsure else ''}")
 
 c_note, c_unsure = st.columns([4, 1])

@@ -57,7 +57,8 @@ if st.button(label, type="primary" if (done is None or stale) else "secondary", 
         stale = False
 
 if done is None:
-    st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with {escape_markdown(s.embedder)} "
+    st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with "
+            f"{escape_markdown(s.embedder)} "
             "and place them on a map (embeddings are cached on disk).", icon=":material/info:")
     end_page()
 if stale:
@@ -75,7 +76,8 @@ if p.color_by == "relevance":
         table = state.rankings()[last].table
         scores = dict(zip(table["post_id"].astype(str), table["score"], strict=False))
         relevance = np.array([scores.get(pid, np.nan) for pid in posts["post_id"].astype(str)], dtype=float)
-        st.caption(f"Relevance for “{escape_markdown(last.query)}” ({escape_markdown(last.mode)}); grey: not scored.")
+        st.caption(f"Relevance for “{escape_markdown(last.query)}” ({escape_markdown(last.mode)}); "
+                   "grey: not scored.")
 
 names = ClusterNames.from_keywords(kw)
 fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by,
@@ -121,10 +123,12 @@ if within:
     st.caption(f"Clusters by mean relevance to “{escape_markdown(within[0])}”, with their best posts")
     rows = []
     for r in within[1].itertuples(index=False):
-        for i, (pid, score, text) in enumerate(zip(r.top_post_ids, r.top_scores, r.top_texts, strict=False), 1):
+        best = zip(r.top_post_ids, r.top_scores, r.top_texts, strict=False)
+        for i, (pid, score, text) in enumerate(best, 1):
             rows.append({"cluster": r.name, "size": r.size, "mean relevance": r.mean_relevance,
                          "#": i, "score": score, "text": text, "post_id": pid})
-    posts_table(pd.DataFrame(rows), columns=["cluster", "size", "mean relevance", "#", "score", "text", "post_id"],
+    posts_table(pd.DataFrame(rows),
+                columns=["cluster", "size", "mean relevance", "#", "score", "text", "post_id"],
                 height=420, key="map.within_table",
                 column_config={"mean relevance": st.column_config.NumberColumn(format="%.3f"),
                                "score": st.column_config.NumberColumn(format="%.3f")})

@@ -28,7 +28,7 @@ if p.mode not in all_modes:
     p.mode = next(iter(all_modes))
 
 p.query = st.text_input("Query", key=state.seed("rerank.query", p.query),
-                        placeholder="e.g. 深圳限制电动车和摩托车的政策 / Boston Marathon bombing victims")
+                        placeholder="e.g. 深圳限制电动车和摩托车的政策 / Boston bombing victims")
 c1, c2, c3 = st.columns([2, 1, 1])
 p.mode = c1.selectbox("Mode", list(all_modes), format_func=lambda m: all_modes[m].label,
                       key=state.seed("rerank.mode", p.mode))
@@ -112,7 +112,8 @@ posts_table(
         "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f",
                                                  help="Relevance score in [0, 1] (Qwen3: P(yes))"),
         "log_odds": st.column_config.NumberColumn("log-odds", format="%.2f",
-                                                  help="logit(yes) − logit(no); empty for the embedded scorer"),
+                                                  help="logit(yes) − logit(no); empty for the "
+                                                       "embedded scorer"),
         "first_stage_rank": st.column_config.NumberColumn("first-stage rank", format="%d"),
         "moved": st.column_config.NumberColumn("moved", format="%+d",
                                                help="first-stage rank − new rank: positive = moved up"),

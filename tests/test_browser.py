@@ -27,6 +27,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: The Grade page's button that recomputes the rankings after a browser refresh.
+RECOMPUTE = "Recompute the rankings from before the page was reloaded"
 #: A post that would run script or render markup if shown as HTML/Markdown.
 NASTY = "<script>alert('xss')</script> **bold** [click](javascript:alert(1)) #heading"
 POSTS = [
@@ -85,7 +87,8 @@ def server(tmp_path_factory):
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail("the Streamlit server did not start:\n" + (home / "server.log").read_text()[-3000:])
+                tail = (home / "server.log").read_text()[-3000:]
+                pytest.fail("the Streamlit server did not start:\n" + tail)
             time.sleep(0.5)
         yield url
     finally:
@@ -132,7 +135,8 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             query.press("Enter")
             page.get_by_role("button", name="Rerank", exact=True).click()
             expect(page.get_by_text("Results for", exact=False)).to_be_visible()
-            expect(page.get_by_text(f"{len(POSTS)} of {len(POSTS)} ranked posts shown", exact=False)).to_be_visible()
+            n = len(POSTS)
+            expect(page.get_by_text(f"{n} of {n} ranked posts shown", exact=False)).to_be_visible()
             expect(page.get_by_text("Embedded fallback, not Qwen3")).to_be_visible()
             expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the ranking (a canvas grid)
             page.wait_for_timeout(500)  # let the data grid paint
@@ -162,7 +166,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             page.reload()
             expect(page.get_by_text("boston_posts.csv", exact=False).first).to_be_visible()
             page.get_by_role("link", name="Grade").click()
-            page.get_by_role("button", name="Recompute the rankings from before the page was reloaded").click()
+            page.get_by_role("button", name=RECOMPUTE).click()
             expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
             _idle(page)
             page.screenshot(path=str(ARTIFACTS / "browser_4_after_refresh.png"), full_page=True)

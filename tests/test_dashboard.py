@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.rerank.base import ScorerInfo, ScoreResult
+from core.rerank.base import ScoreResult, ScorerInfo
 
 _TOKEN = re.compile(r"\w", re.UNICODE)
 
@@ -49,7 +49,8 @@ class FakeScorer:
     def info(self) -> ScorerInfo:
         return self._info
 
-    def predict(self, query, documents, *, instruction=None, progress=None, should_cancel=None) -> ScoreResult:
+    def predict(self, query, documents, *, instruction=None, progress=None,
+                should_cancel=None) -> ScoreResult:
         self.calls += 1
         q = _grams(query)
         logits = np.empty(len(documents), dtype=np.float32)
@@ -260,7 +261,8 @@ def test_grades_and_dataset_survive_a_browser_refresh(sample):
 
 def _markdown_sources(at: AppTest) -> list[str]:
     out = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "error", "warning", "info", "success"):
+    kinds = ("markdown", "caption", "title", "header", "subheader", "error", "warning", "info", "success")
+    for kind in kinds:
         out += [str(el.value) for el in at.get(kind)]
     return out
 
@@ -397,7 +399,8 @@ def test_grading_queue_puts_disagreement_first_then_rank():
 
     # a: ranks a1 b2 c3 d4; b: ranks c1 b2 a3 (d absent -> 4)
     q = grading_queue({"a": _R(["a", "b", "c", "d"]), "b": _R(["c", "b", "a"])})
-    # spreads: a |1-3|=2, b 0, c |3-1|=2, d only in one mode: 0 -> a (best 1), c (best 1), b (best 2), d (best 4)
+    # spreads: a |1-3|=2, b 0, c |3-1|=2, d only in one mode: 0
+    # -> a (best 1), c (best 1), b (best 2), d (best 4)
     assert q["post_id"].tolist() == ["a", "c", "b", "d"]
     assert q["disagreement"].tolist() == [2, 2, 0, 0]
     assert q["rank:b"].isna().tolist() == [False, False, False, True]
@@ -514,7 +517,8 @@ def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
     at.switch_page("../pages/grade.py").run()
 
     def locked(*args, **kwargs):
-        raise LabelStoreError("The label store labels.sqlite stayed locked for 30 s. Close the other program.")
+        raise LabelStoreError("The label store labels.sqlite stayed locked for 30 s. "
+                              "Close the other program.")
 
     monkeypatch.setattr(session, "save_grade", locked)
     at.button(key="grade.btn.2").click().run()
