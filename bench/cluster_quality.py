@@ -7,7 +7,8 @@ of ``core.cluster.cluster_posts`` against:
   with KMeans k = 5 and with HDBSCAN choosing k itself (automatic minimum
   cluster size), and on random subsamples of 500 and 1,000 posts (3 each);
 - a mix of six CrisisLex T26 events (event = truth), all tweets and only the
-  tweets labelled related to their event.
+  tweets labelled related to their event, and random subsamples of 1,000,
+  2,000 and 3,500 of them (2 each).
 
 Noise (-1) counts as one more cluster in ARI/NMI (the strict reading). The
 baseline row is the issue's plain pipeline (UMAP with 15 neighbours to 5
@@ -107,6 +108,14 @@ def main() -> int:
         print(f"  HDBSCAN auto (mcs={h.min_cluster_size_:3d})           {scores(truth, h.labels_)}")
         ha = cluster_posts(xs, assign_noise=True)
         print(f"  HDBSCAN auto + noise assigned     {scores(truth, ha.labels_)}")
+        # The same mix at other sizes: is the full-size result typical?
+        for n in (1000, 2000, 3500):
+            for seed in range(2):
+                idx = np.random.default_rng(seed).choice(len(sub), n, replace=False)
+                h = cluster_posts(xs[idx])
+                k = cluster_posts(xs[idx], method="kmeans", k=len(MIX6))
+                print(f"  sample {n:4d} #{seed}: HDBSCAN auto (mcs={h.min_cluster_size_}) "
+                      f"{scores(truth[idx], h.labels_)} | k={len(MIX6)} ARI {_ari(truth[idx], k.labels_):.3f}")
     return 0
 
 
