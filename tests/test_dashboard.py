@@ -570,3 +570,53 @@ def test_an_edited_instruction_can_be_saved_as_a_mode(sample):
     from core.rerank.modes import load_modes
 
     assert load_modes(get_settings().modes_path)["eyewitness"].instruction == "Retrieve eyewitness reports"
+
+
+def test_inputs_and_results_survive_page_switches(sample):
+    at = rerank(start(), "台风", "accuracy")
+    at.text_input(key="rerank.text_filter").set_value("台").run()
+    for page in PAGES:
+        at.switch_page(f"../pages/{page}").run()
+    at.switch_page("../pages/rerank.py").run()
+    ok(at)
+    assert at.text_input(key="rerank.query").value == "台风"
+    assert at.selectbox(key="rerank.mode").value == "accuracy"
+    assert at.text_input(key="rerank.text_filter").value == "台"
+    assert any("Results for" in h.value for h in at.subheader), "the ranking is still shown"
+
+
+@pytest.fixture
+def real_scorer_fake_embedder(monkeypatch):
+    """Only the embedder is faked: the scorer comes from the real ``core.rerank.load_scorer``."""
+    import streamlit as st
+
+    from dashboard import resources
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setattr(resources, "get_embedder", lambda name, device, dtype: FakeEmbedder())
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_a_local_qwen3_folder_is_loaded_and_reranks(real_scorer_fake_embedder, tiny_qwen3_dir):
+    """The Settings page takes a local Qwen3-Reranker folder (a tiny random one here): the badge
+    names it, no fallback warning, and the Rerank page scores with it (log-odds present)."""
+    if not SAMPLE.is_file():
+        pytest.skip(f"the bundled sample {SAMPLE} is absent")
+    at = start("settings.py")
+    at.selectbox[0].set_value("__other__")
+    at.text_input[0].set_value(str(tiny_qwen3_dir))
+    button(at, "Apply").click().run()
+    ok(at)
+    sidebar = " ".join(str(m.value) for m in at.sidebar.markdown).replace("\\", "")
+    assert "Embedded fallback" not in sidebar and tiny_qwen3_dir.name in sidebar
+    at.switch_page("../pages/rerank.py").run()
+    at.number_input(key="rerank.budget").set_value(8).run()
+    at.text_input(key="rerank.query").set_value("台风").run()
+    button(at, "Rerank").click().run()
+    ok(at)
+    table = at.dataframe[0].value
+    assert len(table) == 8 and table["log_odds"].notna().all()
+    assert (table["score"].between(0, 1)).all()
