@@ -49,6 +49,19 @@ def test_fit_uses_corpus_statistics():
     np.testing.assert_allclose([x[0], x[1]], [y[2], y[0]])
 
 
+def test_fit_binds_a_copy_so_one_shared_scorer_serves_two_tables():
+    shared = EmbeddedScorer(HashEmbedder())
+    table_a = [d for d in DOCS if d]
+    table_b = ["flood road", "road works tonight", "flood flood flood", "lunch", "cats", "dogs"]
+    fitted_a = shared.fit(table_a)
+    before = fitted_a.predict("flood road", table_a).scores
+    fitted_b = shared.fit(table_b)  # another session's table, fitted on the same shared scorer
+    assert fitted_a is not shared and fitted_b is not fitted_a
+    np.testing.assert_array_equal(fitted_a.predict("flood road", table_a).scores, before)
+    # the shared scorer itself stays unbound: it scores a set against that set alone
+    assert shared.fit(table_a).predict("flood road", table_a).scores.tolist() == before.tolist()
+
+
 def test_weights_validated_and_cancel():
     with pytest.raises(SieveError):
         EmbeddedScorer(HashEmbedder(), dense_weight=1.5)

@@ -43,6 +43,7 @@ CrisisLex T26 events and checked on the other nine
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections import OrderedDict
@@ -175,7 +176,12 @@ class EmbeddedScorer:
                 (computed here when absent).
 
         Returns:
-            ``self``. Refitting the same texts is free.
+            A scorer bound to this corpus: a shallow copy that shares the
+            embedder and the embedding cache with ``self`` but has its own
+            corpus, so one shared scorer can serve several tables (and
+            threads) at once without one call re-fitting another's. ``self``
+            is not changed; refitting the texts it is already bound to
+            returns ``self``.
         """
         texts = ["" if t is None else str(t) for t in texts]
         key = texts_key(texts)
@@ -187,10 +193,10 @@ class EmbeddedScorer:
             raise SieveError(f"EmbeddedScorer.fit got {len(texts)} texts but {vecs.shape[0]} embeddings.")
         corpus = {"key": key, "texts": texts, "index": cached_index(texts), "vecs": vecs,
                   "row": {t: i for i, t in enumerate(texts)}}
-        with self._lock:
-            self._corpus = corpus
         self.add_embeddings(texts[: self.cache_size], vecs[: self.cache_size])
-        return self
+        bound = copy.copy(self)  # shares _embedder, _vec_cache and _lock
+        bound._corpus = corpus
+        return bound
 
     # -- scoring --------------------------------------------------------------------------
     def _embed(self, texts: list[str]) -> np.ndarray:

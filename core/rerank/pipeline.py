@@ -210,7 +210,9 @@ def rerank(
     cand_texts = [texts[i] for i in pos]
     inner = _unwrap(scorer)
     if hasattr(inner, "fit") and hasattr(inner, "add_embeddings"):  # the embedded scorer
-        inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
+        # Its scores depend on the table (BM25 statistics, feedback pool), so they are never
+        # cached: score with a copy bound to this table, leaving the shared scorer untouched.
+        scorer = inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
     result = scorer.predict(query, cand_texts, instruction=instr, progress=progress,
                             should_cancel=should_cancel)
     _check_cancel(should_cancel)
