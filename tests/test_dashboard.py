@@ -115,14 +115,15 @@ def fakes(monkeypatch):
 
 @pytest.fixture
 def sample(fakes):
-    """The bundled Weibo sample; skips while it is not generated yet."""
-    if not SAMPLE.is_file():
-        pytest.skip(f"the bundled sample {SAMPLE} is absent (python sample_data/make_samples.py writes it)")
+    """The bundled Weibo sample (committed; ``python sample_data/make_samples.py`` rewrites it)."""
+    assert SAMPLE.is_file(), f"the bundled sample {SAMPLE} is missing"
     return SAMPLE
 
 
 def start(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
+    # Generous: on a fresh clone the first script runs compile UMAP's and ranx's numba
+    # kernels, which takes minutes on 2 busy cores (later runs take seconds).
+    at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     if page:
         at.switch_page(f"../pages/{page}").run()
