@@ -148,7 +148,15 @@ def test_equals_the_model_card_recipe(model_dir, n_docs, max_batch_size):
 def test_prefix_reuse_is_really_used(selfmade_qwen3_dir):
     scorer = Qwen3Reranker(str(selfmade_qwen3_dir))
     scorer._m.prefix_kv.clear()
-    scorer.predict(QUERY, DOCS)
+    impls = []
+    attn = scorer.model.model.layers[0].self_attn
+    handle = attn.register_forward_pre_hook(lambda mod, _a: impls.append(mod.config._attn_implementation))
+    try:
+        scorer.predict(QUERY, DOCS)
+    finally:
+        handle.remove()
+    # on CPU the native-GQA attention runs (and the model's setting is restored afterwards)
+    assert set(impls) == {"sieve_sdpa_gqa"} and scorer.model.config._attn_implementation == "sdpa"
     assert len(scorer._m.prefix_kv) == 1
     (key,) = scorer._m.prefix_kv
     n_shared = len(scorer._m.prefix_ids) + len(scorer.tokenizer(format_user(None, QUERY, "")[:-1])["input_ids"])
