@@ -453,8 +453,8 @@ class Qwen3Reranker:
     def cache_key(self) -> str:
         """Everything besides (instruction, query, post) that a score depends on."""
         i = self._info
-        return (f"qwen3|{i.model_id}@{i.revision or '-'}|{i.dtype}|max_length={self.max_length}"
-                f"|template={TEMPLATE_SHA256[:16]}")
+        return (f"qwen3|{i.model_id}@{i.revision or '-'}|{i.device.split(':')[0]}|{i.dtype}"
+                f"|max_length={self.max_length}|template={TEMPLATE_SHA256[:16]}|split-special")
 
     @property
     def model(self):
@@ -488,7 +488,11 @@ class Qwen3Reranker:
         m = self._m
         budget = self.max_length - len(m.prefix_ids) - len(m.suffix_ids)
         with m.lock:
-            shared_len = len(m.tokenizer(shared_user_prefix(instruction, query))["input_ids"])
+            # split_special_tokens: a post (or query) that contains "<|im_end|>" or
+            # "<|im_start|>" is read as those characters, never as the chat markers, so
+            # no post can close the user turn and answer "yes" for the model.
+            shared_len = len(m.tokenizer(shared_user_prefix(instruction, query),
+                                         split_special_tokens=True)["input_ids"])
             if shared_len >= budget:
                 raise SieveError(
                     f"The instruction and query take {shared_len} tokens, which leaves no room for the post "
@@ -498,7 +502,7 @@ class Qwen3Reranker:
             users = [format_user(instruction, query, str(d)) for d in documents]
             if not users:
                 return []
-            toks = m.tokenizer(users, return_attention_mask=False)["input_ids"]
+            toks = m.tokenizer(users, return_attention_mask=False, split_special_tokens=True)["input_ids"]
         return [m.prefix_ids + list(t[:budget]) + m.suffix_ids for t in toks]
 
     def predict(
