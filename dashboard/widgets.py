@@ -110,6 +110,9 @@ def posts_table(df: pd.DataFrame, *, columns: tuple[str, ...] | list[str] | None
         What ``st.dataframe`` returns (the selection state with ``on_select``).
     """
     wanted = [c for c in (columns or PREVIEW_COLUMNS) if c in df.columns]
+    # A column with no value at all (log-odds of the embedded scorer, an export without
+    # authors) says nothing but "None" on every row: leave it out.
+    wanted = [c for c in wanted if c in ("post_id", "text") or len(df) == 0 or df[c].notna().any()]
     view = df[wanted] if wanted else df
     config = {
         "text": st.column_config.TextColumn("text", width="large"),
