@@ -18,6 +18,7 @@ from core.cluster.algorithms import (
     hdbscan_labels,
     kmeans_labels,
     relabel_by_size,
+    split_dominant,
 )
 from core.cluster.keywords import ctfidf_matrix
 from core.cluster.reduce import cosine_neighbours, pca_reduce, reduce_embeddings
@@ -124,6 +125,63 @@ def test_empty_rows_are_noise_and_the_rest_cluster():
     assert adjusted_rand_score(y, res.labels_[:20]) == pytest.approx(1.0)
 
 
+def _dominant_space(seed=0):
+    """5-D points: four close sub-blobs of 100 (one dominant group) and a far blob of 60."""
+    centers = 0.6 * np.array([[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [1, 1, 0, 0, 0]], float)
+    near, sub = make_blobs(400, n_features=5, centers=centers, cluster_std=0.1, random_state=seed)
+    far = np.random.default_rng(seed + 1).normal(5, 0.15, size=(60, 5))
+    return np.vstack([near, far]), sub
+
+
+def test_split_dominant_finds_the_sub_blobs_that_eom_keeps_whole():
+    space, sub = _dominant_space()
+    labels, mcs = hdbscan_labels(space)
+    assert np.bincount(labels[labels >= 0]).tolist() == [400, 60]  # EOM: one dominant cluster
+    out, splits = split_dominant(space, labels, mcs)
+    assert len(splits) == 1 and splits[0].size == 400 and splits[0].n_parts == 4
+    assert splits[0].share == pytest.approx(400 / 460)
+    assert splits[0].members.tolist() == list(range(400))
+    assert adjusted_rand_score(sub, out[:400]) > 0.95
+    assert len(set(out[400:].tolist())) == 1 and out[400] not in set(out[:400].tolist())
+    assert ((out < 0) == (labels < 0)).all()  # a split never changes which posts are clustered
+
+
+def test_split_dominant_leaves_balanced_or_structureless_clusters_alone():
+    space, sub = _dominant_space()
+    labels = np.r_[sub, np.full(60, 4)]  # five clusters, none above half
+    out, splits = split_dominant(space, labels, 11)
+    assert splits == [] and out.tolist() == labels.tolist()
+    blob = np.random.default_rng(0).normal(size=(400, 5))  # one Gaussian: nothing to split
+    far = np.random.default_rng(1).normal(10, 0.3, size=(60, 5))
+    labels = np.r_[np.zeros(400, int), np.ones(60, int)]
+    out, splits = split_dominant(np.vstack([blob, far]), labels, 16)
+    assert splits == [] and out.tolist() == labels.tolist()
+    assert split_dominant(space, labels, 11, max_rounds=0)[1] == []
+    with pytest.raises(ValueError):
+        split_dominant(space, labels, 1)
+
+
+def test_cluster_posts_splits_only_in_automatic_mode_and_records_it(monkeypatch):
+    import core.cluster as cluster_mod
+
+    space, sub = _dominant_space()
+    # Two empty posts in front: the split's members must index all posts.
+    x = np.vstack([np.zeros((2, 8), np.float32), _unit(np.random.default_rng(0).normal(size=(460, 8)))])
+    monkeypatch.setattr(cluster_mod, "reduce_embeddings",
+                        lambda e, **kw: (space.astype(np.float32), np.zeros((len(e), 2), np.float32), "umap"))
+    auto = cluster_posts(x)
+    assert auto.n_clusters_ == 5 and len(auto.splits_) == 1 and auto.splits_[0].n_parts == 4
+    assert auto.splits_[0].members.tolist() == list(range(2, 402))
+    assert auto.labels_[:2].tolist() == [-1, -1]
+    assert adjusted_rand_score(sub, auto.labels_[2:402]) > 0.95
+    assert auto.sizes_[0] == 100  # renumbered by size after the split: the far blob (60) is last
+    assert auto.labels_[402] == 4
+    for kwargs in ({"split_dominant": False}, {"min_cluster_size": 11}):
+        plain = cluster_posts(x, **kwargs)
+        assert plain.n_clusters_ == 2 and plain.splits_ == ()
+    assert cluster_posts(x, min_cluster_size=11, split_dominant=True).n_clusters_ == 5
+
+
 def test_assign_noise_to_nearest_centroid():
     space = np.array([[0.0, 0], [0, 0.1], [10, 10], [10, 10.1], [1, 1], [9, 9]])
     labels = np.array([0, 0, 1, 1, -1, -1])
@@ -191,6 +249,22 @@ def test_noise_counts_in_idf_but_gets_no_keywords():
     kw = cluster_keywords(texts, np.array([0, 1, -1]), top_n=1)
     assert set(kw) == {0, 1} and kw[0] == ["calgary"] and kw[1] == ["banff"]
     assert -1 in cluster_keywords(texts, np.array([0, 1, -1]), include_noise=True)
+
+
+def test_keywords_rank_distinctive_words_before_words_of_every_cluster():
+    # "boston" is twice in every post: c-TF-IDF still weights it (its IDF never reaches 0)
+    # above "suspect", but it is no more frequent in one cluster than in the others.
+    post = {w: f"boston boston {w}" for w in ("suspect", "police", "prayers", "victims", "donate", "blood")}
+    groups = [["suspect"] * 3 + ["police"] * 3 + ["prayers"], ["prayers"] * 3 + ["victims"] * 3 + ["suspect"],
+              ["donate"] * 3 + ["blood"] * 3 + ["police"]]
+    texts = [post[w] for g in groups for w in g]
+    labels = np.repeat([0, 1, 2], 7)
+    w, vocab = ctfidf_matrix([[t for w_ in g for t in post[w_].split()] for g in groups])
+    assert w[0].argmax() == vocab.index("boston")  # what plain c-TF-IDF ranks first
+    kw = cluster_keywords(texts, labels, top_n=3)
+    assert kw == {0: ["police", "suspect", "boston"], 1: ["victims", "prayers", "boston"],
+                  2: ["blood", "donate", "boston"]}
+    assert cluster_keywords(texts, np.zeros(21, int), top_n=1) == {0: ["boston"]}  # one cluster: no "others"
 
 
 def test_ctfidf_matches_the_formula_by_hand():

@@ -14,11 +14,12 @@ One folder per step, as in BERTopic (Grootendorst 2022, arXiv:2203.05794):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.cluster.algorithms import (
+    DominantSplit,
     _check_int,
     assign_noise_to_nearest,
     auto_min_cluster_size,
@@ -26,6 +27,7 @@ from core.cluster.algorithms import (
     kmeans_labels,
     relabel_by_size,
 )
+from core.cluster.algorithms import split_dominant as _split_dominant
 from core.cluster.keywords import cluster_keywords
 from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
 from core.cluster.reduce import reduce_embeddings
@@ -37,6 +39,7 @@ __all__ = [
     "NOISE_NAME",
     "ClusterNames",
     "ClusterResult",
+    "DominantSplit",
     "auto_min_cluster_size",
     "cluster_keywords",
     "cluster_posts",
@@ -63,8 +66,12 @@ class ClusterResult:
         reduction_: ``"umap"`` or ``"none+pca"`` (small inputs).
         min_cluster_size_: the minimum cluster size used (HDBSCAN), else None.
         k_: the k used (KMeans, capped at the number of distinct points), else None.
-        method, k, min_cluster_size, random_state, assign_noise, n_components:
-            the parameters as given.
+        splits_: the splits of a dominant cluster made by
+            :func:`core.cluster.algorithms.split_dominant` (HDBSCAN,
+            ``split_dominant``), in order; ``members`` index the posts (0..n-1).
+            Empty when none was made.
+        method, k, min_cluster_size, random_state, assign_noise, n_components,
+            split_dominant: the parameters as given.
     """
 
     labels_: np.ndarray
@@ -80,6 +87,8 @@ class ClusterResult:
     random_state: int
     assign_noise: bool
     n_components: int
+    splits_: tuple[DominantSplit, ...] = ()
+    split_dominant: bool | None = None
 
     @property
     def sizes_(self) -> dict[int, int]:
@@ -98,6 +107,7 @@ def cluster_posts(
     assign_noise: bool = False,
     n_components: int = 5,
     n_neighbors: int = 50,
+    split_dominant: bool | None = None,
 ) -> ClusterResult:
     """Reduce, cluster and map post embeddings.
 
@@ -105,7 +115,11 @@ def cluster_posts(
     through :func:`core.cluster.reduce.reduce_embeddings` (UMAP cosine to
     ``n_components`` dimensions and to 2D, fixed ``random_state``; no
     reduction and a PCA map below 30 posts), then HDBSCAN or KMeans in that
-    space; clusters are renumbered by size.
+    space; with HDBSCAN, a cluster holding more than half of the clustered
+    posts (one event or keyword: its density is flat and HDBSCAN's excess of
+    mass keeps it whole) is split into its sub-themes by
+    :func:`core.cluster.algorithms.split_dominant`; clusters are renumbered
+    by size.
 
     Args:
         embeddings: float array of shape (n, dim), rows L2-normalised (as
@@ -123,6 +137,9 @@ def cluster_posts(
             UMAP's 15 keeps the global structure topics need; measured with
             ``bench/cluster_quality.py`` on the NLPCC file (KMeans k = 5): ARI
             0.945 with 15, 0.949 with 30, 0.951 with 50.
+        split_dominant: split a cluster holding more than half of the
+            clustered posts (HDBSCAN only). ``None`` (default): only with the
+            automatic minimum cluster size (``min_cluster_size=None``).
 
     Returns:
         A :class:`ClusterResult`.
@@ -148,6 +165,7 @@ def cluster_posts(
     noise = np.zeros(n, dtype=bool)
     valid = np.flatnonzero(np.linalg.norm(x, axis=1) > 0) if n else np.zeros(0, dtype=np.int64)
     mcs_used = k_used = None
+    splits: tuple[DominantSplit, ...] = ()
     reduction = "none+pca"
     # Validate parameters even when there is too little data to use them.
     if method == "hdbscan" and min_cluster_size is not None:
@@ -165,6 +183,9 @@ def cluster_posts(
         else:
             sub, mcs_used = hdbscan_labels(space, min_cluster_size=min_cluster_size)
             noise[valid] = sub < 0
+            if split_dominant or (split_dominant is None and min_cluster_size is None):
+                sub, made = _split_dominant(space, sub, mcs_used)
+                splits = tuple(replace(s, members=valid[s.members]) for s in made)
             if assign_noise:
                 sub = assign_noise_to_nearest(space, sub)
         labels[valid] = relabel_by_size(sub)
@@ -172,11 +193,11 @@ def cluster_posts(
         mcs_used = min_cluster_size if min_cluster_size is not None else auto_min_cluster_size(0)
     n_clusters = int(labels.max() + 1) if n and labels.max() >= 0 else 0
     if method == "hdbscan":
-        logger.info("HDBSCAN (min_cluster_size=%s): %d clusters, %d noise of %d posts",
-                    mcs_used, n_clusters, int(np.sum(labels < 0)), n)
+        logger.info("HDBSCAN (min_cluster_size=%s): %d clusters, %d noise of %d posts, %d split(s)",
+                    mcs_used, n_clusters, int(np.sum(labels < 0)), n, len(splits))
     return ClusterResult(
         labels_=labels, coords_2d_=coords, n_clusters_=n_clusters, noise_mask_=noise,
         reduction_=reduction, min_cluster_size_=mcs_used, k_=k_used, method=method, k=k,
         min_cluster_size=min_cluster_size, random_state=random_state, assign_noise=assign_noise,
-        n_components=n_components,
+        n_components=n_components, splits_=splits, split_dominant=split_dominant,
     )

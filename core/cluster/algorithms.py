@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -171,3 +172,101 @@ def assign_noise_to_nearest(space: np.ndarray, labels: np.ndarray) -> np.ndarray
     d = ((space[noise, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
     labels[noise] = ids[np.argmin(d, axis=1)]
     return labels
+
+
+#: A cluster holding more than this share of the clustered posts is split again
+#: by :func:`split_dominant` (automatic mode).
+DOMINANT_SHARE = 0.5
+#: At most this many successive splits of a dominant cluster.
+MAX_SPLIT_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class DominantSplit:
+    """One split made by :func:`split_dominant`.
+
+    Attributes:
+        size: posts in the cluster that was split.
+        share: its share of the clustered posts (noise excluded), in (0, 1].
+        n_parts: clusters it was split into (>= 2).
+        members: int64 indices (into the labels) of the posts of the split
+            cluster, ascending.
+    """
+
+    size: int
+    share: float
+    n_parts: int
+    members: np.ndarray = field(repr=False, compare=False)
+
+
+def split_dominant(
+    space: np.ndarray,
+    labels: np.ndarray,
+    min_cluster_size: int,
+    *,
+    max_share: float = DOMINANT_SHARE,
+    max_rounds: int = MAX_SPLIT_ROUNDS,
+) -> tuple[np.ndarray, list[DominantSplit]]:
+    """Split a cluster that holds most of the posts into its sub-themes.
+
+    A file crawled for one event or keyword has an almost flat density: its
+    HDBSCAN condensed tree has one long-lived root-like cluster and excess of
+    mass (EOM) selects it, giving one cluster of ~95% of the posts. When the
+    largest cluster holds more than ``max_share`` of the clustered posts,
+    HDBSCAN is run again on that cluster's points alone (same space, same
+    ``min_cluster_size``, ``allow_single_cluster=False`` so it must answer
+    with the cluster's children). The split is kept only when it gives at least
+    two clusters; the cluster's points that HDBSCAN leaves as noise go to the
+    nearest sub-cluster centroid (:func:`assign_noise_to_nearest`), so a split
+    never changes which posts are clustered. Repeated on the new largest
+    cluster at most ``max_rounds`` times. Measured with
+    ``bench/cluster_quality.py`` on single-event CrisisLex T26 files
+    (information type = truth) and NLPCC/CrisisLex mixes (unchanged).
+
+    Args:
+        space: float array of shape (n, d), where ``labels`` were found.
+        labels: int array of shape (n,), clusters >= 0, -1 = noise.
+        min_cluster_size: the minimum cluster size used for ``labels`` (>= 2).
+        max_share: split when the largest cluster's share of the clustered
+            posts is above this, in (0, 1].
+        max_rounds: most splits (>= 0).
+
+    Returns:
+        ``(labels, splits)``: int64 labels of shape (n,) (the split clusters'
+        posts get new ids above the old ones; not renumbered by size; noise
+        unchanged) and the list of :class:`DominantSplit` made, in order.
+
+    Raises:
+        ValueError: ``min_cluster_size`` < 2 or ``max_rounds`` < 0.
+    """
+    from sklearn.cluster import HDBSCAN
+
+    mcs = _check_int("min_cluster_size", min_cluster_size, 2)
+    rounds = _check_int("max_rounds", max_rounds, 0)
+    labels = np.asarray(labels, dtype=np.int64).copy()
+    splits: list[DominantSplit] = []
+    for _ in range(rounds):
+        clustered = labels[labels >= 0]
+        if clustered.size == 0:
+            break
+        counts = np.bincount(clustered)
+        big = int(counts.argmax())
+        share = float(counts[big] / clustered.size)
+        if share <= max_share or counts[big] < 2 * mcs:
+            break
+        members = np.flatnonzero(labels == big)
+        sub_space = np.asarray(space[members], dtype=np.float64)
+        model = HDBSCAN(min_cluster_size=mcs, min_samples=auto_min_samples(mcs),
+                        allow_single_cluster=False, copy=True)
+        sub = np.asarray(model.fit_predict(sub_space), dtype=np.int64)
+        n_parts = len(np.unique(sub[sub >= 0]))
+        if n_parts < 2:
+            logger.info("dominant cluster of %d posts (%.0f%%) has no sub-clusters of >= %d posts",
+                        members.size, 100 * share, mcs)
+            break
+        sub = assign_noise_to_nearest(sub_space, sub)
+        labels[members] = sub + labels.max() + 1
+        splits.append(DominantSplit(size=int(members.size), share=share, n_parts=n_parts, members=members))
+        logger.info("split a dominant cluster of %d posts (%.0f%% of the clustered) into %d",
+                    members.size, 100 * share, n_parts)
+    return labels, splits

@@ -11,6 +11,14 @@ where tf(t, c) is the count of t in class c, |c| the number of tokens of c
 average number of tokens per class. Noise (-1) takes part as a class, so words
 common to everything are discounted, but gets no keywords of its own.
 
+That IDF never reaches zero, so in a file about one event the event's own words
+("boston", "marathon") top every cluster's list. Keywords are therefore ranked
+distinctive first: a word whose rate in the cluster (count / tokens of the
+cluster) is at least :data:`MIN_LIFT` times its rate in all the other posts
+comes before one that is not (the lift of association-rule mining; measured on
+the sub-clusters of the CrisisLex T26 Boston file, where it moves "boston" and
+"marathon" behind "suspect", "victims", "donate").
+
 Tokens come from :func:`core.text.tokenize` (jieba for Chinese, lower-cased
 Latin words; URLs, @mentions, ``[表情]`` codes, punctuation and the stopwords
 of both languages dropped), through scikit-learn's ``CountVectorizer`` with a
@@ -33,6 +41,9 @@ logger = logging.getLogger(__name__)
 _DIGITS_RE = re.compile(r"^[\d.,:%]+$")
 _CJK_CHAR_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 SNIPPET_CHARS = 24
+#: A keyword's rate in its cluster over its rate in the other posts, for it to
+#: rank among the distinctive words.
+MIN_LIFT = 2.0
 
 
 def _keyword_candidate(token: str) -> bool:
@@ -79,6 +90,28 @@ def ctfidf_matrix(class_tokens: Sequence[Sequence[str]]):
     return weights, list(vectorizer.get_feature_names_out())
 
 
+def _class_counts(class_tokens: Sequence[Sequence[str]], vocab: Sequence[str]) -> np.ndarray:
+    """Counts of each vocabulary term per class: float64 (n_classes, n_terms)."""
+    col = {t: j for j, t in enumerate(vocab)}
+    out = np.zeros((len(class_tokens), len(vocab)))
+    for i, toks in enumerate(class_tokens):
+        for tok, c in Counter(toks).items():
+            out[i, col[tok]] = c
+    return out
+
+
+def _lift(counts: np.ndarray, row: int) -> np.ndarray:
+    """Rate of each term in class ``row`` over its rate in all other classes
+    together (per token); ``inf`` for a term absent elsewhere, or when there is
+    no other class."""
+    inside = counts[row]
+    rest = counts.sum(axis=0) - inside
+    rate_in = inside / max(float(inside.sum()), 1.0)
+    rate_out = rest / max(float(rest.sum()), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rate_out > 0, rate_in / np.where(rate_out > 0, rate_out, 1.0), np.inf)
+
+
 def cluster_keywords(
     texts: Sequence[str],
     labels: Sequence[int] | np.ndarray,
@@ -98,7 +131,9 @@ def cluster_keywords(
     Returns:
         ``{cluster: [keyword, ...]}`` for every cluster label >= 0 (and -1
         when asked), best first: words found in at least two of the
-        cluster's posts by c-TF-IDF weight, then words of a single post;
+        cluster's posts and at least :data:`MIN_LIFT` times as frequent
+        (per token) as in the other posts, by c-TF-IDF weight, then the
+        other words of at least two posts, then words of a single post;
         never empty: when c-TF-IDF finds fewer than
         ``top_n`` words, the cluster's most frequent tokens fill in (single
         characters and numbers included); a cluster whose posts have no
@@ -125,6 +160,7 @@ def cluster_keywords(
         rows = np.flatnonzero(labels == c)
         class_tokens.append([tok for i in rows for tok in tokens_of[i]])
     weights, vocab = ctfidf_matrix(class_tokens)
+    counts = _class_counts(class_tokens, vocab)
     vocab_ok = np.array([_keyword_candidate(t) for t in vocab], dtype=bool) if vocab else np.zeros(0, bool)
     out: dict[int, list[str]] = {}
     for row, c in enumerate(classes):
@@ -139,9 +175,11 @@ def cluster_keywords(
             order = [j for j in np.argsort(-w, kind="stable") if np.isfinite(w[j])]
             # Words shared by several posts first: a word in one post only is often a
             # segmentation fragment or a typo.
-            shared = [vocab[j] for j in order if df[vocab[j]] >= min_df]
+            distinct = _lift(counts, row) >= MIN_LIFT
+            shared = [vocab[j] for j in order if df[vocab[j]] >= min_df and distinct[j]]
+            common = [vocab[j] for j in order if df[vocab[j]] >= min_df and not distinct[j]]
             single = [vocab[j] for j in order if df[vocab[j]] < min_df]
-            words = (shared + single)[:top_n]
+            words = (shared + common + single)[:top_n]
         if len(words) < top_n:
             for tok, _ in Counter(class_tokens[row]).most_common():
                 if tok not in words:
