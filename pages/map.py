@@ -86,6 +86,7 @@ event = st.plotly_chart(fig, key="map.chart", on_select="rerun", selection_mode=
 picked = charts.selected_post_ids(event)
 how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.method == "hdbscan"
        else f"k-means, k = {result.k_}")
+how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split into {s.n_parts}" for s in result.splits_)
 st.caption(f"{result.n_clusters_} clusters, {int((labels == -1).sum()):,} unclustered (noise) · {how} · "
            f"reduction {escape_markdown(result.reduction_)} to {result.n_components} dimensions, "
            f"map in 2D · seed {result.random_state}")
