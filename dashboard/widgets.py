@@ -85,10 +85,28 @@ def hover_text(text: object, *, width: int = 60, max_chars: int = 400) -> str:
     return "<br>".join(html.escape(line, quote=False) for line in lines)
 
 
-def post_text(text: object, *, container=None) -> None:
-    """Show one post's text as plain text (never parsed as Markdown or HTML)."""
+def post_text(text: object, *, container=None, max_chars: int | None = None,
+              key: str | None = None) -> None:
+    """Show one post's text as plain text (never parsed as Markdown or HTML).
+
+    Args:
+        text: the post text (``None`` gives ``""``).
+        container: where to draw (default: the page).
+        max_chars: show at most this many characters, with a note and a
+            "Show the whole post" toggle (``key``) for the rest; ``None`` = all.
+        key: widget key of that toggle (needed with ``max_chars``).
+    """
     target = container or st
-    target.text("" if text is None else str(text))
+    s = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+    if max_chars is None or len(s) <= max_chars:
+        target.text(s)
+        return
+    show_all = target.toggle(f"Show the whole post ({len(s):,} characters)", key=key, value=False)
+    if show_all:
+        target.text(s)
+    else:
+        target.text(s[:max_chars] + " …")
+        target.caption(f"Showing the first {max_chars:,} of {len(s):,} characters.")
 
 
 def posts_table(df: pd.DataFrame, *, columns: tuple[str, ...] | list[str] | None = None,
@@ -156,3 +174,83 @@ def scorer_caption(info) -> None:
             "Choose a Qwen3 model on the Settings page to compare instructions for real.",
             icon=":material/warning:",
         )
+
+
+# --------------------------------------------------------------------------- grading keys
+
+#: Longest post text shown in full on the Grade page before a "show all" toggle (characters).
+POST_PREVIEW_CHARS = 2000
+
+#: Keys the Grade page listens to: key -> grade (``None`` = skip).
+GRADE_KEYS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "s": None}
+
+# The key listener of the Grade page. A keyboard shortcut of an ``st.button`` grades the
+# post the *server* shows at the moment the press arrives; with presses a few hundred ms
+# apart that is often not the post on screen any more, and presses that arrive while a
+# rerun is in flight are merged away. So this listener reads, at the moment of the key
+# press, which post is on screen (the class ``st-key-grade-post-<token>`` of the post's
+# container) and appends ``{id, token, grade}`` to a log it sends as the component's
+# state. The log is cumulative (a press can never be merged away) and every event has a
+# unique id (a stale or repeated send is applied once); the page acknowledges applied
+# ids through ``data.acked`` and the listener then drops them.
+_GRADE_KEYS_JS = """
+export default function(component) {
+  const { setStateValue, data } = component;
+  const g = window.__sieveGradeKeys || (window.__sieveGradeKeys = {
+    log: [], n: 0, nonce: Math.random().toString(36).slice(2, 10), bound: false, send: null });
+  const acked = new Set((data && data.acked) || []);
+  g.log = g.log.filter((e) => !acked.has(e.id));
+  g.send = setStateValue;
+  const keys = (data && data.keys) || {};
+  g.keys = keys;
+  if (!g.bound) {
+    g.bound = true;
+    document.addEventListener("keydown", (ev) => {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || !g.send) return;
+      const t = ev.target;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      const k = (ev.key || "").toLowerCase();
+      if (!Object.prototype.hasOwnProperty.call(g.keys, k)) return;
+      const el = document.querySelector('[class*="st-key-grade-post-"]');
+      if (!el) return;
+      const cls = Array.from(el.classList).find((c) => c.startsWith("st-key-grade-post-"));
+      if (!cls) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      g.n += 1;
+      g.log.push({ id: g.nonce + "-" + g.n, token: cls.slice("st-key-grade-post-".length),
+                   grade: g.keys[k], t: Date.now() });
+      g.send("events", g.log.slice(-200));
+    }, true);
+  }
+}
+"""
+
+_grade_keys_component = None
+
+
+def grade_key_listener(*, acked: list[str]) -> list[dict]:
+    """Mount the Grade page's key listener; returns the key events it logged.
+
+    Args:
+        acked: ids of events already applied (the listener forgets them).
+
+    Returns:
+        The events not yet acknowledged, oldest first: dicts with ``id`` (str,
+        unique per press), ``token`` (the :func:`post_token` of the post on
+        screen when the key was pressed) and ``grade`` (1-5, or ``None`` = skip).
+    """
+    global _grade_keys_component
+    if _grade_keys_component is None:
+        _grade_keys_component = st.components.v2.component("sieve_grade_keys", js=_GRADE_KEYS_JS, html="")
+    result = _grade_keys_component(key="grade.keys", data={"acked": list(acked), "keys": GRADE_KEYS},
+                                   default={"events": []}, height=0, on_events_change=lambda: None)
+    events = getattr(result, "events", None) or []
+    return [e for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)]
+
+
+def post_token(query: str, post_id: str) -> str:
+    """A short key-safe token naming (query, post) on the Grade page (hex, 16 chars)."""
+    import hashlib
+
+    return hashlib.sha1(f"{query}\x1f{post_id}".encode()).hexdigest()[:16]

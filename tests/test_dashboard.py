@@ -147,6 +147,13 @@ def button(at: AppTest, label: str):
     return found[0]
 
 
+def grade_button(at: AppTest, grade: int):
+    """The Grade page's button for ``grade`` (its key names the post on screen)."""
+    found = [b for b in at.button if (b.key or "").startswith("grade.btn.") and b.key.endswith(f".{grade}")]
+    assert len(found) == 1, [b.key for b in at.button]
+    return found[0]
+
+
 def rerank(at: AppTest, query: str, mode: str) -> AppTest:
     at.switch_page("../pages/rerank.py").run()
     at.text_input(key="rerank.query").set_value(query).run()
@@ -212,7 +219,7 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
     given = {}
     for grade in (4, 2, 5):
         _, pid = at.session_state["grade.for"]
-        at.button(key=f"grade.btn.{grade}").click().run()
+        grade_button(at, grade).click().run()
         ok(at)
         given[pid] = grade
     assert len(given) == 3, "each grade moves the queue to the next post"
@@ -243,7 +250,7 @@ def test_grades_and_dataset_survive_a_browser_refresh(sample):
     rerank(at, "台风", "relevance")
     at.switch_page("../pages/grade.py").run()
     _, pid = at.session_state["grade.for"]
-    at.button(key="grade.btn.3").click().run()
+    grade_button(at, 3).click().run()
     dataset_hash = at.session_state["sieve.dataset"].dataset_hash
 
     fresh = start()  # a new browser session: nothing in session state
@@ -413,6 +420,95 @@ def test_grading_queue_with_one_mode_is_the_ranking():
     assert grading_queue({"a": _R(["x", "y", "z"])})["post_id"].tolist() == ["x", "y", "z"]
 
 
+def test_grading_queue_pools_every_modes_top_k_first():
+    """TREC-style pooling: the union of each mode's top k first (disagreement order inside),
+    even when posts further down disagree more; then the rest."""
+    from dashboard.session import evaluation_depth, grading_queue
+
+    modes = {"a": _R(["a", "b", "c", "d", "e", "f"]), "b": _R(["a", "b", "c", "f", "e", "d"])}
+    q = grading_queue(modes, pool_depth=2)
+    assert q["post_id"].tolist() == ["a", "b", "d", "f", "c", "e"]
+    assert q["pooled"].tolist() == [True, True, False, False, False, False]
+    # without the pool depth cutting them off, d and f (disagreement 2) come first
+    assert grading_queue(modes, pool_depth=10)["post_id"].tolist()[:2] == ["d", "f"]
+    assert evaluation_depth(["ndcg@5", "ndcg@10", "precision@5", "mrr"]) == 10
+    assert evaluation_depth(["ndcg@20", "map"]) == 20
+    assert evaluation_depth(["mrr"]) == 10
+
+
+def _key_events(at: AppTest, *events: tuple[str, str, int | None]) -> AppTest:
+    """Send the key listener's log (event id, post id, grade) as the browser would, and rerun."""
+    from dashboard.widgets import post_token
+
+    query = at.session_state["grade.for"][0]
+    log = [{"id": eid, "token": post_token(query, pid), "grade": g} for eid, pid, g in events]
+    at.session_state["grade.keys"] = {"events": log}
+    return at.run()
+
+
+def test_key_grades_land_on_the_post_on_screen_even_when_stale_or_repeated(sample):
+    """Finding: fast keys graded the wrong post and dropped one. Each key event names the
+    post that was on screen; a late event for an earlier post grades that post, a repeated
+    (stale) send of the same events grades nothing twice, an unknown post is an error."""
+    from dashboard import resources
+
+    at = rerank(start(), "台风", "relevance")
+    rerank(at, "台风", "accuracy")
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    first = at.session_state["grade.for"][1]
+    # "3" pressed on the first post; the page moved on before "4" was processed
+    _key_events(at, ("k-1", first, 3))
+    ok(at)
+    second = at.session_state["grade.for"][1]
+    assert second != first
+    # the browser sends the whole log again (a stale/duplicate send), plus "4" on the second
+    # post and "5" pressed while the *first* post was still on screen (a late event)
+    _key_events(at, ("k-1", first, 3), ("k-2", second, 4), ("k-3", first, 5))
+    ok(at)
+    store = resources.label_store_for(at.session_state["sieve.params.AppSettings"])
+    ds = at.session_state["sieve.dataset"]
+    grades = store.grades(ds.dataset_hash, "台风")
+    got = dict(zip(grades["post_id"].astype(str), grades["grade"], strict=False))
+    assert got == {first: 5, second: 4}, "each grade on the post it was pressed for, none elsewhere"
+    assert "2 of" in progress_texts(at)
+    third = at.session_state["grade.for"][1]
+    assert third not in (first, second), "the queue moved past both graded posts"
+    # the same log once more: nothing changes (applied once per event id)
+    _key_events(at, ("k-1", first, 3), ("k-2", second, 4), ("k-3", first, 5))
+    again = store.grades(ds.dataset_hash, "台风")
+    assert dict(zip(again["post_id"].astype(str), again["grade"], strict=False)) == got
+    assert at.session_state["grade.for"][1] == third
+    # a skip by key is recorded as a skip, and shows as "skipped" in the queue (not "open")
+    _key_events(at, ("k-4", third, None))
+    queue = at.dataframe[0].value.set_index("post_id")
+    assert queue.loc[third, "status"] == "skipped" and queue.loc[first, "status"] == "graded"
+    assert (queue["status"] == "open").sum() == len(queue) - 3
+    # an event naming no post of this session is reported, not dropped silently
+    at.session_state["grade.keys"] = {"events": [{"id": "k-9", "token": "0" * 16, "grade": 2}]}
+    at.run()
+    assert any("could not be matched" in e.value for e in at.error)
+
+
+def test_a_very_long_post_is_cut_on_the_grade_page(fakes):
+    long = "长文" * 5000
+    csv = "id,text\n" + f"p0,{long}\n" + "".join(f"p{i},台风 post {i}\n" for i in range(1, 20))
+    at = start()
+    at.segmented_control(key="data.source").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("long.csv", csv.encode("utf-8"), "text/csv").run()
+    ok(at)
+    rerank(at, "长文", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    assert at.session_state["grade.for"][1] == "p0"
+    shown = [str(t.value) for t in at.text]
+    assert not any(long in t for t in shown) and any(long[:2000] in t for t in shown)
+    assert any("Showing the first 2,000 of 10,000 characters" in c.value for c in at.caption)
+    toggle = next(t for t in at.toggle if t.label.startswith("Show the whole post"))
+    toggle.set_value(True).run()
+    assert any(long in str(t.value) for t in at.text)
+
+
 def test_selected_post_ids_reads_customdata_of_every_trace():
     from dashboard.charts import selected_post_ids
 
@@ -522,7 +618,7 @@ def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
                               "Close the other program.")
 
     monkeypatch.setattr(session, "save_grade", locked)
-    at.button(key="grade.btn.2").click().run()
+    grade_button(at, 2).click().run()
     assert not at.exception
     assert any("stayed locked" in e.value for e in at.error)
     assert "0 of" in progress_texts(at)
