@@ -597,3 +597,60 @@ def test_inspect_unreadable_file_exits_2_with_one_line(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("error: mojibake.csv") and err.count("\n") == 1
     assert main(["inspect", str(tmp_path / "nope.csv"), "--json"]) == 2
+
+
+# ---------------------------------------------------------------- choosing a column, over-long cells
+
+
+def test_unrecognised_text_column_error_lists_columns_and_how_to_choose(tmp_path):
+    from core.ingest import ColumnChoiceError, read_columns
+
+    path = write(tmp_path, "short.csv", "id,blurb\n1,ok\n2,yes sure\n3,no\n")
+    with pytest.raises(ColumnChoiceError) as exc:
+        read_posts(path)
+    message = str(exc.value)
+    assert "'blurb'" in message and "Data page > Column mapping" in message and "--column text=NAME" in message
+    assert exc.value.columns == ["id", "blurb"] and exc.value.role == "text"
+    assert isinstance(exc.value, ColumnError)
+    assert read_columns(path) == ["id", "blurb"]
+    assert read_columns(path.read_bytes(), filename="short.csv") == ["id", "blurb"]
+    with pytest.raises(ColumnChoiceError) as exc:
+        read_posts(path, columns={"text": "Tweet Text"})
+    assert exc.value.columns == ["id", "blurb"] and "'Tweet Text'" in str(exc.value)
+    posts = read_posts(path, columns={"text": "blurb"}).posts
+    assert posts["text"].tolist() == ["ok", "yes sure", "no"]
+
+
+def test_parse_columns_is_shared_by_every_command(tmp_path):
+    from core.ingest.cli import parse_columns
+
+    assert parse_columns(["text=title+selftext", "id="]) == {"text": ["title", "selftext"], "id": None}
+    assert parse_columns(None) is None
+    with pytest.raises(ColumnError, match="ROLE=COLUMN"):
+        parse_columns(["text"])
+    from core.cli import build_parser
+
+    parser = build_parser()
+    for command in (["inspect", "f.csv"], ["rerank", "f.csv", "-q", "x"], ["cluster", "f.csv"]):
+        args = parser.parse_args(command + ["--column", "text=blurb", "--column", "id=key"])
+        assert args.column == ["text=blurb", "id=key"], command
+
+
+def test_over_long_text_is_cut_for_scoring_and_kept_whole_in_text_raw(tmp_path):
+    from core.ingest import MAX_TEXT_CHARS
+
+    huge = "Boston explosion " * 3000  # 51,000 characters
+    rows = [["1", huge]] + [[str(k), f"normal tweet number {k} about the marathon"] for k in range(2, 6)]
+    buf = io.StringIO()
+    csv.writer(buf).writerows([["id", "text"], *rows])
+    result = read_posts(write(tmp_path, "huge.csv", buf.getvalue()))
+    posts, report = result.posts, result.report
+    assert len(posts.loc[0, "text"]) == MAX_TEXT_CHARS
+    assert posts.loc[0, "text_raw"] == huge
+    assert posts.loc[0, "scorable"]
+    assert posts["text"].str.len().iloc[1:].max() < 100
+    assert report.long_texts == 1 and report.to_dict()["long_texts"] == 1
+    assert any(f"longer than {MAX_TEXT_CHARS:,} characters were truncated for scoring" in w
+               for w in report.warnings)
+    ok = read_posts(write(tmp_path, "ok.csv", "id,text\n1,a normal post about the marathon\n")).report
+    assert ok.long_texts == 0 and not any("truncated for scoring" in w for w in ok.warnings)

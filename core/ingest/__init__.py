@@ -7,7 +7,9 @@ done (encoding, delimiter, header row, column mapping, rows dropped, duplicates,
 warnings). The command line is ``python -m core inspect FILE [--json]``.
 """
 
+from core.ingest.columns import ColumnChoiceError
 from core.ingest.dedupe import collapse_duplicates, dataset_hash
-from core.ingest.read import IngestReport, IngestResult, read_posts
+from core.ingest.read import MAX_TEXT_CHARS, IngestReport, IngestResult, read_columns, read_posts
 
-__all__ = ["IngestReport", "IngestResult", "collapse_duplicates", "dataset_hash", "read_posts"]
+__all__ = ["MAX_TEXT_CHARS", "ColumnChoiceError", "IngestReport", "IngestResult", "collapse_duplicates",
+           "dataset_hash", "read_columns", "read_posts"]

@@ -9,8 +9,33 @@ import sys
 from core.errors import ColumnError
 
 
-def _parse_columns(pairs: list[str] | None) -> dict[str, str | list[str] | None] | None:
-    """``["text=title+selftext", "id="]`` -> ``{"text": ["title", "selftext"], "id": None}``."""
+#: Help text of ``--column`` (shared by ``inspect``, ``rerank`` and ``cluster``).
+COLUMN_HELP = ("choose the source column of a role (text, id, time, author, likes, reposts, comments, lang, "
+               "url); text=a+b joins columns; ROLE= unmaps. Repeatable.")
+
+
+def add_column_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--column ROLE=COLUMN`` option; read it back with :func:`parse_columns`."""
+    parser.add_argument("--column", action="append", metavar="ROLE=COLUMN", help=COLUMN_HELP)
+
+
+def parse_columns(pairs: list[str] | None) -> dict[str, str | list[str] | None] | None:
+    """The ``--column`` values as ``read_posts(columns=...)`` takes them.
+
+    Args:
+        pairs: ``ROLE=COLUMN`` strings as given on the command line, or None.
+
+    Returns:
+        ``{role: column}``; ``text=a+b`` gives a list of columns to join and
+        ``ROLE=`` gives None (unmap); None when ``pairs`` is empty.
+
+    Raises:
+        ColumnError: a value without ``=``.
+
+    Example:
+        >>> parse_columns(["text=title+selftext", "id="])
+        {'text': ['title', 'selftext'], 'id': None}
+    """
     if not pairs:
         return None
     out: dict[str, str | list[str] | None] = {}
@@ -56,7 +81,7 @@ def _print_human(report: dict, posts, head: int) -> None:
 def _run(args: argparse.Namespace) -> int:
     from core.ingest import read_posts
 
-    result = read_posts(args.file, columns=_parse_columns(args.column), max_mb=args.max_mb)
+    result = read_posts(args.file, columns=parse_columns(args.column), max_mb=args.max_mb)
     report = result.report.to_dict()
     if args.json:
         json.dump(report, sys.stdout, ensure_ascii=False)
@@ -79,9 +104,7 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--max-mb", type=float, default=None,
                         help="size limit in MB (default: SIEVE_MAX_UPLOAD_MB, 200)")
-    parser.add_argument("--column", action="append", metavar="ROLE=COLUMN",
-                        help="choose the source column of a role (text, id, time, author, likes, reposts, "
-                        "comments, lang, url); text=a+b joins columns; ROLE= unmaps. Repeatable.")
+    add_column_argument(parser)
     parser.add_argument("--head", type=int, default=5, metavar="N",
                         help="show the first N posts (human output only; default 5)")
     parser.set_defaults(func=_run)

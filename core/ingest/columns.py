@@ -24,6 +24,27 @@ from core.schema import ROLES
 
 _SEP_RE = re.compile(r"[\s_\-]+")
 
+#: How to choose a column, in both front ends (appended to column errors).
+CHOOSE_TEXT_HINT = ("Choose the text column (dashboard: Data page > Column mapping; command line: "
+                    "--column text=NAME).")
+
+
+class ColumnChoiceError(ColumnError):
+    """No column can serve a role, or a chosen column does not exist.
+
+    Carries the file's column names so that a front end can offer them.
+
+    Attributes:
+        columns: the file's source column names as read (``list[str]``).
+        role: the role at fault (``"text"``, ``"id"``, ...), or None.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, columns: list[str] | None = None,
+                 role: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.columns = list(columns or [])
+        self.role = role
+
 
 def normalise_name(name: object) -> str:
     """A column name as compared with the alias table.
@@ -224,8 +245,9 @@ def map_columns(
         A :class:`ColumnMap`.
 
     Raises:
-        ColumnError: when an overridden role or column is unknown, or when no
-            column can serve as the text.
+        ColumnError: when an overridden role is unknown.
+        ColumnChoiceError: (a ``ColumnError``, with ``.columns`` = ``header``)
+            when a chosen column does not exist or no column can serve as the text.
     """
     index = _index(header)
     listing = ", ".join(repr(h) for h in header[:40]) + (" ..." if len(header) > 40 else "")
@@ -241,8 +263,11 @@ def map_columns(
             return col
         hit = index.get(normalise_name(col))
         if hit is None:
-            raise ColumnError(
-                f"{name} has no column {col!r} (chosen for {role!r}). Its columns are: {listing}."
+            raise ColumnChoiceError(
+                f"{name} has no column {col!r} (chosen for {role!r}). Its columns are: {listing}.",
+                hint=f"Choose one of them (dashboard: Data page > Column mapping; command line: "
+                f"--column {role}=NAME).",
+                columns=header, role=role,
             )
         return hit
 
@@ -264,12 +289,11 @@ def map_columns(
         if text is None:
             guess = _guess_text_column(header, rows)
             if guess is None:
-                raise ColumnError(
+                raise ColumnChoiceError(
                     f"{name} has no usable text column: none of its columns ({listing}) is a known "
                     "post-text column (such as text, full_text, tweet, content, 正文, 微博正文, Message, "
                     "Hit Sentence, body), and none holds free text.",
-                    hint="Choose the text column yourself (dashboard: 'Columns'; command line: "
-                    "--column text=NAME).",
+                    hint=CHOOSE_TEXT_HINT, columns=header, role="text",
                 )
             text = TextSpec([guess])
             guessed = True

