@@ -145,6 +145,32 @@ def load_from_params(p: DataParams, upload=None) -> LoadedDataset | None:
                         filename=path.name, columns=p.columns, collapse_duplicates=p.collapse_duplicates)
 
 
+def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> list[str]:
+    """The source columns of the file whose load raised ``exc``, to offer in the column mapping.
+
+    Uses the columns the error carries (``core.ingest.columns.ColumnChoiceError.columns``),
+    else reads the file's header again (``core.ingest.read_columns``).
+
+    Returns:
+        The header's names in file order; ``[]`` when the file cannot be read as a table.
+    """
+    found = list(getattr(exc, "columns", None) or [])
+    if found:
+        return [str(c) for c in found]
+    try:
+        from core.ingest import read_columns
+
+        if p.source == "upload":
+            if upload is None:
+                return []
+            return read_columns(upload.getvalue(), filename=upload.name, max_mb=PATH_MAX_MB)
+        path = Path(p.path.strip().strip('"')).expanduser() if p.source == "path" else sample_path(p.sample)
+        return read_columns(path.read_bytes(), filename=path.name, max_mb=PATH_MAX_MB)
+    except Exception:  # noqa: BLE001 - not a table at all: the load error says why
+        logger.info("no columns to offer for the failed load", exc_info=True)
+        return []
+
+
 def use_dataset(ds: LoadedDataset) -> None:
     """Make ``ds`` the session's dataset and remember it for a browser refresh."""
     state.set_dataset(ds)

@@ -92,9 +92,25 @@ with error_boundary("reading the file"):
             st.session_state["data.loaded_for"] = wanted
             current = ds
 
-with mapping_box, st.expander("Column mapping and duplicates", expanded=bool(p.columns)):
-    source_columns = list((current.report or {}).get("source_columns") or []) if current else []
-    st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")
+failed = st.session_state.get("data.failed")
+failed_now = failed is not None and failed[0][:len(origin)] == origin  # this file failed to load
+if failed_now and current is not None:
+    st.warning(f"The file above was not loaded. The previous dataset, **{escape_markdown(current.name)}** "
+               f"({len(current.posts):,} posts), is still loaded, and every page works on it until a "
+               "file loads.", icon=":material/history:")
+
+with mapping_box, st.expander("Column mapping", expanded=bool(p.columns) or failed_now):
+    # The columns offered are those of the file chosen above, also when it failed to load
+    # (e.g. no column was recognised as the text): pick its text column here to load it.
+    if failed_now:
+        source_columns = session.columns_of_failed_load(failed[1], p, upload)
+    else:
+        source_columns = list((current.report or {}).get("source_columns") or []) if current else []
+    if failed_now and source_columns:
+        st.caption(f"Columns of the file that failed to load: {', '.join(map(escape_markdown, source_columns))}. "
+                   "Choose its text column below.")
+    else:
+        st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")
     cols = st.columns(3)
     for i, (role, meaning) in enumerate(ROLES.items()):
         options = [AUTO, *source_columns] if role == "text" else [AUTO, NONE, *source_columns]
@@ -110,7 +126,7 @@ if current is None:
     end_page()
 
 rep = current.report or {}
-st.subheader(escape_markdown(current.name))
+st.subheader(escape_markdown(current.name) + (" (the previous dataset, still loaded)" if failed_now else ""))
 m = st.columns(5)
 m[0].metric("Posts", f"{len(current.posts):,}")
 m[1].metric("Rows read", f"{rep.get('rows_read', 0):,}")

@@ -591,6 +591,28 @@ def test_column_mapping_override_and_duplicate_collapse(fakes):
     assert len(at.session_state["sieve.dataset"].posts) == 2
 
 
+def test_a_file_without_a_known_text_column_offers_its_own_columns_and_loads(sample):
+    """Finding: the mapping offered the previous dataset's columns, never the failed file's."""
+    at = start()
+    before = at.session_state["sieve.dataset"]
+    at.segmented_control(key="data.source").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("short.csv", b"id,blurb\n1,ok\n2,yes sure\n3,fine then\n",
+                                               "text/csv").run()
+    assert not at.exception
+    assert any("no usable text column" in e.value for e in at.error)
+    assert any("Column mapping" in i.value for i in at.info), "the hint names the real control"
+    assert at.session_state["sieve.dataset"] is before
+    assert any("is still loaded" in w.value and "previous dataset" in w.value for w in at.warning)
+    options = at.selectbox(key="data.col.text").options
+    assert "blurb" in options and "id" in options
+    assert not set(before.report.get("source_columns") or []) - {"id", "blurb"} & set(options)
+    at.selectbox(key="data.col.text").set_value("blurb").run()
+    ok(at)
+    ds = at.session_state["sieve.dataset"]
+    assert ds.name == "short.csv" and ds.posts["text"].tolist() == ["ok", "yes sure", "fine then"]
+    assert not any("still loaded" in w.value for w in at.warning)
+
+
 def test_cluster_then_rerank_lists_posts_per_cluster(sample):
     at = start("map.py")
     at.radio(key="map.method").set_value("kmeans").run()
