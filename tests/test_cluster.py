@@ -371,3 +371,18 @@ def test_cli_cluster_with_a_qwen3_embedding_folder(tmp_path, tiny_qwen3_dir, cap
     assert table["post_id"].tolist() == [f"p{i}" for i in range(12)]
     assert set(table["cluster"]) <= {0, 1} and table[["x", "y"]].notna().all().all()
     assert str(tiny_qwen3_dir.resolve()) in capsys.readouterr().out
+
+
+def test_cli_cluster_column_option_picks_the_text_column(tmp_path, capsys):
+    from core.cli import main
+
+    src = tmp_path / "posts.csv"
+    pd.DataFrame({"key": [f"p{i}" for i in range(12)], "blurb": ZH + EN + MIXED}).to_csv(src, index=False)
+    out = tmp_path / "map.csv"
+    assert main(["cluster", str(src), "--column", "text=blurb", "--column", "id=key", "--k", "2",
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"post_id": str})
+    assert table["post_id"].tolist() == [f"p{i}" for i in range(12)]
+    assert main(["cluster", str(src), "--column", "text=nope", "--k", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "'blurb'" in err and "--column text=NAME" in err

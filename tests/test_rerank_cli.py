@@ -84,3 +84,77 @@ def test_local_qwen3_folder_writes_log_odds(export, tmp_path, capsys, tiny_qwen3
     assert len(rows) == 4 and all(r["log_odds"] != "" for r in rows)
     lo = [float(r["log_odds"]) for r in rows]
     assert lo == sorted(lo, reverse=True)  # best first by log-odds
+
+
+def test_column_option_picks_an_unrecognised_text_column(tmp_path, capsys):
+    path = tmp_path / "short.csv"
+    path.write_text("id,blurb\n1,ok\n2,typhoon landfall\n3,no\n", encoding="utf-8")
+    assert main(["rerank", str(path), "-q", "typhoon", "--embedded"]) == 2
+    err = capsys.readouterr().err
+    assert "'blurb'" in err and "--column text=NAME" in err
+    out = tmp_path / "r.csv"
+    assert main(["rerank", str(path), "-q", "typhoon", "--embedded", "--column", "text=blurb",
+                 "--out", str(out)]) == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["post_id"] == "2" and {r["post_id"] for r in rows} == {"1", "2", "3"}
+
+
+def test_trec_run_for_one_query_uses_the_store_query_id(export, tmp_path, capsys):
+    from core.export.trec import read_runs
+    from core.labels.store import query_id_for
+
+    out = tmp_path / "run.trec"
+    assert main(["rerank", str(export), "-q", "typhoon landfall", "--embedded", "--out", str(out)]) == 0
+    runs = read_runs(out)
+    assert list(runs) == ["relevance"]  # default run name: the mode
+    assert list(runs["relevance"]) == [query_id_for("typhoon landfall")]
+    scored = runs["relevance"][query_id_for("typhoon landfall")]
+    assert set(scored) == {"101", "102", "103", "105"}
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [line.split()[3] for line in lines] == ["1", "2", "3", "4"]
+    assert lines[0].split()[2] in {"101", "102"}
+    out2 = tmp_path / "nov.txt"
+    assert main(["rerank", str(export), "-q", "typhoon", "--embedded", "--mode", "novelty",
+                 "--run-name", "my run", "--out", str(out2)]) == 0
+    assert list(read_runs(out2)) == ["my_run"]
+    assert main(["rerank", str(export), "-q", "typhoon", "--embedded", "--run-name", "x",
+                 "--out", str(tmp_path / "a.csv")]) == 2
+    assert "--run-name" in capsys.readouterr().err
+
+
+def test_queries_file_errors_name_the_line(export, tmp_path, capsys):
+    bad = tmp_path / "q.tsv"
+    bad.write_text("t1\ttyphoon\nt2 no tab here\n", encoding="utf-8")
+    assert main(["rerank", str(export), "--queries", str(bad), "--embedded"]) == 2
+    assert "line 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --query and --queries exclude each other
+        main(["rerank", str(export), "-q", "x", "--queries", str(bad)])
+
+
+def test_rerank_then_evaluate_on_the_sample_data(tmp_path, capsys):
+    """The README's loop: rank every query of queries.tsv, write a TREC run, evaluate against qrels.txt."""
+    from pathlib import Path
+
+    from core.export.trec import read_qrels, read_runs
+
+    sample = Path(__file__).resolve().parent.parent / "sample_data"
+    run = tmp_path / "relevance.txt"
+    assert main(["rerank", str(sample / "x_sample.csv"), "--queries", str(sample / "queries.tsv"),
+                 "--embedded", "--out", str(run)]) == 0
+    capsys.readouterr()
+    qids = [line.split("\t")[0] for line in (sample / "queries.tsv").read_text(encoding="utf-8").splitlines()]
+    assert sorted(read_runs(run)["relevance"]) == sorted(qids)
+    assert set(read_qrels(sample / "qrels.txt")) == set(qids)
+    assert main(["evaluate", "--qrels", str(sample / "qrels.txt"), "--run", str(run), "--json",
+                 "--metrics", "ndcg@10", "mrr"]) == 0
+    scores = json.loads(capsys.readouterr().out)["relevance"]
+    # the embedded scorer finds the judged posts of the sample: far above an empty or random ranking
+    assert scores["ndcg@10"] > 0.4 and scores["mrr"] > 0.5
+    table = tmp_path / "all.csv"
+    assert main(["rerank", str(sample / "x_sample.csv"), "--queries", str(sample / "queries.tsv"),
+                 "--embedded", "--top-k", "3", "--out", str(table)]) == 0
+    with open(table, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0])[:3] == ["query_id", "query", "post_id"]
+    assert len(rows) == 3 * len(qids) and {r["query_id"] for r in rows} == set(qids)

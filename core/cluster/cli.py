@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputFileError
+from core.ingest.cli import add_column_argument, parse_columns
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ def register(subparsers) -> None:
         description="Embed the posts of FILE, cluster them and print each cluster's size and keywords.",
     )
     p.add_argument("file", metavar="FILE", help="export of posts (CSV, TSV, XLSX, JSON, JSONL)")
+    add_column_argument(p)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--k", type=int, metavar="K", help="KMeans with K clusters (default: HDBSCAN)")
     how.add_argument("--min-cluster-size", type=int, metavar="M",
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     t0 = time.perf_counter()
-    posts = read_posts(args.file).posts
+    posts = read_posts(args.file, columns=parse_columns(args.column)).posts
     texts = posts["text"].fillna("").astype(str).tolist()
     scorable = posts["scorable"].fillna(False).astype(bool).to_numpy() if "scorable" in posts else None
     use = [t if (scorable is None or scorable[i]) else "" for i, t in enumerate(texts)]
