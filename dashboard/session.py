@@ -272,16 +272,34 @@ def post_embeddings() -> np.ndarray:
     return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts)
 
 
-def save_mode(*, name: str, label: str, instruction: str, based_on: str | None = None) -> None:
+def save_mode(*, name: str, label: str, instruction: str, based_on: str | None = None,
+              replace_builtin: bool = False) -> None:
     """Add (or replace) an analyst mode in the modes file (``Settings.modes_path``).
 
+    Args:
+        name: the mode's name; a built-in name (``relevance``, ``accuracy``,
+            ``emotion``, ``novelty``, ``custom``) only with ``replace_builtin``.
+        label: the title shown in the list.
+        instruction: the instruction text.
+        based_on: the mode whose other settings (diversify, MMR) are kept.
+        replace_builtin: the analyst confirmed replacing a built-in mode
+            (:func:`restore_mode` brings it back).
+
     Raises:
-        core.errors.SieveError: for a bad name or an empty instruction (``core.rerank.modes.Mode``).
+        core.errors.SieveError: for a built-in name without ``replace_builtin``,
+            a bad name or an empty instruction (``core.rerank.modes.Mode``).
     """
     from dataclasses import replace
 
-    from core.rerank.modes import Mode, save_modes
+    from core.errors import SieveError
+    from core.rerank.modes import Mode, is_builtin, save_modes
 
+    if is_builtin(name) and not replace_builtin:
+        raise SieveError(
+            f"“{name}” is the name of a built-in mode, so saving would replace it (also for the "
+            "command line, and runs named after it would change meaning). Choose another name, or "
+            "tick “Replace the built-in mode” to replace it on purpose (you can restore it later)."
+        )
     current = modes()
     base = current.get(based_on or "")
     description = f"Saved from the Rerank page{f' (based on {base.label})' if base else ''}."
@@ -289,6 +307,21 @@ def save_mode(*, name: str, label: str, instruction: str, based_on: str | None =
             if base else Mode(name=name, label=label, description=description, instruction=instruction))
     current[name] = mode
     save_modes(current, state.settings().core_settings().modes_path)
+
+
+def overridden_builtin(name: str) -> bool:
+    """Whether the built-in mode ``name`` is replaced by the analyst's modes file."""
+    from core.rerank.modes import DEFAULT_MODES
+
+    default = next((m for m in DEFAULT_MODES if m.name == name), None)
+    return default is not None and modes().get(name) != default
+
+
+def restore_mode(name: str) -> None:
+    """Give the built-in mode ``name`` its default instruction again (``core.rerank.modes.reset_mode``)."""
+    from core.rerank.modes import reset_mode
+
+    reset_mode(name, state.settings().core_settings().modes_path)
 
 
 def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:

@@ -39,10 +39,29 @@ p.budget = int(c3.number_input("Candidates scored (budget)", min_value=1, max_va
                                key=state.seed("rerank.budget", p.budget or s.rerank_budget),
                                help="How many first-stage (BM25 + dense) candidates the reranker scores."))
 st.caption(escape_markdown(mode.description))
+if session.overridden_builtin(p.mode):
+    c_w, c_b = st.columns([3, 1])
+    c_w.warning(f"The built-in mode “{escape_markdown(p.mode)}” is replaced by a saved instruction.",
+                icon=":material/edit_note:")
+    if c_b.button("Restore the built-in mode", key="rerank.restore_mode", icon=":material/restore:"):
+        with error_boundary("restoring the mode"):
+            session.restore_mode(p.mode)
+            st.session_state["rerank.reseed"] = p.mode  # the editor shows the default again
+            st.rerun()
 # One editor per mode: switching modes shows that mode's instruction; edits stay with it.
+# After a save or restore, the mode's editor starts again from the mode's instruction.
+reseed = st.session_state.pop("rerank.reseed", None)
+if reseed is not None:
+    st.session_state.pop(f"rerank.instruction.{reseed}", None)
 edit_key = f"rerank.instruction.{p.mode}"
 instruction = st.text_area("Instruction given to the reranker (editable, English works best)",
                            key=state.seed(edit_key, mode.instruction), height=90)
+if not instruction.strip():
+    st.error("The instruction is empty. Write one sentence saying which posts should come first, "
+             "or restore this mode's own instruction.", icon=":material/error:")
+    if st.button("Restore this mode's instruction", key="rerank.restore_instruction"):
+        st.session_state["rerank.reseed"] = p.mode
+        st.rerun()
 p.instruction = "" if instruction.strip() == mode.instruction.strip() else instruction.strip()
 if p.instruction:
     st.caption("Edited instruction: the ranking is stored under this text.")
@@ -52,10 +71,16 @@ if p.instruction:
                                  key="rerank.new_mode.name")
             label = st.text_input("Title shown in the list", placeholder="Eyewitness reports",
                                   key="rerank.new_mode.label")
+            replace_builtin = st.checkbox(
+                "Replace the built-in mode of this name", key="rerank.new_mode.replace",
+                help="The built-in modes (relevance, accuracy, emotion, novelty, custom) are kept unless "
+                     "you tick this; a replaced one can be restored here later.")
             if st.form_submit_button("Save mode"):
                 with error_boundary("saving the mode"):
                     session.save_mode(name=name.strip(), label=label.strip() or name.strip(),
-                                      instruction=p.instruction, based_on=p.mode)
+                                      instruction=p.instruction, based_on=p.mode,
+                                      replace_builtin=replace_builtin)
+                    st.session_state["rerank.reseed"] = name.strip()  # its editor shows the saved text
                     st.success(f"Saved the mode {escape_markdown(name.strip())}; pick it in the list above.")
 
 info = None
@@ -63,7 +88,8 @@ with error_boundary("loading the reranker"):
     info = resources.scorer_for(s).info
     scorer_caption(info)
 
-go = st.button("Rerank", type="primary", disabled=not p.query.strip(), icon=":material/sort:")
+go = st.button("Rerank", type="primary", disabled=not (p.query.strip() and instruction.strip()),
+               icon=":material/sort:")
 request = RankingRequest(query=p.query.strip(), mode=p.mode, instruction=p.instruction,
                          top_k=p.top_k, budget=p.budget)
 if go:

@@ -691,6 +691,42 @@ def test_an_edited_instruction_can_be_saved_as_a_mode(sample):
     assert load_modes(get_settings().modes_path)["eyewitness"].instruction == "Retrieve eyewitness reports"
 
 
+def test_saving_a_mode_under_a_built_in_name_needs_confirmation_and_can_be_restored(sample):
+    from core.config import get_settings
+    from core.rerank.modes import DEFAULT_INSTRUCTION, load_modes
+
+    at = start("rerank.py")
+    at.text_area(key="rerank.instruction.relevance").set_value("Retrieve eyewitness reports").run()
+    at.text_input(key="rerank.new_mode.name").set_value("relevance")
+    button(at, "Save mode").click().run()
+    assert not at.exception
+    assert any("built\\-in mode" in e.value for e in at.error), "refused without the confirmation"
+    assert load_modes(get_settings().modes_path)["relevance"].instruction == DEFAULT_INSTRUCTION
+    at.checkbox(key="rerank.new_mode.replace").check()
+    button(at, "Save mode").click().run()
+    ok(at)
+    assert load_modes(get_settings().modes_path)["relevance"].instruction == "Retrieve eyewitness reports"
+    at.run()
+    assert any("is replaced by a saved instruction" in w.value for w in at.warning)
+    button(at, "Restore the built-in mode").click().run()
+    ok(at)
+    assert load_modes(get_settings().modes_path)["relevance"].instruction == DEFAULT_INSTRUCTION
+    assert at.text_area(key="rerank.instruction.relevance").value == DEFAULT_INSTRUCTION
+    assert not any("replaced" in w.value for w in at.warning)
+
+
+def test_an_empty_instruction_is_an_error_not_a_silent_default(sample):
+    at = start("rerank.py")
+    at.text_input(key="rerank.query").set_value("台风").run()
+    at.text_area(key="rerank.instruction.relevance").set_value("  ").run()
+    assert any("instruction is empty" in e.value for e in at.error)
+    assert button(at, "Rerank").disabled
+    button(at, "Restore this mode's instruction").click().run()
+    ok(at)
+    assert at.text_area(key="rerank.instruction.relevance").value.strip()
+    assert not button(at, "Rerank").disabled
+
+
 def test_inputs_and_results_survive_page_switches(sample):
     at = rerank(start(), "台风", "accuracy")
     at.text_input(key="rerank.text_filter").set_value("台").run()

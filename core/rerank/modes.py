@@ -110,6 +110,46 @@ DEFAULT_MODES: tuple[Mode, ...] = (
 )
 
 
+#: Names of the built-in modes (:data:`DEFAULT_MODES`).
+BUILTIN_MODE_NAMES: frozenset[str] = frozenset(m.name for m in DEFAULT_MODES)
+
+
+def is_builtin(name: str) -> bool:
+    """Whether ``name`` is the name of a built-in mode (``relevance``, ``accuracy``, ...)."""
+    return name in BUILTIN_MODE_NAMES
+
+
+def reset_mode(name: str, path: str | Path) -> dict[str, Mode]:
+    """Restore a built-in mode: remove its override from the modes file at ``path``.
+
+    Args:
+        name: a built-in mode name (:func:`is_builtin`).
+        path: the analyst's modes file (``Settings.modes_path``); a missing file
+            means nothing is overridden.
+
+    Returns:
+        The modes after the reset (as :func:`load_modes`).
+
+    Raises:
+        SieveError: when ``name`` is not a built-in mode, or the file cannot be read.
+    """
+    if not is_builtin(name):
+        raise SieveError(f"{name!r} is not a built-in mode, so it has no default to restore. "
+                         f"Built-in modes: {', '.join(m.name for m in DEFAULT_MODES)}.")
+    modes = load_modes(path)
+    if not Path(path).is_file():
+        return modes
+    entries = json.loads(Path(path).read_text(encoding="utf-8"))
+    kept = [e for e in entries if not (isinstance(e, dict) and e.get("name") == name)]
+    if len(kept) != len(entries):
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(kept, ensure_ascii=False, indent=2), encoding="utf-8")
+        tmp.replace(path)
+        logger.info("restored the built-in mode %s (override removed from %s)", name, path)
+    return load_modes(path)
+
+
 def load_modes(path: str | Path | None = None) -> dict[str, Mode]:
     """The modes: defaults, overridden or extended by the analyst's JSON file.
 
