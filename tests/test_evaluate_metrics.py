@@ -189,3 +189,23 @@ def test_python_m_core_evaluate_subprocess(tmp_path):
     assert out.returncode == 0, out.stderr
     # b (gain 0) at rank 1, a (gain 1) at rank 2: nDCG = (1/log2(3)) / 1
     assert json.loads(out.stdout) == {"r": {"ndcg@10": pytest.approx(1 / LOG2_3)}}
+
+
+def test_cli_refuses_runs_with_no_judged_query(tmp_path, capsys):
+    qrels = write_qrels({"typhoon": {"a": 2, "b": 0}, "fireworks": {"c": 1}}, tmp_path / "qrels.txt")
+    other = write_run({"q1a2b3c4d5e6f": {"x": 0.9, "y": 0.1}}, tmp_path / "boston.txt", name="novelty")
+    assert main(["evaluate", "--qrels", str(qrels), "--run", str(other), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no all-zero metrics
+    err = captured.err
+    assert "'novelty'" in err and "boston.txt" in err and "q1a2b3c4d5e6f" in err
+    assert "fireworks, typhoon" in err
+    # one judged query in common is enough
+    some = write_run({"typhoon": {"a": 0.9}, "elsewhere": {"x": 1.0}}, tmp_path / "some.txt", name="r")
+    assert main(["evaluate", "--qrels", str(qrels), "--run", str(some), "--json", "--metrics", "mrr"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"r": {"mrr": 0.5}}  # fireworks is missing: 0
+    # with a label store: its query IDs are named
+    store = LabelStore(tmp_path / "labels.sqlite")
+    store.set_grade("ds", "typhoon", "a", 5, annotator="ana")
+    assert main(["evaluate", "--store", str(store.path), "--run", str(other)]) == 2
+    assert query_id_for("typhoon") in capsys.readouterr().err

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_evaluate)
 
 
-def _load_runs(paths: list[Path]) -> dict[str, dict]:
+def _load_runs(paths: list[Path], sources: dict[str, Path] | None = None) -> dict[str, dict]:
     from core.export.trec import read_runs
 
     runs: dict[str, dict] = {}
@@ -62,7 +62,40 @@ def _load_runs(paths: list[Path]) -> dict[str, dict]:
             if name in runs:
                 raise SieveError(f"The run {tag!r} of {path} was given twice. Pass each run file once.")
             runs[name] = run
+            if sources is not None:
+                sources[name] = path
     return runs
+
+
+def _some(ids, n: int = 6) -> str:
+    ids = sorted(ids)
+    return ", ".join(ids[:n]) + (f", ... ({len(ids)} in all)" if len(ids) > n else "")
+
+
+def check_query_overlap(qrels: dict, runs: dict[str, dict], *, qrels_name: str,
+                        sources: dict[str, Path] | None = None) -> None:
+    """Refuse runs none of whose queries is judged: their metrics would be 0 by construction.
+
+    Args:
+        qrels: ``{q_id: {doc_id: gain}}``.
+        runs: ``{run name: {q_id: {doc_id: score}}}``.
+        qrels_name: how to name the qrels in the message (a file, a store).
+        sources: ``{run name: file}`` for the message.
+
+    Raises:
+        SieveError: naming the run, the query IDs it has and those the qrels have.
+    """
+    judged = set(qrels)
+    for name, run in runs.items():
+        if judged & set(run):
+            continue
+        where = f" (from {sources[name]})" if sources and name in sources else ""
+        raise SieveError(
+            f"None of the queries of run {name!r}{where} is judged in {qrels_name}, so every metric would be 0. "
+            f"The run has query IDs {_some(run) or '(none)'}; the qrels have {_some(judged) or '(none)'}.",
+            hint="Query IDs must match: 'python -m core rerank --queries FILE' keeps the file's IDs, "
+            "'--query' and the dashboard use q + 12 hex digits of the query's SHA-256 (the label store's IDs).",
+        )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -77,9 +110,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from core.export.trec import read_qrels
 
     metrics = iter_metric_names(args.metrics)
-    runs = _load_runs(args.run)
+    sources: dict[str, Path] = {}
+    runs = _load_runs(args.run, sources)
     if args.qrels is not None:
         qrels, mapping = read_qrels(args.qrels), GAIN_MAPPING_TREC
+        qrels_name = str(args.qrels)
     else:
         from core.labels.store import LabelStore
 
@@ -88,6 +123,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         store = LabelStore(args.store)
         dataset = store.resolve_dataset(args.dataset)
         qrels, mapping = grades_to_qrels(store.grades(dataset)), GAIN_MAPPING_GRADES
+        qrels_name = f"the label store {args.store} (dataset {dataset})"
+    check_query_overlap(qrels, runs, qrels_name=qrels_name, sources=sources)
     result = evaluate_runs(
         qrels, runs, metrics=metrics, rel_level=args.rel_level, gain_mapping=mapping,
         stat_test=args.stat_test, max_p=args.max_p,
