@@ -69,9 +69,23 @@ labels = np.asarray(result.labels_)
 coords = np.asarray(result.coords_2d_)
 relevance = None
 last = state.last_request()
+if p.color_by == "relevance" and last is None:
+    remembered = [r for r in state.remembered_requests() if r not in state.rankings()]
+    if remembered:
+        # After a browser refresh the rankings are remembered, not in the session: recompute them.
+        newest = remembered[-1]
+        st.info(f"{len(remembered)} ranking(s) from before the page was reloaded can be recomputed "
+                f"(scores come from the cache) to colour by relevance, the newest for "
+                f"“{escape_markdown(newest.query)}” ({escape_markdown(newest.mode)}).", icon=":material/history:")
+        if st.button("Recompute the remembered rankings", key="map.recompute"):
+            with error_boundary("recomputing earlier rankings"):
+                session.recompute_remembered(progress_bar=st.progress(0.0))
+                st.rerun()
+    last = state.last_request()
 if p.color_by == "relevance":
     if last is None:
-        st.caption("No rerank yet: colouring by cluster. Rerank a query to colour by its relevance scores.")
+        st.caption("No ranking in this session: colouring by cluster. Rerank a query to colour by its "
+                   "relevance scores.")
     else:
         table = state.rankings()[last].table
         scores = dict(zip(table["post_id"].astype(str), table["score"], strict=False))
@@ -87,9 +101,13 @@ picked = charts.selected_post_ids(event)
 how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.method == "hdbscan"
        else f"k-means, k = {result.k_}")
 how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split into {s.n_parts}" for s in result.splits_)
+if result.reduction_ == "umap":
+    reduced = f"UMAP to {result.n_components} dimensions for clustering, map in 2D · seed {result.random_state}"
+else:  # too few posts for UMAP: clustered on the embeddings themselves, mapped with PCA
+    reduced = (f"only {len(posts):,} posts, too few for UMAP: clustered on the full embeddings, "
+               "map by PCA (2D)")
 st.caption(f"{result.n_clusters_} clusters, {int((labels == -1).sum()):,} unclustered (noise) · {how} · "
-           f"reduction {escape_markdown(result.reduction_)} to {result.n_components} dimensions, "
-           f"map in 2D · seed {result.random_state}")
+           f"{reduced}")
 
 if picked:
     sel = posts[posts["post_id"].astype(str).isin(picked)].copy()
@@ -118,8 +136,14 @@ if st.button("Rerank inside each cluster", disabled=not q.strip()):
         out = rerank_within_clusters(posts, labels, scorer=resources.scorer_for(s), query=q.strip(),
                                      instruction=(rp.instruction or (mode.instruction if mode else None)),
                                      top_n=p.top_n, names=names.names)
-        st.session_state["map.within"] = (q.strip(), out)
+        st.session_state["map.within"] = (q.strip(), out, done[0])
 within = st.session_state.get("map.within")
+if within and (len(within) < 3 or within[2] != done[0]):
+    # made on another clustering: its clusters are not the ones on the map any more
+    st.session_state.pop("map.within", None)
+    within = None
+    st.info("The clustering changed since the last “Rerank inside each cluster”: press it again for "
+            "the clusters on the map now.", icon=":material/refresh:")
 if within:
     st.caption(f"Clusters by mean relevance to “{escape_markdown(within[0])}”, with their best posts")
     rows = []

@@ -626,6 +626,42 @@ def test_cluster_then_rerank_lists_posts_per_cluster(sample):
     table = at.dataframe[-1].value
     assert {"cluster", "score", "text", "post_id"} <= set(table.columns)
     assert table.groupby("cluster").size().max() <= 3
+    # Re-clustering (another k) makes that table stale: it is cleared, with a note, not kept.
+    n_tables = len(at.dataframe)
+    at.number_input(key="map.k").set_value(4).run()
+    assert len(at.dataframe) == n_tables, "still the same clustering: the table stays"
+    button(at, "Cluster again with these settings").click().run()
+    ok(at)
+    assert at.session_state["sieve.clusters"][1].n_clusters_ == 4
+    assert "map.within" not in at.session_state
+    assert len(at.dataframe) == n_tables - 1
+    assert any("clustering changed" in i.value for i in at.info)
+
+
+def test_map_after_a_refresh_offers_to_recompute_the_remembered_rankings(sample):
+    at = rerank(start(), "台风", "relevance")
+    fresh = start("map.py")  # a new browser session
+    fresh.radio(key="map.color").set_value("relevance").run()
+    button(fresh, "Cluster").click().run()
+    ok(fresh)
+    assert any("can be recomputed" in i.value for i in fresh.info)
+    button(fresh, "Recompute the remembered rankings").click().run()
+    ok(fresh)
+    assert any("Relevance for" in c.value for c in fresh.caption)
+    assert not any("can be recomputed" in i.value for i in fresh.info)
+    del at
+
+
+def test_map_caption_for_few_posts_says_no_umap(fakes):
+    csv = "id,text\n" + "".join(f"p{i},台风 post number {i} about floods {i % 3}\n" for i in range(12))
+    at = start()
+    at.segmented_control(key="data.source").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload("few.csv", csv.encode("utf-8"), "text/csv").run()
+    at.switch_page("../pages/map.py").run()
+    button(at, "Cluster").click().run()
+    ok(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "too few for UMAP" in captions and "none+pca" not in captions
 
 
 def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
