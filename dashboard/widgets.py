@@ -160,13 +160,32 @@ def page_link(page_file: str, label: str, *, icon: str | None = None) -> None:
         pass
 
 
+def score_meaning(info) -> str:
+    """What a relevance score of the scorer ``info`` is, in one phrase for help texts.
+
+    Qwen3-Reranker (``kind`` ``"qwen3"`` or ``"vllm"``) gives P(yes), the softmax of the
+    "yes"/"no" logits; the embedded fallback gives a fused similarity, which is not a
+    probability and is not comparable across queries.
+
+    Args:
+        info: a :class:`core.rerank.base.ScorerInfo` (``None``: unknown scorer).
+    """
+    kind = getattr(info, "kind", None)
+    if kind in ("qwen3", "vllm"):
+        return "Qwen3-Reranker's P(yes) in [0, 1]: its probability that the post answers the query"
+    if kind == "embedded":
+        return ("fused similarity in [0, 1] (embedding cosine + BM25), not a probability: "
+                "compare scores within one query only")
+    return "relevance score in [0, 1] (higher = more relevant)"
+
+
 def scorer_caption(info) -> None:
     """One caption naming the scorer that produced the scores shown below it.
 
     Args:
         info: a :class:`core.rerank.base.ScorerInfo`.
     """
-    st.caption(f"Scored by {escape_markdown(info.label)}")
+    st.caption(f"Scored by {escape_markdown(info.label)} · score: {escape_markdown(score_meaning(info))}")
     if not info.follows_instructions:
         st.warning(
             "The embedded fallback scorer is in use, not Qwen3-Reranker: it ignores the "

@@ -13,7 +13,7 @@ from core.cluster import ClusterNames, rerank_within_clusters
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
-from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table
+from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table, score_meaning
 
 st.title("Map")
 ds = state.dataset()
@@ -90,7 +90,8 @@ if p.color_by == "relevance":
         table = state.rankings()[last].table
         scores = dict(zip(table["post_id"].astype(str), table["score"], strict=False))
         relevance = np.array([scores.get(pid, np.nan) for pid in posts["post_id"].astype(str)], dtype=float)
-        st.caption(f"Relevance for “{escape_markdown(last.query)}” ({escape_markdown(last.mode)}); "
+        st.caption(f"Relevance for “{escape_markdown(last.query)}” ({escape_markdown(last.mode)}): "
+                   f"{escape_markdown(score_meaning(getattr(state.rankings()[last], 'info', None)))}; "
                    "grey: not scored.")
 
 names = ClusterNames.from_keywords(kw)
@@ -145,7 +146,8 @@ if within and (len(within) < 3 or within[2] != done[0]):
     st.info("The clustering changed since the last “Rerank inside each cluster”: press it again for "
             "the clusters on the map now.", icon=":material/refresh:")
 if within:
-    st.caption(f"Clusters by mean relevance to “{escape_markdown(within[0])}”, with their best posts")
+    st.caption(f"Clusters by mean relevance to “{escape_markdown(within[0])}”, with their best posts · "
+               f"score: {escape_markdown(score_meaning(resources.scorer_for(s).info))}")
     rows = []
     for r in within[1].itertuples(index=False):
         best = zip(r.top_post_ids, r.top_scores, r.top_texts, strict=False)

@@ -9,7 +9,14 @@ import streamlit as st
 from dashboard import resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
-from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table, scorer_caption
+from dashboard.widgets import (
+    end_page,
+    escape_markdown,
+    need_dataset_notice,
+    posts_table,
+    score_meaning,
+    scorer_caption,
+)
 
 st.title("Rerank")
 ds = state.dataset()
@@ -136,7 +143,7 @@ posts_table(
     column_config={
         "rank": st.column_config.NumberColumn("rank", format="%d"),
         "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f",
-                                                 help="Relevance score in [0, 1] (Qwen3: P(yes))"),
+                                                 help=score_meaning(getattr(ranking, "info", None) or info)),
         "log_odds": st.column_config.NumberColumn("log-odds", format="%.2f",
                                                   help="logit(yes) − logit(no); empty for the "
                                                        "embedded scorer"),

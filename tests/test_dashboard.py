@@ -367,6 +367,28 @@ def test_embedded_fallback_shows_a_warning_badge(sample, monkeypatch):
     assert any("ignores the instruction" in w.value for w in at.warning)
 
 
+def _score_help(at: AppTest) -> str:
+    import json
+
+    cols = json.loads(at.dataframe[0].proto.columns or "{}")
+    return str(next((v.get("help") for k, v in cols.items() if "score" in k and isinstance(v, dict)), ""))
+
+
+@pytest.mark.parametrize("kind", ["embedded", "qwen3"])
+def test_an_embedded_score_is_never_called_p_yes(sample, monkeypatch, kind):
+    from dashboard import resources
+
+    scorer = FakeScorer(kind=kind, follows_instructions=kind != "embedded")
+    monkeypatch.setattr(resources, "get_scorer", lambda name, device, dtype, cache_dir: scorer)
+    at = rerank(start(), "台风", "relevance")
+    shown = " ".join(_markdown_sources(at)) + " " + _score_help(at)
+    if kind == "embedded":
+        assert "P(yes)" not in shown.replace("\\", "")
+        assert "not a probability" in _score_help(at) and "not a probability" in shown
+    else:
+        assert "P(yes)" in _score_help(at)
+
+
 def test_qwen3_in_use_shows_the_model_not_the_warning(sample):
     at = start()
     sidebar = " ".join(str(m.value) for m in at.sidebar.markdown)
