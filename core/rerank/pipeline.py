@@ -13,6 +13,13 @@ Steps (docs/ARCHITECTURE.md, "core.rerank"):
    relevance over embeddings (:func:`core.candidates.mmr`; relevance = the
    scores in [0, 1], similarity = cosine), with the weight recorded. It is the only part of a mode a scorer that ignores instructions
    (the embedded default) applies; ``Ranking.notes`` says so.
+5. Modes with ``diversify`` then move every duplicate of a higher-ranked post
+   below all the distinct posts (:func:`demote_duplicates`): MMR alone keeps
+   an identical retweet near its original when both score high (lambda 0.7
+   weighs relevance over novelty). Duplicates are posts with the same
+   :func:`core.text.tokenize.normalise_for_dedupe` key or in the same ingest
+   duplicate group (``dup_of``); the copies keep their relative order and
+   ``Ranking.duplicates_moved`` counts them.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from core.candidates import embed_posts, first_stage, mmr
 from core.errors import Cancelled, SieveError
 from core.rerank.base import ScorerInfo
 from core.rerank.modes import Mode, resolve_instruction
+from core.text.tokenize import normalise_for_dedupe
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +72,8 @@ class Ranking:
         n_scorable: how many scorable posts the table has.
         budget: the rerank budget.
         first_stage_method: ``"rrf"``, ``"convex"`` or ``"bm25"``.
+        duplicates_moved: how many duplicates a diversifying mode moved below
+            the distinct posts (:func:`demote_duplicates`); 0 otherwise.
     """
 
     query: str
@@ -80,18 +90,20 @@ class Ranking:
     n_scorable: int = 0
     budget: int = 200
     first_stage_method: str = "rrf"
+    duplicates_moved: int = 0
 
     def to_run(self) -> dict[str, float]:
         """The ranking as a ranx/TREC run for one query: ``{post_id: score}``.
 
-        Scores are the relevance scores, except for a diversified ranking whose
-        order is not the score order: then ``(n - rank + 1) / n`` (in (0, 1]), so
-        that sorting by score gives back the shown order.
+        Scores are the relevance scores, except for a diversified ranking (or
+        one whose duplicates were moved down) whose order is not the score
+        order: then ``(n - rank + 1) / n`` (in (0, 1]), so that sorting by
+        score gives back the shown order.
         """
         tab = self.table
         if tab.empty:
             return {}
-        if self.diversified:
+        if self.diversified or self.duplicates_moved:
             n = len(tab)
             return {str(p): float(n - r + 1) / n for p, r in zip(tab["post_id"], tab["rank"])}
         return {str(p): float(s) for p, s in zip(tab["post_id"], tab["score"])}
@@ -111,6 +123,43 @@ def _unwrap(scorer):
             return scorer
         scorer, seen = inner, seen + 1
     return scorer
+
+
+def demote_duplicates(texts: list[str], groups: list[str | None] | None = None) -> tuple[np.ndarray, int]:
+    """The order that moves every later duplicate below all distinct posts.
+
+    Post ``i`` duplicates an earlier post when both have the same non-empty
+    :func:`core.text.tokenize.normalise_for_dedupe` key of their text, or the
+    same non-empty ``groups`` entry (the ingest duplicate group: ``dup_of``,
+    or the post's own ID for a group's representative).
+
+    Args:
+        texts: the texts in ranked order (best first).
+        groups: optional duplicate-group label of each text (None = no group).
+
+    Returns:
+        ``(order, n_copies)``: int64 positions into ``texts`` (the first post
+        of every duplicate set in its original order, then the later copies in
+        their original order) and the number of later copies.
+
+    Example:
+        >>> order, n = demote_duplicates(["Donate here", "RT @a: Donate here!", "other"])
+        >>> order.tolist(), n
+        ([0, 2, 1], 1)
+    """
+    seen: set[tuple[str, str]] = set()
+    firsts: list[int] = []
+    copies: list[int] = []
+    for i, text in enumerate(texts):
+        keys = set()
+        key = normalise_for_dedupe(text)
+        if key:
+            keys.add(("text", key))
+        if groups is not None and groups[i]:
+            keys.add(("group", str(groups[i])))
+        (copies if keys & seen else firsts).append(i)
+        seen |= keys
+    return np.asarray(firsts + copies, dtype=np.int64), len(copies)
 
 
 def rerank(
@@ -251,6 +300,21 @@ def rerank(
             diversified = True
             notes.append(f"Diversified by maximal marginal relevance over {getattr(embedder, 'model_id', 'the')} "
                          f"embeddings, lambda = {lam:g} (1 = relevance only, 0 = novelty only).")
+    moved = 0
+    if chosen.diversify and len(order) > 1:
+        groups = None
+        if "dup_of" in posts.columns:
+            dup_of = posts["dup_of"].to_numpy(dtype=object)
+            count = (posts["dup_count"].fillna(1).to_numpy() if "dup_count" in posts.columns
+                     else np.ones(len(posts)))
+            groups = [str(dup_of[j]) if isinstance(dup_of[j], str) and dup_of[j]
+                      else (str(ids[j]) if count[j] > 1 else None) for j in pos[order]]
+        new, n_copies = demote_duplicates([cand_texts[i] for i in order], groups)
+        if n_copies:
+            moved = n_copies
+            order = order[new]
+            notes.append(f"{n_copies} duplicate(s) of higher-ranked posts (same normalised text or ingest duplicate "
+                         f"group) moved below the {len(order) - n_copies} distinct posts.")
 
     n = len(order)
     table = pd.DataFrame({
@@ -271,4 +335,4 @@ def rerank(
     return Ranking(query=query, mode=chosen.name, instruction=instr, info=info, table=table,
                    unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
                    n_candidates=len(pos), n_scorable=cands.n_scorable, budget=int(budget),
-                   first_stage_method=cands.method)
+                   first_stage_method=cands.method, duplicates_moved=moved)
