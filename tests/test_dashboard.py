@@ -412,6 +412,43 @@ def test_settings_apply_and_persist(sample):
     assert fresh.session_state["sieve.params.AppSettings"].annotator == "alice"
 
 
+def test_settings_with_a_model_that_cannot_load_are_not_applied(sample, monkeypatch):
+    """Finding: a bogus folder showed "Settings applied" next to the error, with CLI advice."""
+    from core.errors import ModelUnavailableError
+    from dashboard import resources
+
+    good = resources.get_scorer
+
+    def get_scorer(name, device, dtype, cache_dir):
+        if name.startswith("/"):
+            raise ModelUnavailableError(
+                f"The reranker model {name!r} is neither an existing folder nor a model id such as "
+                "'Qwen/Qwen3-Reranker-0.6B'. Check the path given with --model or SIEVE_RERANKER.")
+        return good(name, device, dtype, cache_dir)
+
+    monkeypatch.setattr(resources, "get_scorer", get_scorer)
+    at = start("settings.py")
+    before = at.session_state["sieve.params.AppSettings"].reranker
+    at.selectbox(key="settings.reranker").set_value("__other__")
+    at.text_input(key="settings.other").set_value("/no/such/folder")
+    at.text_input(key="settings.annotator").set_value("bob")
+    button(at, "Apply").click().run()
+    assert not at.exception
+    assert not at.success, "no success message when the model cannot load"
+    errors = " ".join(e.value for e in at.error)
+    assert "neither an existing folder" in errors and "--model" not in errors and "Settings page" in errors
+    assert any("NOT applied" in w.value for w in at.warning)
+    s = at.session_state["sieve.params.AppSettings"]
+    assert s.reranker == before and s.annotator != "bob"
+    # what was typed is kept in the form, and a good choice applies
+    assert at.text_input(key="settings.other").value == "/no/such/folder"
+    at.selectbox(key="settings.reranker").set_value("embedded")
+    button(at, "Apply").click().run()
+    ok(at)
+    assert at.success and at.session_state["sieve.params.AppSettings"].reranker == "embedded"
+    assert at.session_state["sieve.params.AppSettings"].annotator == "bob"
+
+
 # --------------------------------------------------------------------------- helpers
 
 
