@@ -36,7 +36,11 @@ if info is not None and not info.follows_instructions and "compare.modes" not in
 p.query = st.text_input("Query", key=state.seed("compare.query", p.query))
 p.modes = st.multiselect("Modes (2 to 4), each with its own instruction", list(all_modes),
                          format_func=lambda m: all_modes[m].label, max_selections=4,
-                         key=state.seed("compare.modes", list(p.modes)))
+                         key=state.seed("compare.modes", list(p.modes)),
+                         help="At most 4 modes: with more in the list, “Select all” keeps the first 4.")
+if len(all_modes) > 4:
+    st.caption(f"{len(all_modes)} modes exist; at most 4 are compared at once, so “Select all” keeps "
+               "the first 4 of the list.")
 c1, c2 = st.columns(2)
 p.k = int(c1.number_input("k for overlap@k", min_value=1, max_value=1000, key=state.seed("compare.k", p.k)))
 p.top_k = int(c2.number_input("Posts ranked per mode", min_value=2, max_value=10_000, step=10,

@@ -870,3 +870,10 @@ def test_a_local_qwen3_folder_is_loaded_and_reranks(real_scorer_fake_embedder, t
     table = at.dataframe[0].value
     assert len(table) == 8 and table["log_odds"].notna().all()
     assert (table["score"].between(0, 1)).all()
+
+
+def test_compare_says_select_all_keeps_four_modes(sample):
+    at = start("compare.py")
+    ok(at)
+    assert len(at.multiselect(key="compare.modes").options) > 4
+    assert any("keeps the first 4" in c.value for c in at.caption)
