@@ -44,6 +44,10 @@ POSTS = [
 ]
 
 
+#: Server URL -> its temporary home (data folder under ``data/``).
+HOMES: dict[str, Path] = {}
+
+
 def _idle(page) -> None:
     """Wait until the app has finished its rerun (the stApp script state is no longer running)."""
     page.wait_for_timeout(300)
@@ -76,6 +80,7 @@ def server(tmp_path_factory):
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    HOMES[url] = home
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -176,6 +181,56 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
         finally:
             browser.close()
     assert not dialogs, f"a post ran script in the page: {dialogs}"
+
+
+def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
+    """Finding: keys 3 4 5 2 1 pressed 150-250 ms apart graded the wrong posts and lost one.
+    Each key press must be saved once, on the post that was on screen when it was pressed."""
+    import sqlite3
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from dashboard.widgets import post_token
+
+    query = "Boston explosion 台风 typhoon"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.set_default_timeout(90_000)
+            page.goto(f"{server}/rerank")
+            box = page.get_by_label("Query")
+            box.fill(query)
+            box.press("Enter")
+            page.get_by_role("button", name="Rerank", exact=True).click()
+            expect(page.get_by_text("Results for", exact=False)).to_be_visible(timeout=120_000)
+            page.get_by_role("link", name="Grade").click()
+            expect(page.get_by_text("graded", exact=False).first).to_be_visible()
+            _idle(page)
+            # Record, at each key press, which post container is on screen (and its text).
+            page.evaluate("""() => { window.__rec = []; window.addEventListener('keydown', () => {
+                const el = document.querySelector('[class*="st-key-grade-post-"]');
+                const cls = Array.from(el.classList).find(c => c.startsWith('st-key-grade-post-'));
+                window.__rec.push(cls.slice('st-key-grade-post-'.length)); }, true); }""")
+            page.get_by_role("heading", name="Grade").click()
+            for key, gap in zip("34521", (150, 250, 150, 250, 150), strict=True):
+                page.keyboard.press(key)
+                page.wait_for_timeout(gap)
+            _idle(page)
+            page.wait_for_timeout(1000)
+            _idle(page)
+            seen = page.evaluate("() => window.__rec")
+            page.screenshot(path=str(ARTIFACTS / "browser_5_fast_keys.png"), full_page=True)
+        finally:
+            browser.close()
+    db = HOMES[server] / "data" / "labels.sqlite"
+    with sqlite3.connect(db) as con:
+        qid = con.execute("SELECT query_id FROM queries WHERE text = ?", (query,)).fetchone()[0]
+        rows = con.execute("SELECT post_id, grade FROM grade_history WHERE query_id = ? AND action = 'set' "
+                           "ORDER BY seq", (qid,)).fetchall()
+    assert len(seen) == 5
+    assert [g for _, g in rows] == [3, 4, 5, 2, 1], "every key press saved once, in order"
+    assert [post_token(query, pid) for pid, _ in rows] == seen, "each grade on the post on screen"
 
 
 REAL_FILES = {
