@@ -85,6 +85,11 @@ def hover_text(text: object, *, width: int = 60, max_chars: int = 400) -> str:
     return "<br>".join(html.escape(line, quote=False) for line in lines)
 
 
+#: Posts longer than this (characters) scroll inside a box of :data:`LONG_POST_BOX_PX` pixels.
+LONG_POST_CHARS = 600
+LONG_POST_BOX_PX = 260
+
+
 def post_text(text: object, *, container=None, max_chars: int | None = None,
               key: str | None = None) -> None:
     """Show one post's text as plain text (never parsed as Markdown or HTML).
@@ -94,18 +99,23 @@ def post_text(text: object, *, container=None, max_chars: int | None = None,
         container: where to draw (default: the page).
         max_chars: show at most this many characters, with a note and a
             "Show the whole post" toggle (``key``) for the rest; ``None`` = all.
+            With ``max_chars``, a post longer than :data:`LONG_POST_CHARS`
+            scrolls inside a box of fixed height.
         key: widget key of that toggle (needed with ``max_chars``).
     """
     target = container or st
     s = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
-    if max_chars is None or len(s) <= max_chars:
+    if max_chars is None or len(s) <= LONG_POST_CHARS:
         target.text(s)
         return
-    show_all = target.toggle(f"Show the whole post ({len(s):,} characters)", key=key, value=False)
-    if show_all:
-        target.text(s)
+    # A long post scrolls inside a box of fixed height, so what follows it stays in view.
+    show_all = len(s) > max_chars and target.toggle(f"Show the whole post ({len(s):,} characters)",
+                                                     key=key, value=False)
+    box = target.container(height=LONG_POST_BOX_PX, border=False)
+    if len(s) <= max_chars or show_all:
+        box.text(s)
     else:
-        target.text(s[:max_chars] + " …")
+        box.text(s[:max_chars] + " …")
         target.caption(f"Showing the first {max_chars:,} of {len(s):,} characters.")
 
 

