@@ -155,11 +155,19 @@ def posts_table(df: pd.DataFrame, *, columns: tuple[str, ...] | list[str] | None
     return st.dataframe(view, **kwargs)
 
 
-def need_dataset_notice() -> None:
-    """Tell the analyst to load data first, with a link to the Data page."""
-    st.info("No posts loaded yet. Open the Data page and pick a sample or upload an export.",
-            icon=":material/info:")
-    page_link("data.py", "Go to the Data page", icon=":material/table:")
+def require_dataset():
+    """The loaded dataset (:class:`dashboard.state.LoadedDataset`); when none is
+    loaded, tell the analyst to load one (with a link to the Data page) and end
+    the page here."""
+    from dashboard import state
+
+    ds = state.dataset()
+    if ds is None:
+        st.info("No posts loaded yet. Open the Data page and pick a sample or upload an export.",
+                icon=":material/info:")
+        page_link("data.py", "Go to the Data page", icon=":material/table:")
+        end_page()
+    return ds
 
 
 def page_link(page_file: str, label: str, *, icon: str | None = None) -> None:

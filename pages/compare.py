@@ -8,13 +8,10 @@ import streamlit as st
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
-from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table, scorer_caption
+from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, scorer_caption
 
 st.title("Compare modes")
-ds = state.dataset()
-if ds is None:
-    need_dataset_notice()
-    end_page()
+ds = require_dataset()
 
 p = state.params(CompareParams)
 if not p.query:

@@ -9,13 +9,10 @@ import streamlit as st
 from dashboard import resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
-from dashboard.widgets import end_page, escape_markdown, need_dataset_notice
+from dashboard.widgets import escape_markdown, require_dataset
 
 st.title("Evaluate & export")
-ds = state.dataset()
-if ds is None:
-    need_dataset_notice()
-    end_page()
+ds = require_dataset()
 
 p = state.params(EvaluateParams)
 s = state.settings()

@@ -19,18 +19,15 @@ from dashboard.widgets import (
     end_page,
     escape_markdown,
     grade_key_listener,
-    need_dataset_notice,
     page_link,
     post_text,
     post_token,
     posts_table,
+    require_dataset,
 )
 
 st.title("Grade")
-ds = state.dataset()
-if ds is None:
-    need_dataset_notice()
-    end_page()
+ds = require_dataset()
 
 p = state.params(GradeParams)
 queries = state.ranked_queries()

@@ -13,13 +13,10 @@ from core.cluster import ClusterNames, rerank_within_clusters
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
-from dashboard.widgets import end_page, escape_markdown, need_dataset_notice, posts_table, score_meaning
+from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, score_meaning
 
 st.title("Map")
-ds = state.dataset()
-if ds is None:
-    need_dataset_notice()
-    end_page()
+ds = require_dataset()
 
 p = state.params(MapParams)
 s = state.settings()

@@ -12,17 +12,14 @@ from dashboard.state import RankingRequest, RerankParams
 from dashboard.widgets import (
     end_page,
     escape_markdown,
-    need_dataset_notice,
     posts_table,
+    require_dataset,
     score_meaning,
     scorer_caption,
 )
 
 st.title("Rerank")
-ds = state.dataset()
-if ds is None:
-    need_dataset_notice()
-    end_page()
+ds = require_dataset()
 
 p = state.params(RerankParams)
 s = state.settings()
