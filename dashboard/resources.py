@@ -107,12 +107,13 @@ def posts_key(dataset_hash: str, post_ids) -> str:
 
 @st.cache_data(show_spinner="Embedding the posts…", max_entries=8)
 def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir: str,
-               _texts: list[str]) -> np.ndarray:
-    """Embeddings of ``_texts`` (the posts named by ``key``), float32 (n, dim), L2-normalised."""
+               _texts: list[str], task: str = "") -> np.ndarray:
+    """Embeddings of ``_texts`` (the posts named by ``key``), float32 (n, dim), L2-normalised;
+    ``task``: the instruction an instruction-aware embedder gets ("" = none)."""
     from core.embed import embed_texts
 
     embedder = get_embedder(embedder_name, device, dtype)
-    return embed_texts(embedder, list(_texts), cache_dir=cache_dir or None)
+    return embed_texts(embedder, list(_texts), task=task or None, cache_dir=cache_dir or None)
 
 
 @st.cache_data(show_spinner="Clustering…", max_entries=8)

@@ -262,14 +262,20 @@ def modes() -> dict[str, Any]:
     return load_modes(state.settings().core_settings().modes_path)
 
 
-def post_embeddings() -> np.ndarray:
+def post_embeddings(task: str | None = None) -> np.ndarray:
     """Embeddings of every post of the loaded dataset, float32 (n_posts, dim), rows
-    L2-normalised (zero rows for empty texts); cached per dataset and embedder."""
+    L2-normalised (zero rows for empty texts); cached per dataset, embedder and task.
+
+    Args:
+        task: instruction for instruction-aware embedders: ``None`` for retrieval
+            (posts are documents), ``core.embed.CLUSTER_TASK`` for the map.
+    """
     ds = state.dataset()
     s = state.settings()
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     texts = ds.posts["text"].fillna("").astype(str).tolist()
-    return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts)
+    return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts,
+                                task or "")
 
 
 def save_mode(*, name: str, label: str, instruction: str, based_on: str | None = None,

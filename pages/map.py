@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.cluster import ClusterNames, rerank_within_clusters
+from core.embed import CLUSTER_TASK
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
@@ -45,7 +46,7 @@ label = "Cluster" if done is None else ("Cluster again with these settings" if s
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
     with error_boundary("clustering"):
         texts = posts["text"].astype(str).tolist()
-        emb = session.post_embeddings()[mask]
+        emb = session.post_embeddings(task=CLUSTER_TASK)[mask]
         result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb)
         labels_key = f"{params_now}"
         kw = resources.keywords(key, labels_key, texts, np.asarray(result.labels_))

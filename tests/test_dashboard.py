@@ -74,7 +74,11 @@ class FakeEmbedder:
     model_id = "fake-embedder"
     dim = 64
 
+    def __init__(self) -> None:
+        self.tasks: list[str | None] = []  # the task of every call, in order
+
     def embed(self, texts, *, task=None, progress=None) -> np.ndarray:
+        self.tasks.append(task)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for g in _grams(str(text)):
@@ -709,6 +713,21 @@ def test_map_after_a_refresh_offers_to_recompute_the_remembered_rankings(sample)
     assert any("Relevance for" in c.value for c in fresh.caption)
     assert not any("can be recomputed" in i.value for i in fresh.info)
     del at
+
+
+def test_the_map_embeds_posts_with_the_clustering_task(sample):
+    """Instruction-aware embedders (Qwen3-Embedding) get the clustering instruction on the
+    Map page, and no instruction for posts as retrieval documents."""
+    from core.embed import CLUSTER_TASK
+    from dashboard import resources
+
+    embedder = resources.get_embedder("any", "", "")  # the fake patched in by the fixture
+    at = rerank(start(), "台风", "novelty")  # novelty diversifies: it needs post embeddings
+    assert embedder.tasks and CLUSTER_TASK not in embedder.tasks
+    at.switch_page("../pages/map.py").run()
+    button(at, "Cluster").click().run()
+    ok(at)
+    assert embedder.tasks[-1] == CLUSTER_TASK
 
 
 def test_map_caption_for_few_posts_says_no_umap(fakes):

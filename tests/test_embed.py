@@ -77,6 +77,20 @@ def test_cache_is_per_model(tmp_path):
     assert a.shape == (1, 8)
 
 
+def test_an_embedder_that_ignores_the_task_shares_one_cache_entry(tmp_path):
+    texts = ["typhoon landfall tonight", "donate to the relief fund"]
+    plain = CountingEmbedder()
+    plain.uses_task = False
+    a = embed_texts(plain, texts, cache_dir=tmp_path)
+    again = CountingEmbedder()
+    again.uses_task = False
+    b = embed_texts(again, texts, task="Identify the topic", cache_dir=tmp_path)
+    assert again.seen == [] and np.array_equal(a, b)  # served from the task-less entry
+    aware = CountingEmbedder()  # uses_task defaults to True: the task makes a new entry
+    embed_texts(aware, texts, task="Identify the topic", cache_dir=tmp_path)
+    assert aware.seen == texts
+
+
 def test_use_cache_false_writes_nothing(tmp_path):
     embed_texts(CountingEmbedder(), ["x y z"], cache_dir=tmp_path, use_cache=False)
     assert not any(tmp_path.iterdir())

