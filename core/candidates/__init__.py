@@ -50,19 +50,14 @@ def embed_query(embedder, query: str) -> np.ndarray:
 
 
 def embed_posts(embedder, texts, *, progress=None) -> np.ndarray:
-    """Embed post texts, through the disk cache of ``core.embed.embed_texts`` when it exists.
+    """Embed post texts through ``core.embed.embed_texts`` (normalised-text dedupe, disk cache).
 
     Returns:
         float32 array of shape (n, dim), L2-normalised rows.
     """
-    texts = list(texts)
-    try:
-        from core.embed import embed_texts  # written by the embed stage; optional here
-    except ImportError:
-        embed_texts = None
-    if embed_texts is not None:
-        return np.asarray(embed_texts(embedder, texts, progress=progress), dtype=np.float32)
-    return np.asarray(embedder.embed(texts, progress=progress), dtype=np.float32)
+    from core.embed import embed_texts
+
+    return np.asarray(embed_texts(embedder, list(texts), progress=progress), dtype=np.float32)
 
 
 @dataclass

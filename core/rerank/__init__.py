@@ -19,13 +19,8 @@ __all__ = ["load_scorer"]
 
 
 def _embedded() -> RelevanceScorer:
-    try:
-        from core.rerank.embedded import EmbeddedScorer
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            f"The embedded scorer (core.rerank.embedded) cannot be imported ({exc}). Provide Qwen3-Reranker "
-            "weights instead: a local folder with --model FOLDER or SIEVE_RERANKER=FOLDER."
-        ) from exc
+    from core.rerank.embedded import EmbeddedScorer
+
     return EmbeddedScorer()
 
 

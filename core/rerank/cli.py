@@ -46,23 +46,10 @@ def _load_scorer(args: argparse.Namespace):
     """The scorer the arguments ask for (embedded, a Qwen3 model, or the configured default)."""
     from core.config import get_settings
 
+    from core.rerank import load_scorer
+
     settings = get_settings()
-    if args.embedded:
-        from core.rerank.embedded import EmbeddedScorer
-
-        return EmbeddedScorer()
-    name = args.model or settings.reranker
-    try:
-        from core.rerank import load_scorer
-    except ImportError:
-        load_scorer = None
-    if load_scorer is None:
-        if args.model:
-            raise SieveError(f"This build of Sieve cannot load the Qwen3 reranker {args.model!r}: "
-                             "core.rerank.load_scorer is missing. Use --embedded.")
-        from core.rerank.embedded import EmbeddedScorer
-
-        return EmbeddedScorer()
+    name = "embedded" if args.embedded else (args.model or settings.reranker)
     return load_scorer(name, device=args.device, dtype=args.dtype, cache_dir=settings.cache_dir)
 
 
