@@ -532,34 +532,27 @@ def export_files(*, evaluation: Any = None) -> dict[str, bytes]:
         ``judgements.jsonl`` and ``sieve-bundle.zip`` (all of them with provenance).
     """
     import tempfile
+    import zipfile
 
-    from core.evaluate.metrics import grades_to_qrels, ranking_to_run
-    from core.export import judgements as jx
-    from core.export import trec
+    from core.export.bundle import write_bundle
 
     ds = state.dataset()
     s = state.settings()
     store = resources.label_store_for(s)
-    runs = {name: ranking_to_run(rs) for name, rs in runs_by_name().items()}
-    qrels = grades_to_qrels(store.grades(ds.dataset_hash))
-    judgements = jx.judgements_frame(store, ds.dataset_hash, posts=ds.posts)
-    out: dict[str, bytes] = {}
+    extra = {"dataset_name": ds.name, "ingest_report": ds.report,
+             "evaluation": evaluation.to_dict() if evaluation is not None else None}
+    # The bundle holds every other format (runs under runs/<run name>.txt; run names are
+    # mode names, already file-safe): write it once and hand out its members.
     with tempfile.TemporaryDirectory(prefix="sieve-export-") as tmp:
-        folder = Path(tmp)
-        out["qrels.txt"] = trec.write_qrels(qrels, folder / "qrels.txt").read_bytes()
-        for name, run in runs.items():
-            fname = f"run-{name}.txt"
-            out[fname] = trec.write_run(run, folder / fname, name=name).read_bytes()
-        out["judgements.csv"] = jx.write_judgements_csv(judgements, folder / "judgements.csv").read_bytes()
-        jsonl = jx.write_judgements_jsonl(judgements, folder / "judgements.jsonl")
-        out["judgements.jsonl"] = jsonl.read_bytes()
-        from core.export.bundle import write_bundle
-
-        extra = {"dataset_name": ds.name, "ingest_report": ds.report,
-                 "evaluation": evaluation.to_dict() if evaluation is not None else None}
-        bundle = write_bundle(folder / "sieve-bundle.zip", store, ds.dataset_hash, runs=runs_by_name(),
+        bundle = write_bundle(Path(tmp) / "sieve-bundle.zip", store, ds.dataset_hash, runs=runs_by_name(),
                               posts=ds.posts, extra=_jsonable(extra))
-        out["sieve-bundle.zip"] = Path(bundle).read_bytes()
+        with zipfile.ZipFile(bundle) as zf:
+            out = {"qrels.txt": zf.read("qrels.txt")}
+            out.update({f"run-{m[len('runs/'):]}": zf.read(m) for m in sorted(zf.namelist())
+                        if m.startswith("runs/")})
+            out["judgements.csv"] = zf.read("judgements.csv")
+            out["judgements.jsonl"] = zf.read("judgements.jsonl")
+        out["sieve-bundle.zip"] = bundle.read_bytes()
     return out
 
 

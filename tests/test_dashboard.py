@@ -239,6 +239,9 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
         exported = pd.read_csv(zf.open(csv_name), encoding="utf-8-sig", dtype={"post_id": str})
     assert dict(zip(exported["post_id"], exported["grade"].astype(int), strict=True)) == given
     assert set(exported["query"]) == {"台风"}
+    run_lines = files["run-accuracy.txt"].decode("utf-8").splitlines()
+    assert run_lines and all(line.split()[1] == "Q0" and line.split()[5] == "accuracy" for line in run_lines)
+    assert files["qrels.txt"].decode("utf-8").count("\n") == 3  # one line per graded post
     labels = [b.label for b in at.get("download_button")]
     assert any("bundle" in lab for lab in labels) and len(labels) >= 6
 
