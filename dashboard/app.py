@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import session, state
+from dashboard import remember, session, state
 from dashboard.errors import error_boundary
 from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown
 
@@ -28,7 +28,8 @@ PAGES = [
 page = st.navigation(PAGES)
 
 with error_boundary("reopening the last session"):
-    state.restore_settings()
+    remember.tab_id()  # every run: the tab's ID stays in the URL, so a refresh reopens this tab's work
+    remember.restore_settings()
     session.reopen_last_dataset()
 
 try:

@@ -1,4 +1,6 @@
-"""What pages do with the session: load a dataset, rerank, compare, grade.
+"""What pages do with the session: load a dataset, rerank, compare, evaluate.
+
+Grading lives in :mod:`dashboard.grading`; TREC pooling in :mod:`core.labels.pool`.
 
 Each function takes plain parameters (the page's dataclass), makes the one
 core call it stands for through the cached loaders in
@@ -16,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import InputFileError
-from dashboard import resources, state
+from core.labels.pool import GRADE_SCALE, evaluation_depth, grading_queue  # noqa: F401 (pages use them)
+from dashboard import remember, resources, state
 from dashboard.state import DataParams, LoadedDataset, RankingRequest
 
 logger = logging.getLogger(__name__)
@@ -29,14 +31,6 @@ logger = logging.getLogger(__name__)
 #: Largest file read by path (MB): no browser upload is involved, so the upload limit does not apply.
 PATH_MAX_MB = 4096
 
-#: Grade scale shown on the Grade page (grade -> meaning).
-GRADE_SCALE = {
-    1: "not relevant",
-    2: "marginally relevant",
-    3: "relevant",
-    4: "highly relevant",
-    5: "perfectly relevant",
-}
 
 
 # --------------------------------------------------------------------------- data
@@ -174,7 +168,7 @@ def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> li
 def use_dataset(ds: LoadedDataset) -> None:
     """Make ``ds`` the session's dataset and remember it for a browser refresh."""
     state.set_dataset(ds)
-    state.save_session_file()
+    remember.save_session_file()
 
 
 def reopen_last_dataset() -> None:
@@ -186,7 +180,7 @@ def reopen_last_dataset() -> None:
     if state.dataset() is not None or st.session_state.get("sieve.reopen_tried"):
         return
     st.session_state["sieve.reopen_tried"] = True
-    desc = state.load_session_file().get("dataset")
+    desc = remember.load_session_file().get("dataset")
     if isinstance(desc, dict) and desc.get("path") and Path(desc["path"]).is_file():
         path = Path(desc["path"])
         data = path.read_bytes()
@@ -354,7 +348,7 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
         progress=_progress_callback(progress_bar),
     )
     state.put_ranking(request, ranking)
-    state.save_session_file()
+    remember.save_session_file()
     return ranking
 
 
@@ -381,103 +375,11 @@ def recompute_remembered(progress_bar=None) -> int:
     """Recompute the rankings remembered from before a browser refresh (scores
     come from the disk cache); returns how many were recomputed."""
     n = 0
-    for req in state.remembered_requests():
+    for req in remember.remembered_requests():
         if req not in state.rankings():
             run_rerank(req, progress_bar=progress_bar)
             n += 1
     return n
-
-
-# --------------------------------------------------------------------------- grading
-
-
-def evaluation_depth(metrics: list[str] | tuple[str, ...], default: int = 10) -> int:
-    """The cut-off k the Evaluate page reports: the largest ``@k`` among ``metrics``
-    (ranx notation, e.g. ``ndcg@10``), or ``default`` when none has one."""
-    ks = []
-    for m in metrics or ():
-        _, _, k = str(m).partition("@")
-        if k.isdigit() and int(k) > 0:
-            ks.append(int(k))
-    return max(ks) if ks else default
-
-
-def grading_queue(rankings_by_mode: dict[str, Any], *, pool_depth: int = 10) -> pd.DataFrame:
-    """Order the posts of one query's rankings for grading (TREC-style pooling).
-
-    First the pool: the union of every mode's top ``pool_depth`` posts (the
-    depth the metrics are cut at, so every post a metric@k looks at gets a
-    grade first; Voorhees & Harman, *TREC*, MIT Press 2005, ch. 2). Inside the
-    pool, posts where the modes disagree most come first, then by their best
-    rank. Then the rest, ordered the same way. Disagreement is ``rank_change``
-    of :func:`core.compare.compare_rankings` (max - min rank over the modes
-    that ranked the post; 0 with one mode), so with one mode the queue is the
-    ranking itself.
-
-    Args:
-        rankings_by_mode: ``{mode: Ranking}`` for one query.
-        pool_depth: k of the pool (>= 1), the Evaluate page's k.
-
-    Returns:
-        DataFrame with ``post_id, text, best_rank, disagreement, pooled`` and
-        one ``rank:<mode>`` column per mode (Int64, <NA> when the mode did not
-        rank the post), in queue order, with a fresh RangeIndex. ``pooled`` is
-        True for posts in some mode's top ``pool_depth``.
-    """
-    from core.compare import compare_rankings
-
-    if not rankings_by_mode:
-        return pd.DataFrame(columns=["post_id", "text", "best_rank", "disagreement", "pooled"])
-    ranks = compare_rankings(rankings_by_mode, k=1).ranks
-    rank_cols = [f"rank:{m}" for m in rankings_by_mode]
-    out = ranks[["post_id", "text"]].copy()
-    out["post_id"] = out["post_id"].astype(str)
-    out["best_rank"] = ranks[rank_cols].min(axis=1).astype(int)
-    out["disagreement"] = ranks["rank_change"].fillna(0).astype(int)
-    # a post's own rank in each mode (not the "absent = list length + 1" filler compare uses)
-    own = {m: dict(zip(r.table["post_id"].astype(str), r.table["rank"], strict=False))
-           for m, r in rankings_by_mode.items()}
-    out["pooled"] = [any((own[m].get(pid) or np.inf) <= max(1, int(pool_depth)) for m in own)
-                     for pid in out["post_id"]]
-    for c in rank_cols:
-        out[c] = ranks[c].round().astype("Int64")
-    out = out.sort_values(["pooled", "disagreement", "best_rank", "post_id"],
-                          ascending=[False, False, True, True], kind="mergesort").reset_index(drop=True)
-    return out
-
-
-def current_grades(query: str | None = None) -> pd.DataFrame:
-    """The session annotator's current grades on the loaded dataset (one query or all).
-
-    Returns:
-        The label store's grade table (``core.labels.store.GRADE_COLUMNS``);
-        ``grade`` is <NA> for a skip.
-    """
-    ds = state.dataset()
-    s = state.settings()
-    return resources.label_store_for(s).grades(ds.dataset_hash, query, annotator=s.annotator)
-
-
-def save_grade(query: str, post_id: str, grade: int | None, *, note: str | None = None,
-               unsure: bool = False) -> None:
-    """Write one grade to the label store at once (``None`` records a skip)."""
-    ds = state.dataset()
-    s = state.settings()
-    store = resources.label_store_for(s)
-    store.add_dataset(ds.dataset_hash, name=ds.name, n_posts=len(ds.posts))
-    store.set_grade(ds.dataset_hash, query, str(post_id), grade, annotator=s.annotator,
-                    note=note or None, unsure=unsure)
-
-
-def clear_grade(query: str, post_id: str) -> bool:
-    """Undo the session annotator's grade of ``post_id`` for ``query`` (history keeps it)."""
-    from core.labels.store import query_id_for
-
-    ds = state.dataset()
-    s = state.settings()
-    store = resources.label_store_for(s)
-    qid = store.add_query(ds.dataset_hash, query) if query.strip() else query_id_for(query)
-    return store.clear_grade(ds.dataset_hash, qid, str(post_id), annotator=s.annotator)
 
 
 # --------------------------------------------------------------------------- evaluate and export

@@ -10,9 +10,9 @@ whole session on a browser refresh. So:
   too (:func:`dataset`, :func:`rankings`);
 * grades never live here: they go straight to the SQLite label store;
 * what is needed to reopen the work after a refresh (the dataset source, the
-  settings, the rerank requests made) is written to a small JSON file in the
-  data folder (:func:`save_session_file`, :func:`load_session_file`), and the
-  dataset is re-identified by its content hash, so its grades come back.
+  settings, the rerank requests made, the grading position) is written to a
+  small JSON file per browser tab in the data folder (:mod:`dashboard.remember`),
+  and the dataset is re-identified by its content hash, so its grades come back.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Name of the file in the data folder that remembers the last session.
-SESSION_FILE = "dashboard_session.json"
 #: Bundled samples (file name in ``sample_data/`` -> label shown).
 SAMPLES = {
     "weibo_sample.csv": "Sample: Weibo posts (Chinese)",
@@ -159,10 +157,34 @@ class MapParams:
 
 @dataclass
 class GradeParams:
-    """Grade page parameters: the query being graded and the queue position."""
+    """Grade page state, its one owner (:mod:`dashboard.grading` reads and writes it).
+
+    Attributes:
+        query: the query being graded.
+        position: index of the card on screen in the query's queue.
+        position_for: the query ``position`` belongs to (another query starts at its first open post).
+        card: ``(query, post_id)`` of the card on screen; ``None`` before one is drawn.
+        tokens: post token (:func:`dashboard.widgets.post_token`) -> ``(query, post_id)`` of every
+            card this session has shown; a key event names its post by token.
+        drawn: post token -> grade version (:mod:`core.labels.records`) of each card that was
+            drawn completely; only those posts take key presses, and a save checks that version.
+        applied: ids of key events already applied (each is applied once).
+        last_pick: the queue table's last selected rows.
+        notices: writes that replaced a grade changed elsewhere (:class:`dashboard.grading.StaleNotice`),
+            shown until undone or dismissed.
+        problems: messages about key presses or clicks that were not saved, shown once.
+    """
 
     query: str = ""
     position: int = 0
+    position_for: str | None = None
+    card: tuple[str, str] | None = None
+    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
+    drawn: dict[str, int] = field(default_factory=dict)
+    applied: list[str] = field(default_factory=list)
+    last_pick: list[int] = field(default_factory=list)
+    notices: list[Any] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -306,70 +328,3 @@ def ranked_queries() -> list[str]:
         if req.query not in seen:
             seen.append(req.query)
     return seen
-
-
-# --------------------------------------------------------------------------- session file
-
-
-def session_file() -> Path:
-    """Where the last session is remembered (the default data folder, env ``SIEVE_DATA_DIR``)."""
-    return get_settings().data_dir / SESSION_FILE
-
-
-def load_session_file() -> dict[str, Any]:
-    """The remembered session (``{}`` when there is none or it is unreadable)."""
-    path = session_file()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        logger.warning("ignoring unreadable session file %s: %s", path, exc)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def save_session_file() -> None:
-    """Remember the dataset source, the settings and the rerank requests (atomic write)."""
-    ds = dataset()
-    data = {
-        "version": 1,
-        "settings": asdict(settings()),
-        "dataset": ds.descriptor() if ds else None,
-        "requests": [asdict(r) for r in rankings()][-20:],
-    }
-    path = session_file()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:  # a read-only data folder must not break the app
-        logger.warning("could not remember the session in %s: %s", path, exc)
-
-
-def remembered_requests() -> list[RankingRequest]:
-    """Rerank requests of the remembered session (to recompute after a refresh)."""
-    out = []
-    for item in load_session_file().get("requests") or []:
-        try:
-            out.append(RankingRequest(**item))
-        except TypeError:
-            continue
-    return out
-
-
-def restore_settings() -> None:
-    """Once per session: take the settings from the remembered session file."""
-    if st.session_state.get("sieve.settings_restored"):
-        return
-    st.session_state["sieve.settings_restored"] = True
-    saved = load_session_file().get("settings")
-    if isinstance(saved, dict):
-        known = {f.name for f in dataclasses.fields(AppSettings)}
-        base = asdict(AppSettings.from_environment())
-        base.update({k: v for k, v in saved.items() if k in known})
-        try:
-            st.session_state[f"sieve.params.{AppSettings.__name__}"] = AppSettings(**base)
-        except TypeError:
-            pass

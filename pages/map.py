@@ -11,7 +11,7 @@ import streamlit as st
 
 from core.cluster import ClusterNames, rerank_within_clusters
 from core.embed import CLUSTER_TASK
-from dashboard import charts, resources, session, state
+from dashboard import charts, remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
 from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, score_meaning
@@ -68,7 +68,7 @@ coords = np.asarray(result.coords_2d_)
 relevance = None
 last = state.last_request()
 if p.color_by == "relevance" and last is None:
-    remembered = [r for r in state.remembered_requests() if r not in state.rankings()]
+    remembered = [r for r in remember.remembered_requests() if r not in state.rankings()]
     if remembered:
         # After a browser refresh the rankings are remembered, not in the session: recompute them.
         newest = remembered[-1]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import resources, session, state
+from dashboard import remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
 from dashboard.widgets import (
@@ -102,7 +102,7 @@ if go:
         session.run_rerank(request, progress_bar=bar)
     bar.empty()
 
-remembered = [r for r in state.remembered_requests() if r not in state.rankings()]
+remembered = [r for r in remember.remembered_requests() if r not in state.rankings()]
 if not state.rankings() and remembered:
     st.info(f"{len(remembered)} ranking(s) from before the page was reloaded can be recomputed "
             "(scores come from the cache).", icon=":material/history:")

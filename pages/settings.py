@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.config import EMBEDDED, QWEN3_RERANKERS
 from core.errors import SieveError
-from dashboard import resources, state
+from dashboard import remember, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import RerankParams
 from dashboard.widgets import escape_markdown
@@ -75,7 +75,7 @@ if saved:
         rp = state.params(RerankParams)  # the Rerank page starts from the new budget
         rp.budget = int(budget)
         st.session_state.pop("rerank.budget", None)
-        state.save_session_file()
+        remember.save_session_file()
         applied = True
     if applied:
         st.success("Settings applied; the models load once per server and are kept.", icon=":material/check:")

@@ -158,6 +158,11 @@ def grade_button(at: AppTest, grade: int):
     return found[0]
 
 
+def on_screen(at: AppTest) -> tuple[str, str]:
+    """(query, post ID) of the card on the Grade page."""
+    return at.session_state["sieve.params.GradeParams"].card
+
+
 def rerank(at: AppTest, query: str, mode: str) -> AppTest:
     at.switch_page("../pages/rerank.py").run()
     at.text_input(key="rerank.query").set_value(query).run()
@@ -222,7 +227,7 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
     ok(at)
     given = {}
     for grade in (4, 2, 5):
-        _, pid = at.session_state["grade.for"]
+        _, pid = on_screen(at)
         grade_button(at, grade).click().run()
         ok(at)
         given[pid] = grade
@@ -256,7 +261,7 @@ def test_grades_and_dataset_survive_a_browser_refresh(sample):
     at = start()
     rerank(at, "台风", "relevance")
     at.switch_page("../pages/grade.py").run()
-    _, pid = at.session_state["grade.for"]
+    _, pid = on_screen(at)
     grade_button(at, 3).click().run()
     dataset_hash = at.session_state["sieve.dataset"].dataset_hash
 
@@ -506,7 +511,7 @@ def _key_events(at: AppTest, *events: tuple[str, str, int | None]) -> AppTest:
     """Send the key listener's log (event id, post id, grade) as the browser would, and rerun."""
     from dashboard.widgets import post_token
 
-    query = at.session_state["grade.for"][0]
+    query = on_screen(at)[0]
     log = [{"id": eid, "token": post_token(query, pid), "grade": g} for eid, pid, g in events]
     at.session_state["grade.keys"] = {"events": log}
     return at.run()
@@ -522,11 +527,11 @@ def test_key_grades_land_on_the_post_on_screen_even_when_stale_or_repeated(sampl
     rerank(at, "台风", "accuracy")
     at.switch_page("../pages/grade.py").run()
     ok(at)
-    first = at.session_state["grade.for"][1]
+    first = on_screen(at)[1]
     # "3" pressed on the first post; the page moved on before "4" was processed
     _key_events(at, ("k-1", first, 3))
     ok(at)
-    second = at.session_state["grade.for"][1]
+    second = on_screen(at)[1]
     assert second != first
     # the browser sends the whole log again (a stale/duplicate send), plus "4" on the second
     # post and "5" pressed while the *first* post was still on screen (a late event)
@@ -538,13 +543,13 @@ def test_key_grades_land_on_the_post_on_screen_even_when_stale_or_repeated(sampl
     got = dict(zip(grades["post_id"].astype(str), grades["grade"], strict=False))
     assert got == {first: 5, second: 4}, "each grade on the post it was pressed for, none elsewhere"
     assert "2 of" in progress_texts(at)
-    third = at.session_state["grade.for"][1]
+    third = on_screen(at)[1]
     assert third not in (first, second), "the queue moved past both graded posts"
     # the same log once more: nothing changes (applied once per event id)
     _key_events(at, ("k-1", first, 3), ("k-2", second, 4), ("k-3", first, 5))
     again = store.grades(ds.dataset_hash, "台风")
     assert dict(zip(again["post_id"].astype(str), again["grade"], strict=False)) == got
-    assert at.session_state["grade.for"][1] == third
+    assert on_screen(at)[1] == third
     # a skip by key is recorded as a skip, and shows as "skipped" in the queue (not "open")
     _key_events(at, ("k-4", third, None))
     queue = at.dataframe[0].value.set_index("post_id")
@@ -566,7 +571,7 @@ def test_a_very_long_post_is_cut_on_the_grade_page(fakes):
     rerank(at, "长文", "relevance")
     at.switch_page("../pages/grade.py").run()
     ok(at)
-    assert at.session_state["grade.for"][1] == "p0"
+    assert on_screen(at)[1] == "p0"
     shown = [str(t.value) for t in at.text]
     assert not any(long in t for t in shown) and any(long[:2000] in t for t in shown)
     assert any("Showing the first 2,000 of 10,000 characters" in c.value for c in at.caption)
@@ -747,7 +752,7 @@ def test_map_caption_for_few_posts_says_no_umap(fakes):
 
 def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
     from core.labels.store import LabelStoreError
-    from dashboard import session
+    from dashboard import grading
 
     at = rerank(start(), "台风", "relevance")
     at.switch_page("../pages/grade.py").run()
@@ -756,7 +761,7 @@ def test_a_failed_grade_write_is_shown_not_lost_silently(sample, monkeypatch):
         raise LabelStoreError("The label store labels.sqlite stayed locked for 30 s. "
                               "Close the other program.")
 
-    monkeypatch.setattr(session, "save_grade", locked)
+    monkeypatch.setattr(grading, "save", locked)
     grade_button(at, 2).click().run()
     assert not at.exception
     assert any("stayed locked" in e.value for e in at.error)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import SieveError
@@ -155,11 +157,33 @@ def run_import(args: argparse.Namespace) -> int:
 
         report = import_judgements(store, read_bundle(args.file).judgements, dataset=args.dataset,
                                    annotator=args.annotator, source=source)
+    undo = _write_undo_file(report, store.path) if report.replaced else None
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps({**report.to_dict(), "undo_file": str(undo) if undo else None},
+                         ensure_ascii=False, indent=2))
     else:
         print(
             f"imported {args.file} into {store.path}: {report.n_rows} rows, {report.n_written} written, "
             f"{report.n_unchanged} unchanged (datasets: {', '.join(report.datasets)})"
         )
+    if undo is not None:
+        shown = "; ".join(f"post {r['post_id']} ({r['annotator']}, {r['query_id']}): "
+                          f"{'skip' if r['grade'] is None else r['grade']} -> "
+                          f"{'skip' if r['new_grade'] is None else r['new_grade']}" for r in report.replaced[:5])
+        more = f" and {len(report.replaced) - 5} more" if len(report.replaced) > 5 else ""
+        print(f"warning: {len(report.replaced)} imported grade(s) replaced a different grade already in the "
+              f"store: {shown}{more}. The replaced grades are saved in {undo}; to put them back run: "
+              f"python -m core import {undo} --store {store.path}", file=sys.stderr)
     return 0
+
+
+def _write_undo_file(report, store_path: Path) -> Path:
+    """Write the grades an import replaced as judgements JSONL beside the store; returns its path."""
+    import pandas as pd
+
+    from core.export.judgements import write_judgements_jsonl
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    rows = pd.DataFrame(report.replaced).drop(columns=["new_grade"])
+    rows["grade"] = rows["grade"].astype("Int64")
+    return write_judgements_jsonl(rows, Path(store_path).parent / "import-undo" / f"replaced-{stamp}.jsonl")

@@ -291,6 +291,9 @@ class ImportReport:
         datasets: dataset hashes touched.
         annotators: annotators touched.
         source: the ``source`` recorded with the grades.
+        replaced: the current grades the import replaced with a different value, as
+            judgement rows (:data:`JUDGEMENT_COLUMNS` less ``gain``, plus ``new_grade``):
+            what was there before, so it can be written out and imported back (an undo).
     """
 
     n_rows: int = 0
@@ -299,6 +302,7 @@ class ImportReport:
     datasets: list[str] = field(default_factory=list)
     annotators: list[str] = field(default_factory=list)
     source: str = ""
+    replaced: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -384,9 +388,17 @@ def import_judgements(
             raise ColumnError(f"Judgement row {i} (post {rec['post_id']!r}) has neither a query_id nor a query.")
         qid = _blank(rec["query_id"]) or query_id_for(rec["query"])
         key = (rec["dataset"], qid, str(rec["post_id"]), rec["annotator"])
-        if _same(current.get(key), grade, rec.get("unsure", False), rec["note"]):
+        before = current.get(key)
+        if _same(before, grade, rec.get("unsure", False), rec["note"]):
             report.n_unchanged += 1
             continue
+        if before is not None:
+            report.replaced.append({
+                "dataset": key[0], "query_id": qid, "query": before["query"], "post_id": key[2],
+                "annotator": key[3], "grade": None if pd.isna(before["grade"]) else int(before["grade"]),
+                "unsure": bool(before["unsure"]), "note": _blank(before["note"]),
+                "graded_at": before["graded_at"], "source": before["source"], "new_grade": grade,
+            })
         pending.append({
             "dataset": rec["dataset"], "query": _blank(rec["query"]), "post_id": str(rec["post_id"]),
             "grade": grade, "annotator": rec["annotator"], "note": _blank(rec["note"]),

@@ -602,18 +602,22 @@ class LabelStore:
             True when a grade was removed, False when there was none.
         """
         with self._write() as con:
-            cur = con.execute(
-                "DELETE FROM grades WHERE dataset = ? AND query_id = ? AND post_id = ? AND annotator = ?",
-                (dataset, query_id, str(post_id), annotator),
+            return self._delete_grade(con, dataset, query_id, str(post_id), annotator, source)
+
+    @staticmethod
+    def _delete_grade(con, dataset: str, query_id: str, post_id: str, annotator: str, source: str) -> bool:
+        cur = con.execute(
+            "DELETE FROM grades WHERE dataset = ? AND query_id = ? AND post_id = ? AND annotator = ?",
+            (dataset, query_id, post_id, annotator),
+        )
+        if cur.rowcount:
+            con.execute(
+                """INSERT INTO grade_history
+                   (dataset, query_id, post_id, annotator, action, grade, unsure, note, graded_at, source)
+                   VALUES (?, ?, ?, ?, 'clear', NULL, 0, NULL, ?, ?)""",
+                (dataset, query_id, post_id, annotator, _now(), source),
             )
-            if cur.rowcount:
-                con.execute(
-                    """INSERT INTO grade_history
-                       (dataset, query_id, post_id, annotator, action, grade, unsure, note, graded_at, source)
-                       VALUES (?, ?, ?, ?, 'clear', NULL, 0, NULL, ?, ?)""",
-                    (dataset, query_id, str(post_id), annotator, _now(), source),
-                )
-            return bool(cur.rowcount)
+        return bool(cur.rowcount)
 
     def grades(
         self,

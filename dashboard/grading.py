@@ -1,0 +1,220 @@
+"""The Grade page's state and writes (the page itself is ``pages/grade.py``).
+
+Grades never live in session state: each one goes to the label store when it
+is given. What the session keeps is where the analyst is (the typed
+:class:`dashboard.state.GradeParams`) and, for each card drawn completely, the
+version of the post's grade it showed (:mod:`core.labels.records`). Every
+write names that version, so a grade that changed elsewhere since the card was
+drawn (another tab, another annotator with the same name, an import) is still
+replaced, but never silently: a :class:`StaleNotice` shows both values and
+offers to put the other one back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.labels import records
+from core.labels.pool import GRADE_SCALE
+from core.labels.records import GradeRecord, SaveOutcome
+from dashboard import remember, resources, state
+from dashboard.state import GradeParams
+from dashboard.widgets import post_token
+
+logger = logging.getLogger(__name__)
+
+_notice_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class StaleNotice:
+    """A write that replaced a grade the analyst's card did not show.
+
+    Attributes:
+        id: unique within the process (widget keys).
+        query: the query text.
+        post_id: the post.
+        theirs: the grade that was replaced (``None``: there was none, e.g. cleared elsewhere).
+        mine: what this session wrote (``None`` for a clear).
+        version: the version after this session's write (an undo is checked against it).
+    """
+
+    id: int
+    query: str
+    post_id: str
+    theirs: GradeRecord | None
+    mine: GradeRecord | None
+    version: int
+
+    def message(self) -> str:
+        """Plain text naming both values (escape before rendering as Markdown)."""
+        if self.theirs is None:
+            was = "had no grade (it was cleared elsewhere)"
+        else:
+            who = f"by {self.theirs.annotator}" + (f" via {self.theirs.source}" if self.theirs.source != "ui"
+                                                    else "")
+            when = self.theirs.graded_at[:19].replace("T", " ")
+            was = f"had been set to {self.theirs.describe(GRADE_SCALE)} {who} at {when} UTC"
+        now = "cleared it" if self.mine is None else f"replaced it with {self.mine.describe(GRADE_SCALE)}"
+        return (f"Post {self.post_id} (query “{self.query}”) changed elsewhere after this card was shown: "
+                f"it {was}. Your action {now}; both are in the history.")
+
+
+def grade_state() -> GradeParams:
+    """The session's Grade page state."""
+    return state.params(GradeParams)
+
+
+def _store():
+    return resources.label_store_for(state.settings())
+
+
+def _context() -> tuple[str, str]:
+    """(dataset hash, annotator) of the session."""
+    return state.dataset().dataset_hash, state.settings().annotator
+
+
+def current(query: str) -> dict[str, GradeRecord]:
+    """The session annotator's current grades of ``query`` on the loaded dataset: ``{post_id: record}``."""
+    dataset, annotator = _context()
+    return records.current_records(_store(), dataset, query, annotator=annotator)
+
+
+def version_of(query: str, post_id: str) -> int:
+    """The version of the session annotator's grade key for (query, post) (0 = never written)."""
+    dataset, annotator = _context()
+    return records.versions(_store(), dataset, query, [post_id], annotator=annotator)[str(post_id)]
+
+
+def _after_write(query: str, post_id: str, outcome: SaveOutcome) -> SaveOutcome:
+    """Remember the card's new version; keep a notice when the write replaced an unseen value."""
+    g = grade_state()
+    token = post_token(query, post_id)
+    new_version = outcome.current.version if outcome.current is not None else version_of(query, post_id)
+    if token in g.drawn:
+        g.drawn[token] = new_version
+    if outcome.stale:
+        g.notices.append(StaleNotice(id=next(_notice_ids), query=query, post_id=str(post_id),
+                                     theirs=outcome.previous, mine=outcome.current, version=new_version))
+        del g.notices[:-20]
+    return outcome
+
+
+def save(query: str, post_id: str, grade: int | None, *, drawn_version: int, note: str = "",
+         unsure: bool = False) -> SaveOutcome:
+    """Write one grade (``None`` = skip) for the card drawn at ``drawn_version``.
+
+    Raises:
+        core.errors.SieveError, core.labels.store.LabelStoreError: the grade was not saved.
+    """
+    ds = state.dataset()
+    dataset, annotator = _context()
+    store = _store()
+    store.add_dataset(dataset, name=ds.name, n_posts=len(ds.posts))
+    outcome = records.save_grade(store, dataset, query, str(post_id), grade, annotator=annotator,
+                                 drawn_version=drawn_version, note=note, unsure=unsure)
+    return _after_write(query, post_id, outcome)
+
+
+def clear(query: str, post_id: str, *, drawn_version: int) -> SaveOutcome:
+    """Remove the session annotator's grade of (query, post); the history keeps it."""
+    dataset, annotator = _context()
+    outcome = records.clear_grade(_store(), dataset, query, str(post_id), annotator=annotator,
+                                  drawn_version=drawn_version)
+    return _after_write(query, post_id, outcome)
+
+
+def undo(notice_id: int) -> None:
+    """Put back the grade a stale write replaced (checked again against the write's version)."""
+    g = grade_state()
+    notice = next((n for n in g.notices if n.id == notice_id), None)
+    if notice is None:
+        return
+    g.notices.remove(notice)
+    dataset, annotator = _context()
+    outcome = records.restore(_store(), dataset, notice.query, notice.post_id, notice.theirs,
+                              annotator=annotator, drawn_version=notice.version)
+    _after_write(notice.query, notice.post_id, outcome)
+
+
+def dismiss(notice_id: int) -> None:
+    """Keep this session's value: forget the notice."""
+    g = grade_state()
+    g.notices[:] = [n for n in g.notices if n.id != notice_id]
+
+
+def next_open(ids: list[str], start: int, done: set[str]) -> int:
+    """Position of the next post after ``start`` (wrapping) whose ID is not in ``done``, else ``start``."""
+    m = len(ids)
+    for step in range(1, m + 1):
+        i = (start + step) % m
+        if ids[i] not in done:
+            return i
+    return start
+
+
+def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_version: int,
+                      ids: list[str]) -> SaveOutcome:
+    """Save a grade given on a card and move the queue to the next open post after it.
+
+    The note and "unsure" are saved only when they were typed for this post (the
+    card on screen); a grade for another post (a late key press) keeps that post's own.
+    """
+    g = grade_state()
+    on_screen = g.card == (query, post_id)
+    if on_screen:
+        note = str(st.session_state.get("grade.note") or "")
+        unsure = bool(st.session_state.get("grade.unsure"))
+    else:
+        kept = current(query).get(str(post_id))
+        note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
+    outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
+    if query == g.query and post_id in ids:
+        done = {pid for pid, r in current(query).items() if not r.skipped} | {post_id}
+        g.position = next_open(ids, ids.index(post_id), done)
+    remember.save_session_file()
+    return outcome
+
+
+def move_to(position: int, m: int) -> None:
+    """Show the card at ``position`` (modulo the queue length ``m``) and remember it for a refresh."""
+    grade_state().position = position % max(1, m)
+    remember.save_session_file()
+
+
+def apply_key_events(events: list[dict], *, ids: list[str]) -> None:
+    """Apply the key listener's events, each once, to the post it names.
+
+    ``ids`` is the current query's queue (post IDs in order), to move to the next open post.
+
+    An event is applied only when its post's card was drawn completely
+    (its token is in ``GradeParams.drawn``): a key pressed while the card
+    could not be shown saves nothing, and ``GradeParams.problems`` says why.
+    """
+    g = grade_state()
+    for ev in events:
+        if ev["id"] in g.applied:
+            continue
+        g.applied.append(ev["id"])
+        grade = ev.get("grade")
+        label = "skip" if grade is None else str(grade)
+        token = str(ev.get("token"))
+        target = g.tokens.get(token)
+        if target is None or (grade is not None and grade not in GRADE_SCALE):
+            g.problems.append(f"A key press ({label}) could not be matched to a post of this session, so it "
+                              "was not saved. Grade that post again.")
+            continue
+        query, post_id = target
+        if token not in g.drawn:
+            g.problems.append(f"The key press {label} for post {post_id} was NOT saved: that post's card had not "
+                              "finished showing (see the message on the page). Grade it again once it shows.")
+            continue
+        try:
+            grade_and_advance(query, post_id, grade, drawn_version=g.drawn[token], ids=ids)
+        except Exception as exc:  # noqa: BLE001 - reported on the page, naming the post
+            g.problems.append(f"The grade {label} for post {post_id} (query “{query}”) was NOT saved: {exc}")
+    del g.applied[:-1000]

@@ -1,0 +1,149 @@
+"""What a browser tab needs after a refresh: its dataset, settings, rerank requests and grading position.
+
+Each tab has an ID kept in its URL (``?s=<32 hex>``), so a refresh of that tab
+finds its own file, ``<data folder>/sessions/<owner>/<tab ID>.json``. Every
+save also writes ``<owner>/last.json``: a new tab (no ID in its URL) starts from
+the last dataset this analyst used, never from another analyst's. ``owner``
+is the signed-in user when there is one (``st.session_state["sieve.user_name"]``),
+else ``local``. A file from before tabs had IDs (``dashboard_session.json``) is
+read once as the fallback.
+
+The data folder is the one of the environment (``SIEVE_DATA_DIR``), not the
+Settings page's: the file must be found before any setting is known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.config import get_settings
+from dashboard import state
+
+logger = logging.getLogger(__name__)
+
+#: The file of the single remembered session before tabs had IDs (read as a fallback).
+LEGACY_SESSION_FILE = "dashboard_session.json"
+#: Folder (in the data folder) of the per-tab session files.
+SESSIONS_DIR = "sessions"
+#: Query parameter holding the tab ID.
+TAB_PARAM = "s"
+_TAB_ID = re.compile(r"^[0-9a-f]{32}$")
+_VERSION = 2
+
+
+def tab_id() -> str:
+    """This browser tab's ID (32 hex), kept in the URL so a refresh keeps it.
+
+    Read from the URL on the session's first run (a malformed value is
+    replaced), then written back to the URL on every run: page switches may
+    drop query parameters.
+    """
+    tid = st.session_state.get("sieve.tab_id")
+    if tid is None:
+        given = st.query_params.get(TAB_PARAM)
+        tid = given if isinstance(given, str) and _TAB_ID.match(given) else uuid.uuid4().hex
+        st.session_state["sieve.tab_id"] = tid
+    if st.query_params.get(TAB_PARAM) != tid:
+        st.query_params[TAB_PARAM] = tid
+    return tid
+
+
+def _owner_dir() -> Path:
+    user = st.session_state.get("sieve.user_name")
+    owner = "local" if not user else "u-" + hashlib.sha256(str(user).encode("utf-8")).hexdigest()[:16]
+    return get_settings().data_dir / SESSIONS_DIR / owner
+
+
+def session_file() -> Path:
+    """This tab's session file."""
+    return _owner_dir() / f"{tab_id()}.json"
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring unreadable session file %s: %s", path, exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_session_file() -> dict[str, Any]:
+    """This tab's remembered session; for a new tab the analyst's last one; ``{}`` when none."""
+    for path in (session_file(), _owner_dir() / "last.json", get_settings().data_dir / LEGACY_SESSION_FILE):
+        data = _read(path)
+        if data is not None:
+            return data
+    return {}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def save_session_file() -> None:
+    """Remember this tab's dataset source, settings, rerank requests and grading position (atomic writes)."""
+    ds = state.dataset()
+    g = state.params(state.GradeParams)
+    data = {
+        "version": _VERSION,
+        "settings": asdict(state.settings()),
+        "dataset": ds.descriptor() if ds else None,
+        "requests": [asdict(r) for r in state.rankings()][-20:],
+        "grade": {"query": g.query, "position": g.position},
+    }
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    try:
+        _write(session_file(), text)
+        _write(_owner_dir() / "last.json", text)
+    except OSError as exc:  # a read-only data folder must not break the app
+        logger.warning("could not remember the session in %s: %s", _owner_dir(), exc)
+
+
+def remembered_requests() -> list[state.RankingRequest]:
+    """Rerank requests of the remembered session (to recompute after a refresh)."""
+    out = []
+    for item in load_session_file().get("requests") or []:
+        try:
+            out.append(state.RankingRequest(**item))
+        except TypeError:
+            continue
+    return out
+
+
+def restore_settings() -> None:
+    """Once per session: take the settings and the grading position from the remembered session."""
+    if st.session_state.get("sieve.settings_restored"):
+        return
+    st.session_state["sieve.settings_restored"] = True
+    remembered = load_session_file()
+    saved = remembered.get("settings")
+    if isinstance(saved, dict):
+        known = {f.name for f in dataclasses.fields(state.AppSettings)}
+        base = asdict(state.AppSettings.from_environment())
+        base.update({k: v for k, v in saved.items() if k in known})
+        try:
+            st.session_state[f"sieve.params.{state.AppSettings.__name__}"] = state.AppSettings(**base)
+        except TypeError:
+            pass
+    grade = remembered.get("grade")
+    if isinstance(grade, dict) and isinstance(grade.get("query"), str) and isinstance(grade.get("position"), int):
+        g = state.params(state.GradeParams)
+        g.query = g.position_for = grade["query"]
+        g.position = max(0, grade["position"])
+        g.card = ("", "")  # not None: reopen at this position even when its post is graded

@@ -1,0 +1,263 @@
+"""The Grade page under the orders of actions analysts really take: going back to a
+graded post, two tabs on one query, a card that failed to draw, a refresh per tab,
+and an import that replaces grades. The models are the fakes of test_dashboard."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_dashboard import (  # noqa: F401  (fixtures)
+    APP,
+    _key_events,
+    button,
+    fakes,
+    grade_button,
+    ok,
+    on_screen,
+    progress_texts,
+    rerank,
+    sample,
+    start,
+)
+
+from core.labels import records
+from core.labels.store import LabelStore, query_id_for
+
+
+def _store(at: AppTest) -> LabelStore:
+    from dashboard import resources
+
+    return resources.label_store_for(at.session_state["sieve.params.AppSettings"])
+
+
+def _grades(at: AppTest, query: str) -> dict[str, int | None]:
+    ds = at.session_state["sieve.dataset"]
+    got = records.current_records(_store(at), ds.dataset_hash, query, annotator="analyst")
+    return {pid: r.grade for pid, r in got.items()}
+
+
+def tab(tab_id: str | None = None, page: str | None = None) -> AppTest:
+    """A browser tab; with ``tab_id`` its URL carries that ID (a refresh of that tab)."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    if tab_id is not None:
+        at.query_params["s"] = tab_id
+    at.run()
+    if page:
+        at.switch_page(f"../pages/{page}").run()
+    return at
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_grade_records_are_typed_with_no_nan(tmp_path):
+    """Root of the crash: a missing note came back as NaN under pandas 3."""
+    store = LabelStore(tmp_path / "labels.sqlite")
+    store.set_grade("d", "typhoon", "p1", 2, annotator="ana", note="eyewitness")
+    store.set_grade("d", "typhoon", "p2", 4, annotator="ana")
+    store.set_grade("d", "typhoon", "p3", None, annotator="ana", unsure=True)
+    got = records.current_records(store, "d", "typhoon", annotator="ana")
+    assert got["p1"].note == "eyewitness" and got["p2"].note == "" and isinstance(got["p2"].note, str)
+    assert (got["p1"].grade, got["p2"].grade, got["p3"].grade) == (2, 4, None)
+    assert got["p3"].unsure is True and got["p2"].unsure is False and got["p3"].skipped
+    assert got["p2"].version > got["p1"].version > 0
+    assert records.versions(store, "d", "typhoon", ["p1", "zz"], annotator="ana") == {
+        "p1": got["p1"].version, "zz": 0}
+
+
+def test_a_checked_save_reports_a_value_changed_since_the_card_was_drawn(tmp_path):
+    store = LabelStore(tmp_path / "labels.sqlite")
+    first = records.save_grade(store, "d", "q", "p", 4, annotator="ana", drawn_version=0)
+    assert not first.stale and first.previous is None and first.current.grade == 4
+    # another tab writes 2 over the 4 it saw: not stale
+    other = records.save_grade(store, "d", "q", "p", 2, annotator="ana", drawn_version=first.current.version)
+    assert not other.stale
+    # this tab still shows the card drawn at the first version: its 5 is saved, and stale
+    mine = records.save_grade(store, "d", "q", "p", 5, annotator="ana", drawn_version=first.current.version)
+    assert mine.stale and mine.previous.grade == 2 and mine.current.grade == 5
+    undo = records.restore(store, "d", "q", "p", mine.previous, annotator="ana",
+                           drawn_version=mine.current.version)
+    assert not undo.stale and undo.current.grade == 2
+    assert store.history("d", query_id_for("q"), "p")["grade"].tolist() == [4, 2, 5, 2]
+    cleared = records.clear_grade(store, "d", "q", "p", annotator="ana", drawn_version=first.current.version)
+    assert cleared.stale and cleared.previous.grade == 2 and cleared.current is None
+    assert records.current_records(store, "d", "q", annotator="ana") == {}
+
+
+# --------------------------------------------------------------------------- going back
+
+
+def test_going_back_to_a_graded_post_shows_it_and_grades_it_again(sample):
+    """The reproduction: grade a post with a note, the next without one, press P."""
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    first = on_screen(at)[1]
+    at.text_input(key="grade.note").set_value("eyewitness").run()
+    grade_button(at, 2).click().run()
+    second = on_screen(at)[1]
+    assert second != first
+    grade_button(at, 4).click().run()
+    ok(at)
+    button(at, "Previous").click().run()  # back to the post graded without a note
+    ok(at)
+    assert on_screen(at)[1] == second
+    assert at.text_input(key="grade.note").value == ""
+    assert any("Your grade: 4" in c.value for c in at.caption)
+    assert {b.label for b in at.button} >= {"Previous", "Next"}
+    button(at, "Previous").click().run()  # and to the one with a note
+    ok(at)
+    assert on_screen(at)[1] == first and at.text_input(key="grade.note").value == "eyewitness"
+    _key_events(at, ("k-1", first, 5))  # a key on the post on screen regrades it, note kept
+    ok(at)
+    ds = at.session_state["sieve.dataset"]
+    got = records.current_records(_store(at), ds.dataset_hash, "台风", annotator="analyst")
+    assert (got[first].grade, got[first].note, got[second].grade, got[second].note) == (5, "eyewitness", 4, "")
+    # selecting the second post's row in the queue shows it
+    queue = at.dataframe[0].value
+    row = queue.index[queue["post_id"] == second][0]
+    at.session_state["grade.queue"] = {"selection": {"rows": [int(row)], "columns": []}}
+    at.run()
+    ok(at)
+    assert on_screen(at)[1] == second
+    assert "2 of" in progress_texts(at)
+
+
+# --------------------------------------------------------------------------- two tabs
+
+
+def test_a_grade_changed_in_another_tab_is_saved_reported_and_can_be_undone(sample):
+    a = rerank(tab("a" * 32), "台风", "relevance")
+    b = rerank(tab("b" * 32), "台风", "relevance")
+    a.switch_page("../pages/grade.py").run()
+    b.switch_page("../pages/grade.py").run()
+    post = on_screen(a)[1]
+    assert on_screen(b)[1] == post
+    grade_button(b, 4).click().run()
+    grade_button(a, 1).click().run()  # tab A still shows the card without B's 4
+    ok(a)
+    assert _grades(a, "台风")[post] == 1, "the later grade is saved"
+    warning = " ".join(w.value for w in a.warning).replace("\\", "")
+    assert post in warning and "4 (highly relevant)" in warning and "1 (not relevant)" in warning
+    button(a, "Undo: put back 4 (highly relevant)").click().run()
+    ok(a)
+    assert _grades(a, "台风")[post] == 4
+    assert not [w for w in a.warning if post in w.value], "the notice is gone after the undo"
+    ds = a.session_state["sieve.dataset"]
+    history = _store(a).history(ds.dataset_hash, query_id_for("台风"), post)
+    assert history["grade"].tolist() == [4, 1, 4]
+    # B grades again over A's undo-write it has not seen: B is told, keeps its value
+    b.switch_page("../pages/grade.py").run()
+    assert on_screen(b)[1] != post
+    _key_events(b, ("kb-1", post, 3))  # a late key press for the card B drew before
+    assert _grades(b, "台风")[post] == 3
+    assert any(post in w.value for w in b.warning)
+    button(b, "Keep mine").click().run()
+    assert not [w for w in b.warning if post in w.value] and _grades(b, "台风")[post] == 3
+
+
+def test_grading_the_same_post_twice_in_one_tab_is_not_called_a_conflict(sample):
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    post = on_screen(at)[1]
+    _key_events(at, ("k-1", post, 3), ("k-2", post, 5))  # two fast presses on one card
+    ok(at)
+    assert _grades(at, "台风")[post] == 5 and not at.warning
+
+
+# --------------------------------------------------------------------------- a card that did not draw
+
+
+def test_a_key_press_while_the_card_cannot_be_shown_is_saved_nowhere(sample, monkeypatch):
+    from dashboard import widgets
+
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    post = on_screen(at)[1]
+
+    def broken(*args, **kwargs):
+        raise TypeError("bad argument type for built-in operation")
+
+    monkeypatch.setattr(widgets, "post_text", broken)
+    at.run()
+    assert any("could not finish" in e.value for e in at.error), [e.value for e in at.error]
+    _key_events(at, ("k-1", post, 5))
+    assert post not in _grades(at, "台风"), "nothing saved while the card is broken"
+    assert any("NOT saved" in e.value and post in e.value for e in at.error)
+    monkeypatch.undo()
+    at.run()
+    ok(at)
+    _key_events(at, ("k-2", post, 2))
+    assert _grades(at, "台风")[post] == 2
+
+
+# --------------------------------------------------------------------------- a refresh per tab
+
+
+def test_each_tab_reopens_its_own_dataset_and_position_after_a_refresh(sample):
+    a = rerank(tab("a" * 32), "台风", "relevance")
+    a.switch_page("../pages/grade.py").run()
+    button(a, "Next").click().run()
+    button(a, "Next").click().run()
+    at_card = on_screen(a)
+    b = tab("b" * 32)
+    b.selectbox(key="data.sample").set_value("x_sample.csv").run()
+    ok(b)
+    assert b.session_state["sieve.dataset"].path.endswith("x_sample.csv")
+    new = tab()  # a new tab: the last dataset this analyst used (tab B's load)
+    assert new.session_state["sieve.dataset"].path.endswith("x_sample.csv")
+    assert len(new.query_params["s"]) == 32 and new.query_params["s"] not in ("a" * 32, "b" * 32)
+
+    a2 = tab("a" * 32, "grade.py")  # refresh of tab A
+    ok(a2)
+    assert a2.session_state["sieve.dataset"].path.endswith("weibo_sample.csv")
+    button(a2, "Recompute the rankings from before the page was reloaded").click().run()
+    ok(a2)
+    assert on_screen(a2) == at_card, "the refreshed tab shows the post it showed before"
+    assert tab("b" * 32).session_state["sieve.dataset"].path.endswith("x_sample.csv")
+
+
+def test_a_malformed_tab_id_in_the_url_is_replaced(sample):
+    at = tab("../../etc/passwd")
+    ok(at)
+    assert at.query_params["s"] != "../../etc/passwd" and len(at.query_params["s"]) == 32
+
+
+# --------------------------------------------------------------------------- the command line import
+
+
+def test_an_import_that_replaces_grades_says_so_and_can_be_undone(tmp_path):
+    store_path = tmp_path / "labels.sqlite"
+    store = LabelStore(store_path)
+    store.set_grade("d", "typhoon", "p1", 4, annotator="ana", note="seen")
+    store.set_grade("d", "typhoon", "p2", 2, annotator="ana")
+    rows = [{"dataset": "d", "query": "typhoon", "query_id": query_id_for("typhoon"), "post_id": pid,
+             "annotator": "ana", "grade": g, "unsure": False, "note": None, "graded_at": None}
+            for pid, g in (("p1", 1), ("p2", 2), ("p3", 5))]
+    src = tmp_path / "grades.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "core", "import", str(src), "--store", str(store_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported grade(s) replaced a different grade" in done.stderr and "post p1" in done.stderr
+    assert "4 -> 1" in done.stderr
+    undo_file = done.stderr.split("saved in ")[1].split(";")[0]
+    now = records.current_records(LabelStore(store_path), "d", "typhoon", annotator="ana")
+    assert {k: r.grade for k, r in now.items()} == {"p1": 1, "p2": 2, "p3": 5}
+    back = subprocess.run([sys.executable, "-m", "core", "import", undo_file, "--store", str(store_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert back.returncode == 0, back.stderr
+    now = records.current_records(LabelStore(store_path), "d", "typhoon", annotator="ana")
+    assert (now["p1"].grade, now["p1"].note, now["p3"].grade) == (4, "seen", 5)
+
+
+@pytest.mark.parametrize("note", [None, "", "x"])
+def test_notes_round_trip_through_the_store_as_strings(tmp_path, note):
+    store = LabelStore(tmp_path / "labels.sqlite")
+    store.set_grade("d", "q", "p", 3, annotator="a", note=note)
+    rec = records.current_records(store, "d", "q", annotator="a")["p"]
+    assert rec.note == (note or "") and not pd.isna(rec.note)
