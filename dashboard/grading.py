@@ -176,14 +176,20 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
     if query == g.query and post_id in ids:
         done = {pid for pid, r in current(query).items() if not r.skipped} | {post_id}
         g.position = next_open(ids, ids.index(post_id), done)
-    remember.save_session_file()
     return outcome
 
 
 def move_to(position: int, m: int) -> None:
-    """Show the card at ``position`` (modulo the queue length ``m``) and remember it for a refresh."""
+    """Show the card at ``position`` (modulo the queue length ``m``)."""
     grade_state().position = position % max(1, m)
-    remember.save_session_file()
+
+
+def remember_position() -> None:
+    """Write the session file when the query or position on screen changed since it was last written."""
+    g = grade_state()
+    if g.saved != (g.query, g.position):
+        remember.save_session_file()
+        g.saved = (g.query, g.position)
 
 
 def apply_key_events(events: list[dict], *, ids: list[str]) -> None:

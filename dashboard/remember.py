@@ -81,11 +81,15 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def load_session_file() -> dict[str, Any]:
-    """This tab's remembered session; for a new tab the analyst's last one; ``{}`` when none."""
-    for path in (session_file(), _owner_dir() / "last.json", get_settings().data_dir / LEGACY_SESSION_FILE):
+    """This tab's remembered session; for a new tab the analyst's last one; ``{}`` when none.
+
+    The result's ``"own"`` is True only for this tab's own file (a refresh).
+    """
+    own = session_file()
+    for path in (own, _owner_dir() / "last.json", get_settings().data_dir / LEGACY_SESSION_FILE):
         data = _read(path)
         if data is not None:
-            return data
+            return {**data, "own": path == own}
     return {}
 
 
@@ -127,7 +131,7 @@ def remembered_requests() -> list[state.RankingRequest]:
 
 
 def restore_settings() -> None:
-    """Once per session: take the settings and the grading position from the remembered session."""
+    """Once per session: take the settings (and, on a refresh, the grading position) from the remembered session."""
     if st.session_state.get("sieve.settings_restored"):
         return
     st.session_state["sieve.settings_restored"] = True
@@ -141,8 +145,8 @@ def restore_settings() -> None:
             st.session_state[f"sieve.params.{state.AppSettings.__name__}"] = state.AppSettings(**base)
         except TypeError:
             pass
-    grade = remembered.get("grade")
-    if isinstance(grade, dict) and isinstance(grade.get("query"), str) and isinstance(grade.get("position"), int):
+    grade = remembered.get("grade")  # the position is this tab's own: a new tab starts at the top
+    if remembered.get("own") and isinstance(grade, dict) and isinstance(grade.get("query"), str) and isinstance(grade.get("position"), int):
         g = state.params(state.GradeParams)
         g.query = g.position_for = grade["query"]
         g.position = max(0, grade["position"])

@@ -169,10 +169,11 @@ class GradeParams:
         drawn: post token -> grade version (:mod:`core.labels.records`) of each card that was
             drawn completely; only those posts take key presses, and a save checks that version.
         applied: ids of key events already applied (each is applied once).
-        last_pick: the queue table's last selected rows.
+        picks: rows picked in the queue table so far (names a fresh table after each pick).
         notices: writes that replaced a grade changed elsewhere (:class:`dashboard.grading.StaleNotice`),
             shown until undone or dismissed.
         problems: messages about key presses or clicks that were not saved, shown once.
+        saved: ``(query, position)`` last written to the tab's session file.
     """
 
     query: str = ""
@@ -182,9 +183,10 @@ class GradeParams:
     tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
     drawn: dict[str, int] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
-    last_pick: list[int] = field(default_factory=list)
+    picks: int = 0
     notices: list[Any] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    saved: tuple[str, int] | None = None
 
 
 @dataclass

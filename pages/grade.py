@@ -48,6 +48,7 @@ if g.query not in queries:
 g.query = st.selectbox("Query", queries, key=state.seed("grade.query", g.query))
 if g.position_for != g.query:  # another query: start at its first open post
     g.position_for, g.position, g.card = g.query, 0, None
+    g.picks += 1
 depth = session.evaluation_depth(state.params(EvaluateParams).metrics)
 queue = session.grading_queue(state.rankings_for_query(g.query), pool_depth=depth)
 m = len(queue)
@@ -109,8 +110,9 @@ g.drawn.pop(token, None)  # until this card is drawn completely, keys for it are
 existing = by_post.get(pid)
 version = existing.version if existing is not None else grading.version_of(g.query, pid)
 
-# The note and "unsure" belong to the post on screen: reload them when it changes.
-if g.card != (g.query, pid):
+# The note and "unsure" belong to the post on screen: reload them when it changes, and when
+# Streamlit dropped the widgets' values (they were not on the last page shown).
+if g.card != (g.query, pid) or "grade.note" not in st.session_state or "grade.unsure" not in st.session_state:
     g.card = (g.query, pid)
     st.session_state["grade.note"] = existing.note if existing is not None else ""
     st.session_state["grade.unsure"] = existing.unsure if existing is not None else False
@@ -154,6 +156,7 @@ nav[2].button("Skip (no grade)", key=f"grade.skip.{token}", width="stretch", on_
 nav[3].button("Clear my grade", key="grade.clear", width="stretch", on_click=on_clear,
               args=(pid, g.query, version), disabled=existing is None)
 g.drawn[token] = version  # the card is complete: keys for this post are applied from now on
+grading.remember_position()
 st.caption("Keys: 1–5 grade · N next · P previous · S skip. Each key grades the post on screen when "
            "it is pressed, and is saved at once; "
            f"annotator: {escape_markdown(state.settings().annotator)} (change on the Settings page).")
@@ -173,10 +176,11 @@ st.caption(f"Pooled like TREC: first the {n_pool} posts in some mode's top {dept
            "page's metrics), the posts the modes disagree on most first, then by best rank; then "
            "the rest in the same order. Status: graded, skipped (recorded without a grade; not used by "
            "the metrics) or open.")
-event = posts_table(view, columns=cols, height=360, key="grade.queue", on_select="rerun")
+# A fresh table after each pick (and per query): picking the same row again later is a pick too.
+event = posts_table(view, columns=cols, height=360, key=f"grade.queue.{g.picks}", on_select="rerun")
 rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-if rows and rows != g.last_pick:
-    g.last_pick = rows
+if rows:
+    g.picks += 1
     grading.move_to(int(rows[0]), m)
     st.rerun()
 st.caption("Select a row to jump to that post.")

@@ -120,7 +120,8 @@ def test_going_back_to_a_graded_post_shows_it_and_grades_it_again(sample):
     # selecting the second post's row in the queue shows it
     queue = at.dataframe[0].value
     row = queue.index[queue["post_id"] == second][0]
-    at.session_state["grade.queue"] = {"selection": {"rows": [int(row)], "columns": []}}
+    table = f"grade.queue.{at.session_state['sieve.params.GradeParams'].picks}"
+    at.session_state[table] = {"selection": {"rows": [int(row)], "columns": []}}
     at.run()
     ok(at)
     assert on_screen(at)[1] == second
