@@ -197,9 +197,9 @@ def apply_key_events(events: list[dict], *, ids: list[str]) -> None:
 
     ``ids`` is the current query's queue (post IDs in order), to move to the next open post.
 
-    An event is applied only when its post's card was drawn completely
-    (its token is in ``GradeParams.drawn``): a key pressed while the card
-    could not be shown saves nothing, and ``GradeParams.problems`` says why.
+    An event is applied only to a post whose card this session drew without
+    an error (its token is in ``GradeParams.drawn``): a key pressed while the
+    card could not be shown saves nothing, and ``GradeParams.problems`` says why.
     """
     g = grade_state()
     for ev in events:
@@ -216,8 +216,8 @@ def apply_key_events(events: list[dict], *, ids: list[str]) -> None:
             continue
         query, post_id = target
         if token not in g.drawn:
-            g.problems.append(f"The key press {label} for post {post_id} was NOT saved: that post's card had not "
-                              "finished showing (see the message on the page). Grade it again once it shows.")
+            g.problems.append(f"The key press {label} for post {post_id} was NOT saved: that post's card could not "
+                              "be shown (see the message on the page). Grade it again once it shows.")
             continue
         try:
             grade_and_advance(query, post_id, grade, drawn_version=g.drawn[token], ids=ids)

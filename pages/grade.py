@@ -106,7 +106,6 @@ if g.card is None and ids[g.position] in done:
 row = queue.iloc[g.position]
 pid = str(row.post_id)
 token = post_token(g.query, pid)
-g.drawn.pop(token, None)  # until this card is drawn completely, keys for it are refused
 existing = by_post.get(pid)
 version = existing.version if existing is not None else grading.version_of(g.query, pid)
 
@@ -117,45 +116,55 @@ if g.card != (g.query, pid) or "grade.note" not in st.session_state or "grade.un
     st.session_state["grade.note"] = existing.note if existing is not None else ""
     st.session_state["grade.unsure"] = existing.unsure if existing is not None else False
 
-st.progress(n_graded / m, text=f"{n_graded} of {m} graded")
-ranks = " · ".join(
-    f"{escape_markdown(c.split(':', 1)[1])} #{int(row[c])}" if not pd.isna(row[c]) else
-    f"{escape_markdown(c.split(':', 1)[1])} —" for c in queue.columns if c.startswith("rank:")
-)
-pool_note = (f"in the pool (a top-{depth} post of some mode)" if bool(row.pooled)
-             else f"outside every mode's top {depth}")
-st.caption(f"Post {g.position + 1} of {m} in the queue · ID {escape_markdown(pid)} · ranks: {ranks} · "
-           f"disagreement {int(row.disagreement)} · {pool_note}")
-# The container's key names the post on screen: the key listener reads it at each key press.
-with st.container(border=True, key=f"grade-post-{token}"):
-    post_text(row.text, max_chars=POST_PREVIEW_CHARS, key=f"grade.full.{token}")
-if existing is not None:
-    st.caption(f"Your grade: {escape_markdown(existing.describe(session.GRADE_SCALE))}")
 
-c_note, c_unsure = st.columns([4, 1])
-c_note.text_input("Note (optional, saved with the grade)", key="grade.note")
-c_unsure.checkbox("Unsure", key="grade.unsure", help="Flag this grade as uncertain.")
-
-# Buttons are keyed by the post they grade: a click always grades the post it was drawn for,
-# and names the grade version the card showed.
-buttons = st.columns(5)
-for grade, meaning in session.GRADE_SCALE.items():
-    buttons[grade - 1].button(
-        f"{grade} · {meaning}", key=f"grade.btn.{token}.{grade}", width="stretch",
-        type="primary" if existing is not None and existing.grade == grade else "secondary",
-        on_click=on_grade, args=(grade, pid, g.query, version), help=f"Grade {grade}: {meaning} (key {grade})",
+def draw_card() -> None:
+    """The post on screen, its grade, note, "unsure", the grade buttons and navigation."""
+    st.progress(n_graded / m, text=f"{n_graded} of {m} graded")
+    ranks = " · ".join(
+        f"{escape_markdown(c.split(':', 1)[1])} #{int(row[c])}" if not pd.isna(row[c]) else
+        f"{escape_markdown(c.split(':', 1)[1])} —" for c in queue.columns if c.startswith("rank:")
     )
-nav = st.columns(4)
-nav[0].button("Previous", key="grade.prev", icon=":material/arrow_back:", width="stretch",
-              on_click=grading.move_to, args=(g.position - 1, m), shortcut="P", help="Previous post (key P)")
-nav[1].button("Next", key="grade.next", icon=":material/arrow_forward:", width="stretch",
-              on_click=grading.move_to, args=(g.position + 1, m), shortcut="N", help="Next post (key N)")
-nav[2].button("Skip (no grade)", key=f"grade.skip.{token}", width="stretch", on_click=on_grade,
-              args=(None, pid, g.query, version),
-              help="Record that you skipped this post (key S); it does not count as graded.")
-nav[3].button("Clear my grade", key="grade.clear", width="stretch", on_click=on_clear,
-              args=(pid, g.query, version), disabled=existing is None)
-g.drawn[token] = version  # the card is complete: keys for this post are applied from now on
+    pool_note = (f"in the pool (a top-{depth} post of some mode)" if bool(row.pooled)
+                 else f"outside every mode's top {depth}")
+    st.caption(f"Post {g.position + 1} of {m} in the queue · ID {escape_markdown(pid)} · ranks: {ranks} · "
+               f"disagreement {int(row.disagreement)} · {pool_note}")
+    # The container's key names the post on screen: the key listener reads it at each key press.
+    with st.container(border=True, key=f"grade-post-{token}"):
+        post_text(row.text, max_chars=POST_PREVIEW_CHARS, key=f"grade.full.{token}")
+    if existing is not None:
+        st.caption(f"Your grade: {escape_markdown(existing.describe(session.GRADE_SCALE))}")
+
+    c_note, c_unsure = st.columns([4, 1])
+    c_note.text_input("Note (optional, saved with the grade)", key="grade.note")
+    c_unsure.checkbox("Unsure", key="grade.unsure", help="Flag this grade as uncertain.")
+
+    # Buttons are keyed by the post they grade: a click always grades the post it was drawn for,
+    # and names the grade version the card showed.
+    buttons = st.columns(5)
+    for grade, meaning in session.GRADE_SCALE.items():
+        buttons[grade - 1].button(
+            f"{grade} · {meaning}", key=f"grade.btn.{token}.{grade}", width="stretch",
+            type="primary" if existing is not None and existing.grade == grade else "secondary",
+            on_click=on_grade, args=(grade, pid, g.query, version), help=f"Grade {grade}: {meaning} (key {grade})",
+        )
+    nav = st.columns(4)
+    nav[0].button("Previous", key="grade.prev", icon=":material/arrow_back:", width="stretch",
+                  on_click=grading.move_to, args=(g.position - 1, m), shortcut="P", help="Previous post (key P)")
+    nav[1].button("Next", key="grade.next", icon=":material/arrow_forward:", width="stretch",
+                  on_click=grading.move_to, args=(g.position + 1, m), shortcut="N", help="Next post (key N)")
+    nav[2].button("Skip (no grade)", key=f"grade.skip.{token}", width="stretch", on_click=on_grade,
+                  args=(None, pid, g.query, version),
+                  help="Record that you skipped this post (key S); it does not count as graded.")
+    nav[3].button("Clear my grade", key="grade.clear", width="stretch", on_click=on_clear,
+                  args=(pid, g.query, version), disabled=existing is None)
+
+
+g.drawn[token] = version  # key presses on this card name this version of its grade
+try:
+    draw_card()
+except Exception:
+    g.drawn.pop(token, None)  # a card that failed to draw takes no key presses (they say why)
+    raise
 grading.remember_position()
 st.caption("Keys: 1–5 grade · N next · P previous · S skip. Each key grades the post on screen when "
            "it is pressed, and is saved at once; "

@@ -233,6 +233,62 @@ def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
     assert [post_token(query, pid) for pid, _ in rows] == seen, "each grade on the post on screen"
 
 
+def test_two_tabs_grading_one_post_are_told_and_can_undo(server):
+    """Tab B grades the post tab A shows; A's later grade is saved, A sees both values and
+    puts B's back. Each tab keeps its ID in its URL across page switches."""
+    import sqlite3
+
+    from playwright.sync_api import expect, sync_playwright
+
+    query = "台风 两个标签页"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1400})
+            context.set_default_timeout(120_000)
+            expect.set_options(timeout=120_000)
+            a = context.new_page()
+            a.goto(f"{server}/rerank")
+            box = a.get_by_label("Query")
+            box.fill(query)
+            box.press("Enter")
+            a.get_by_role("button", name="Rerank", exact=True).click()
+            expect(a.get_by_text("Results for", exact=False)).to_be_visible()
+            a.get_by_role("link", name="Grade").click()
+            expect(a.get_by_text(" graded", exact=False).first).to_be_visible()
+            _idle(a)
+            assert "s=" in a.url, a.url
+            b = context.new_page()  # a new tab: the same analyst's last dataset, its own session
+            b.goto(f"{server}/grade")
+            _idle(b)
+            b.get_by_role("button", name=RECOMPUTE).click()
+            expect(b.get_by_text(" graded", exact=False).first).to_be_visible()
+            _idle(b)
+            assert "s=" in b.url and b.url.split("s=")[1][:32] != a.url.split("s=")[1][:32]
+            b.get_by_role("heading", name="Grade").click()
+            b.keyboard.press("4")
+            expect(b.get_by_text("1 of ", exact=False).first).to_be_visible()
+            a.get_by_role("heading", name="Grade").click()
+            a.keyboard.press("1")
+            undo = a.get_by_role("button", name="Undo: put back 4 (highly relevant)")
+            expect(undo).to_be_visible()
+            expect(a.get_by_text("changed elsewhere after this card was shown", exact=False)).to_be_visible()
+            _idle(a)
+            a.screenshot(path=str(ARTIFACTS / "browser_6_two_tabs.png"), full_page=True)
+            undo.click()
+            expect(undo).to_have_count(0)
+            _idle(a)
+        finally:
+            browser.close()
+    db = HOMES[server] / "data" / "labels.sqlite"
+    with sqlite3.connect(db) as con:
+        qid = con.execute("SELECT query_id FROM queries WHERE text = ?", (query,)).fetchone()[0]
+        history = [g for (g,) in con.execute(
+            "SELECT grade FROM grade_history WHERE query_id = ? ORDER BY seq", (qid,))]
+        current = con.execute("SELECT grade FROM grades WHERE query_id = ?", (qid,)).fetchall()
+    assert history == [4, 1, 4] and current == [(4,)]
+
+
 REAL_FILES = {
     "crisislex_boston": ("crisislex_t26/2013_Boston_bombings/2013_Boston_bombings-tweets_labeled.csv",
                          "Boston Marathon bombing victims and injuries"),
