@@ -34,6 +34,13 @@ class ColumnError(SieveError, ValueError):
     """A column the analyst named, or one Sieve needs, is missing or unusable."""
 
 
+class ParameterError(SieveError, ValueError):
+    """A parameter (a number of clusters, a top-k, a weight) is outside what the step accepts.
+
+    Message form (scikit-learn's): "The 'top_k' parameter of rerank must be an int >= 1. Got 0 instead."
+    """
+
+
 class ModelUnavailableError(SieveError, RuntimeError):
     """Model weights cannot be loaded (no network, wrong folder, missing package)."""
 

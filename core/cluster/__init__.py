@@ -32,6 +32,7 @@ from core.cluster.keywords import cluster_keywords
 from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
 from core.cluster.reduce import reduce_embeddings
 from core.cluster.then_rerank import rerank_within_clusters
+from core.errors import ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -149,14 +150,14 @@ def cluster_posts(
             ``min_cluster_size`` < 2; ``embeddings`` not 2-D.
     """
     if method not in METHODS:
-        raise ValueError(
+        raise ParameterError(
             f"The 'method' parameter of cluster_posts must be one of {METHODS}. Got {method!r} instead."
         )
     x = np.asarray(embeddings, dtype=np.float32)
     if x.ndim != 2:
-        raise ValueError(f"embeddings must be a 2-D array (n_posts, dim). Got shape {x.shape} instead.")
+        raise ParameterError(f"embeddings must be a 2-D array (n_posts, dim). Got shape {x.shape} instead.")
     if method == "kmeans" and k is None:
-        raise ValueError(
+        raise ParameterError(
             "The 'k' parameter of cluster_posts is required with method='kmeans'. Got None instead."
         )
     n = x.shape[0]

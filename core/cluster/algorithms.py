@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.errors import ParameterError
+
 logger = logging.getLogger(__name__)
 
 #: Bounds of the automatic minimum cluster size.
@@ -55,7 +57,7 @@ def auto_min_samples(min_cluster_size: int) -> int:
 
 def _check_int(name: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"The {name!r} parameter must be an int >= {low}. Got {value!r} instead.")
+        raise ParameterError(f"The {name!r} parameter must be an int >= {low}. Got {value!r} instead.")
     return int(value)
 
 

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from core.errors import ParameterError
 from core.text import tokenize
 
 logger = logging.getLogger(__name__)
@@ -144,11 +145,11 @@ def cluster_keywords(
     """
     labels = np.asarray(labels, dtype=np.int64)
     if len(texts) != labels.shape[0]:
-        raise ValueError(
+        raise ParameterError(
             f"cluster_keywords got {len(texts)} texts but {labels.shape[0]} labels; they must align."
         )
     if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-        raise ValueError(
+        raise ParameterError(
             f"The 'top_n' parameter of cluster_keywords must be an int >= 1. Got {top_n!r} instead."
         )
     classes = sorted(set(labels.tolist()))

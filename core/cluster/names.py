@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.errors import ParameterError
+
 #: How noise (label -1) is shown.
 NOISE_NAME = "unclustered"
 
@@ -37,16 +39,16 @@ def merge_clusters(labels: np.ndarray, clusters: Iterable[int], *, into: int | N
     ids = sorted(set(int(c) for c in clusters))
     present = set(np.unique(labels).tolist())
     if not ids:
-        raise ValueError("merge_clusters needs at least one cluster id. Got none.")
+        raise ParameterError("merge_clusters needs at least one cluster id. Got none.")
     bad = [c for c in ids if c < 0 or c not in present]
     if bad:
-        raise ValueError(
+        raise ParameterError(
             f"Cannot merge clusters {bad}: only existing clusters >= 0 can be merged "
             f"(existing: {sorted(c for c in present if c >= 0)}); noise (-1) is not a cluster."
         )
     target = ids[0] if into is None else int(into)
     if target not in ids:
-        raise ValueError(
+        raise ParameterError(
             f"The 'into' parameter must be one of the merged clusters {ids}. Got {into!r} instead."
         )
     out = labels.copy()
@@ -84,10 +86,10 @@ class ClusterNames:
             ValueError: ``cluster`` is -1 (noise keeps its name) or ``name`` is blank.
         """
         if int(cluster) < 0:
-            raise ValueError(f"Noise (-1) is always shown as {NOISE_NAME!r} and cannot be renamed.")
+            raise ParameterError(f"Noise (-1) is always shown as {NOISE_NAME!r} and cannot be renamed.")
         name = " ".join(str(name or "").split())
         if not name:
-            raise ValueError(f"The new name of cluster {cluster} is empty. Type a name.")
+            raise ParameterError(f"The new name of cluster {cluster} is empty. Type a name.")
         return ClusterNames({**self.names, int(cluster): name})
 
     def merge(

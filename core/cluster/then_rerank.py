@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.cluster.names import NOISE_NAME
-from core.errors import ColumnError
+from core.errors import ColumnError, ParameterError
 from core.rerank.base import CancelCallback, ProgressCallback, RelevanceScorer
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,9 @@ def rerank_within_clusters(
         raise ColumnError(f"rerank_within_clusters needs the post-table columns {missing}; run ingest first.")
     labels = np.asarray(labels, dtype=np.int64)
     if labels.shape != (len(posts),):
-        raise ValueError(f"labels has shape {labels.shape}; expected ({len(posts)},) to match the posts.")
+        raise ParameterError(f"labels has shape {labels.shape}; expected ({len(posts)},) to match the posts.")
     if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-        raise ValueError(f"The 'top_n' parameter must be an int >= 1. Got {top_n!r} instead.")
+        raise ParameterError(f"The 'top_n' parameter must be an int >= 1. Got {top_n!r} instead.")
     texts = posts["text"].fillna("").astype(str).to_numpy()
     ok = texts != ""
     if "scorable" in posts.columns:
