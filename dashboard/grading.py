@@ -216,8 +216,8 @@ def apply_key_events(events: list[dict], *, ids: list[str]) -> None:
             continue
         query, post_id = target
         if token not in g.drawn:
-            g.problems.append(f"The key press {label} for post {post_id} was NOT saved: that post's card could not "
-                              "be shown (see the message on the page). Grade it again once it shows.")
+            g.problems.append(f"The key press {label} for post {post_id} was NOT saved: that post's card "
+                              "could not be shown (see the message on the page). Grade it again once it shows.")
             continue
         try:
             grade_and_advance(query, post_id, grade, drawn_version=g.drawn[token], ids=ids)

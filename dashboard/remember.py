@@ -131,7 +131,8 @@ def remembered_requests() -> list[state.RankingRequest]:
 
 
 def restore_settings() -> None:
-    """Once per session: take the settings (and, on a refresh, the grading position) from the remembered session."""
+    """Once per session: take the settings (and, on a refresh, the grading position) from the
+    remembered session."""
     if st.session_state.get("sieve.settings_restored"):
         return
     st.session_state["sieve.settings_restored"] = True
@@ -146,7 +147,8 @@ def restore_settings() -> None:
         except TypeError:
             pass
     grade = remembered.get("grade")  # the position is this tab's own: a new tab starts at the top
-    if remembered.get("own") and isinstance(grade, dict) and isinstance(grade.get("query"), str) and isinstance(grade.get("position"), int):
+    if (remembered.get("own") and isinstance(grade, dict) and isinstance(grade.get("query"), str)
+            and isinstance(grade.get("position"), int)):
         g = state.params(state.GradeParams)
         g.query = g.position_for = grade["query"]
         g.position = max(0, grade["position"])

@@ -145,11 +145,13 @@ def draw_card() -> None:
         buttons[grade - 1].button(
             f"{grade} · {meaning}", key=f"grade.btn.{token}.{grade}", width="stretch",
             type="primary" if existing is not None and existing.grade == grade else "secondary",
-            on_click=on_grade, args=(grade, pid, g.query, version), help=f"Grade {grade}: {meaning} (key {grade})",
+            on_click=on_grade, args=(grade, pid, g.query, version),
+            help=f"Grade {grade}: {meaning} (key {grade})",
         )
     nav = st.columns(4)
     nav[0].button("Previous", key="grade.prev", icon=":material/arrow_back:", width="stretch",
-                  on_click=grading.move_to, args=(g.position - 1, m), shortcut="P", help="Previous post (key P)")
+                  on_click=grading.move_to, args=(g.position - 1, m), shortcut="P",
+                  help="Previous post (key P)")
     nav[1].button("Next", key="grade.next", icon=":material/arrow_forward:", width="stretch",
                   on_click=grading.move_to, args=(g.position + 1, m), shortcut="N", help="Next post (key N)")
     nav[2].button("Skip (no grade)", key=f"grade.skip.{token}", width="stretch", on_click=on_grade,

@@ -114,7 +114,7 @@ def ranking_to_run(rankings, *, query_ids: Mapping[str, str] | None = None) -> d
     Returns:
         ``{q_id: {post_id: score}}``; NaN scores (unscored posts) are dropped.
     """
-    from core.labels.store import query_id_for
+    from core.ids import query_id_for
 
     if hasattr(rankings, "to_run"):
         rankings = [rankings]

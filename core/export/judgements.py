@@ -379,7 +379,7 @@ def import_judgements(
     for ds in df["dataset"].unique():
         for rec in store.grades(ds).to_dict(orient="records"):
             current[(ds, rec["query_id"], rec["post_id"], rec["annotator"])] = rec
-    from core.labels.store import query_id_for
+    from core.ids import query_id_for
 
     pending = []
     for i, rec in enumerate(df.to_dict(orient="records"), start=1):

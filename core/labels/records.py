@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.labels.store import LabelStore, query_id_for
+from core.ids import query_id_for
+from core.labels.store import LabelStore
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +129,12 @@ def versions(store: LabelStore, dataset: str, query: str, post_ids, *, annotator
     return out
 
 
-def _current(con, dataset: str, query_id: str, post_id: str, annotator: str) -> tuple[GradeRecord | None, int]:
+def _current(con, dataset: str, query_id: str, post_id: str,
+             annotator: str) -> tuple[GradeRecord | None, int]:
     """(the key's current record or None, the key's version) inside a transaction."""
     version = con.execute(
-        "SELECT MAX(seq) FROM grade_history WHERE dataset = ? AND query_id = ? AND post_id = ? AND annotator = ?",
+        "SELECT MAX(seq) FROM grade_history"
+        " WHERE dataset = ? AND query_id = ? AND post_id = ? AND annotator = ?",
         (dataset, query_id, post_id, annotator)).fetchone()[0] or 0
     row = con.execute(_SELECT + " AND g.query_id = ? AND g.post_id = ? AND g.annotator = ?",
                       (dataset, query_id, post_id, annotator)).fetchone()

@@ -34,7 +34,6 @@ the gain used by metrics and TREC qrels is ``grade - 1`` (see
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sqlite3
@@ -48,6 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import SieveError
+from core.ids import query_id_for  # noqa: F401  (re-exported: older imports)
 
 logger = logging.getLogger(__name__)
 
@@ -144,19 +144,6 @@ def _migration_1(con: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def query_id_for(text: str) -> str:
-    """Stable query ID of a query text: ``"q"`` + the first 12 hex digits of the
-    SHA-256 of the UTF-8 text with surrounding whitespace stripped.
-
-    The same query typed in two sessions, two stores, or a run file gets the
-    same ID, which is what TREC qrels and runs are keyed by.
-
-    >>> query_id_for("台风 山竹")
-    'q39a4a3ca1af4'
-    """
-    return "q" + hashlib.sha256(str(text).strip().encode("utf-8")).hexdigest()[:12]
 
 
 def _now() -> str:

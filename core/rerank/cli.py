@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.queries:
         queries = read_queries(args.queries)
     else:
-        from core.labels.store import query_id_for
+        from core.ids import query_id_for
 
         queries = [(query_id_for(args.query), args.query)]
     posts = read_posts(args.file, columns=parse_columns(args.column)).posts
