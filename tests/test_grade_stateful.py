@@ -224,6 +224,7 @@ def test_grade_page_state_machine(sample):
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(0)  # thousands of examples take longer than the suite's per-test limit
 def test_grade_page_state_machine_long(sample):
     if "SIEVE_STATEFUL_EXAMPLES" not in os.environ:
         pytest.skip("set SIEVE_STATEFUL_EXAMPLES (e.g. 2000) for the long run")
