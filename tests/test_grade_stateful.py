@@ -163,8 +163,9 @@ class GradePage(RuleBasedStateMachine):
         table = f"grade.queue.{self.at.session_state['sieve.params.GradeParams'].picks}"
         self.at.session_state[table] = {"selection": {"rows": [row], "columns": []}}
         self.at.run()
-        self.position = row
-        self._card_changed()
+        if row != self.position:  # picking the post on screen keeps what was typed for it
+            self.position = row
+            self._card_changed()
 
     @rule()
     def change_query(self):
