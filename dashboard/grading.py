@@ -36,6 +36,8 @@ class StaleNotice:
 
     Attributes:
         id: unique within the process (widget keys).
+        dataset: the dataset hash the write went to.
+        annotator: whose grade it was (an undo writes this key, whatever the session's name is now).
         query: the query text.
         post_id: the post.
         theirs: the grade that was replaced (``None``: there was none, e.g. cleared elsewhere).
@@ -44,6 +46,8 @@ class StaleNotice:
     """
 
     id: int
+    dataset: str
+    annotator: str
     query: str
     post_id: str
     theirs: GradeRecord | None
@@ -62,6 +66,21 @@ class StaleNotice:
         now = "cleared it" if self.mine is None else f"replaced it with {self.mine.describe(GRADE_SCALE)}"
         return (f"Post {self.post_id} (query “{self.query}”) changed elsewhere after this card was shown: "
                 f"it {was}. Your action {now}; both are in the history.")
+
+
+def notices_from_json(items) -> list[StaleNotice]:
+    """Notices as written in the tab's session file (``asdict``); malformed ones are dropped."""
+    out = []
+    for item in items or []:
+        try:
+            fields = dict(item)
+            for side in ("theirs", "mine"):
+                fields[side] = GradeRecord(**fields[side]) if fields.get(side) else None
+            fields["id"] = next(_notice_ids)
+            out.append(StaleNotice(**fields))
+        except (TypeError, ValueError, KeyError):
+            logger.warning("ignoring a malformed remembered notice: %r", item)
+    return out
 
 
 def grade_state() -> GradeParams:
@@ -90,17 +109,21 @@ def version_of(query: str, post_id: str) -> int:
     return records.versions(_store(), dataset, query, [post_id], annotator=annotator)[str(post_id)]
 
 
-def _after_write(query: str, post_id: str, outcome: SaveOutcome) -> SaveOutcome:
+def _after_write(dataset: str, annotator: str, query: str, post_id: str,
+                 outcome: SaveOutcome) -> SaveOutcome:
     """Remember the card's new version; keep a notice when the write replaced an unseen value."""
     g = grade_state()
     token = post_token(query, post_id)
-    new_version = outcome.current.version if outcome.current is not None else version_of(query, post_id)
-    if token in g.drawn:
+    new_version = (outcome.current.version if outcome.current is not None else
+                   records.versions(_store(), dataset, query, [post_id], annotator=annotator)[str(post_id)])
+    if (dataset, annotator) == _context() and token in g.drawn:
         g.drawn[token] = new_version
     if outcome.stale:
-        g.notices.append(StaleNotice(id=next(_notice_ids), query=query, post_id=str(post_id),
-                                     theirs=outcome.previous, mine=outcome.current, version=new_version))
+        g.notices.append(StaleNotice(id=next(_notice_ids), dataset=dataset, annotator=annotator, query=query,
+                                     post_id=str(post_id), theirs=outcome.previous, mine=outcome.current,
+                                     version=new_version))
         del g.notices[:-20]
+    remember.save_session_file()  # notices and position survive a refresh
     return outcome
 
 
@@ -117,7 +140,7 @@ def save(query: str, post_id: str, grade: int | None, *, drawn_version: int, not
     store.add_dataset(dataset, name=ds.name, n_posts=len(ds.posts))
     outcome = records.save_grade(store, dataset, query, str(post_id), grade, annotator=annotator,
                                  drawn_version=drawn_version, note=note, unsure=unsure)
-    return _after_write(query, post_id, outcome)
+    return _after_write(dataset, annotator, query, post_id, outcome)
 
 
 def clear(query: str, post_id: str, *, drawn_version: int) -> SaveOutcome:
@@ -125,7 +148,7 @@ def clear(query: str, post_id: str, *, drawn_version: int) -> SaveOutcome:
     dataset, annotator = _context()
     outcome = records.clear_grade(_store(), dataset, query, str(post_id), annotator=annotator,
                                   drawn_version=drawn_version)
-    return _after_write(query, post_id, outcome)
+    return _after_write(dataset, annotator, query, post_id, outcome)
 
 
 def undo(notice_id: int) -> None:
@@ -135,16 +158,16 @@ def undo(notice_id: int) -> None:
     if notice is None:
         return
     g.notices.remove(notice)
-    dataset, annotator = _context()
-    outcome = records.restore(_store(), dataset, notice.query, notice.post_id, notice.theirs,
-                              annotator=annotator, drawn_version=notice.version)
-    _after_write(notice.query, notice.post_id, outcome)
+    outcome = records.restore(_store(), notice.dataset, notice.query, notice.post_id, notice.theirs,
+                              annotator=notice.annotator, drawn_version=notice.version)
+    _after_write(notice.dataset, notice.annotator, notice.query, notice.post_id, outcome)
 
 
 def dismiss(notice_id: int) -> None:
     """Keep this session's value: forget the notice."""
     g = grade_state()
     g.notices[:] = [n for n in g.notices if n.id != notice_id]
+    remember.save_session_file()
 
 
 def next_open(ids: list[str], start: int, done: set[str]) -> int:
@@ -158,21 +181,27 @@ def next_open(ids: list[str], start: int, done: set[str]) -> int:
 
 
 def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_version: int,
-                      ids: list[str]) -> SaveOutcome:
+                      ids: list[str]) -> SaveOutcome | None:
     """Save a grade given on a card and move the queue to the next open post after it.
 
     The note and "unsure" are saved only when they were typed for this post (the
     card on screen); a grade for another post (a late key press) keeps that post's own.
+    A skip (``grade=None``) never replaces a grade: on a graded post it only moves on
+    (returns ``None``; "Clear my grade" removes a grade).
     """
     g = grade_state()
-    on_screen = g.card == (query, post_id)
-    if on_screen:
-        note = str(st.session_state.get("grade.note") or "")
-        unsure = bool(st.session_state.get("grade.unsure"))
+    kept = current(query).get(str(post_id))
+    if grade is None and kept is not None and not kept.skipped:
+        g.infos.append(f"Post {post_id} already has your grade {kept.describe(GRADE_SCALE)}: skip moved on "
+                       "without changing it (use “Clear my grade” to remove a grade).")
+        outcome = None
     else:
-        kept = current(query).get(str(post_id))
-        note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
-    outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
+        if g.card == (query, post_id):
+            note = str(st.session_state.get("grade.note") or "")
+            unsure = bool(st.session_state.get("grade.unsure"))
+        else:
+            note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
+        outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
     if query == g.query and post_id in ids:
         done = {pid for pid, r in current(query).items() if not r.skipped} | {post_id}
         g.position = next_open(ids, ids.index(post_id), done)
@@ -217,7 +246,8 @@ def apply_key_events(events: list[dict], *, ids: list[str]) -> None:
         query, post_id = target
         if token not in g.drawn:
             g.problems.append(f"The key press {label} for post {post_id} was NOT saved: that post's card "
-                              "could not be shown (see the message on the page). Grade it again once it shows.")
+                              "could not be shown (see the message on the page). Grade it again once it "
+                              "shows.")
             continue
         try:
             grade_and_advance(query, post_id, grade, drawn_version=g.drawn[token], ids=ids)

@@ -110,6 +110,7 @@ def save_session_file() -> None:
         "dataset": ds.descriptor() if ds else None,
         "requests": [asdict(r) for r in state.rankings()][-20:],
         "grade": {"query": g.query, "position": g.position},
+        "notices": [asdict(n) for n in g.notices],
     }
     text = json.dumps(data, ensure_ascii=False, indent=1)
     try:
@@ -153,3 +154,6 @@ def restore_settings() -> None:
         g.query = g.position_for = grade["query"]
         g.position = max(0, grade["position"])
         g.card = ("", "")  # not None: reopen at this position even when its post is graded
+        from dashboard.grading import notices_from_json
+
+        g.notices = notices_from_json(remembered.get("notices"))

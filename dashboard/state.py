@@ -18,9 +18,8 @@ whole session on a browser refresh. So:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -166,13 +165,16 @@ class GradeParams:
         card: ``(query, post_id)`` of the card on screen; ``None`` before one is drawn.
         tokens: post token (:func:`dashboard.widgets.post_token`) -> ``(query, post_id)`` of every
             card this session has shown; a key event names its post by token.
-        drawn: post token -> grade version (:mod:`core.labels.records`) of each card that was
-            drawn completely; only those posts take key presses, and a save checks that version.
+        drawn: post token -> the grade version (:mod:`core.labels.records`) each card's note and
+            "unsure" were loaded from (or this session last wrote); a save names it, so a grade changed
+            elsewhere meanwhile is reported. Only posts whose card drew without an error are here, and
+            only they take key presses.
         applied: ids of key events already applied (each is applied once).
         picks: rows picked in the queue table so far (names a fresh table after each pick).
         notices: writes that replaced a grade changed elsewhere (:class:`dashboard.grading.StaleNotice`),
             shown until undone or dismissed.
         problems: messages about key presses or clicks that were not saved, shown once.
+        infos: other messages about the last actions (a skip that kept a grade), shown once.
         saved: ``(query, position)`` last written to the tab's session file.
     """
 
@@ -186,6 +188,7 @@ class GradeParams:
     picks: int = 0
     notices: list[Any] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
     saved: tuple[str, int] | None = None
 
 

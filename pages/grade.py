@@ -82,7 +82,10 @@ def on_clear(post_id: str, query: str, version: int) -> None:
 grading.apply_key_events(grade_key_listener(acked=g.applied[-200:]), ids=ids)
 for msg in g.problems:
     st.error(escape_markdown(msg), icon=":material/error:")
+for msg in g.infos:
+    st.info(escape_markdown(msg), icon=":material/info:")
 g.problems.clear()
+g.infos.clear()
 for notice in list(g.notices):
     with st.container(border=True):
         st.warning(escape_markdown(notice.message()), icon=":material/sync_problem:")
@@ -107,14 +110,23 @@ row = queue.iloc[g.position]
 pid = str(row.post_id)
 token = post_token(g.query, pid)
 existing = by_post.get(pid)
-version = existing.version if existing is not None else grading.version_of(g.query, pid)
+now = existing.version if existing is not None else grading.version_of(g.query, pid)
 
-# The note and "unsure" belong to the post on screen: reload them when it changes, and when
-# Streamlit dropped the widgets' values (they were not on the last page shown).
-if g.card != (g.query, pid) or "grade.note" not in st.session_state or "grade.unsure" not in st.session_state:
+# The note and "unsure" belong to the post on screen: load them when it changes, when
+# Streamlit dropped the widgets' values (they were not on the last page shown), or after the
+# card failed to draw. The card keeps the version it loaded: a grade changed elsewhere while
+# it is open is shown on it, and grading it then is reported with an undo.
+if (g.card != (g.query, pid) or token not in g.drawn
+        or "grade.note" not in st.session_state or "grade.unsure" not in st.session_state):
     g.card = (g.query, pid)
+    g.drawn[token] = now
     st.session_state["grade.note"] = existing.note if existing is not None else ""
     st.session_state["grade.unsure"] = existing.unsure if existing is not None else False
+version = g.drawn[token]
+
+
+def reload_card() -> None:
+    g.drawn.pop(token, None)
 
 
 def draw_card() -> None:
@@ -133,6 +145,15 @@ def draw_card() -> None:
         post_text(row.text, max_chars=POST_PREVIEW_CHARS, key=f"grade.full.{token}")
     if existing is not None:
         st.caption(f"Your grade: {escape_markdown(existing.describe(session.GRADE_SCALE))}")
+    if now != version:
+        what = ("was cleared" if existing is None else f"is now {existing.describe(session.GRADE_SCALE)} "
+                f"(source {existing.source}, note “{existing.note}”)")
+        st.warning(escape_markdown(
+            f"This post's grade changed elsewhere while this card was open: it {what}. The note and "
+            "“unsure” below still show what you had. Grading now replaces it (you can undo)."),
+            icon=":material/sync_problem:")
+        st.button("Show the current grade", key=f"grade.reload.{token}", on_click=reload_card,
+                  icon=":material/refresh:")
 
     c_note, c_unsure = st.columns([4, 1])
     c_note.text_input("Note (optional, saved with the grade)", key="grade.note")
@@ -161,7 +182,6 @@ def draw_card() -> None:
                   args=(pid, g.query, version), disabled=existing is None)
 
 
-g.drawn[token] = version  # key presses on this card name this version of its grade
 try:
     draw_card()
 except Exception:

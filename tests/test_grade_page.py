@@ -262,3 +262,73 @@ def test_notes_round_trip_through_the_store_as_strings(tmp_path, note):
     store.set_grade("d", "q", "p", 3, annotator="a", note=note)
     rec = records.current_records(store, "d", "q", annotator="a")["p"]
     assert rec.note == (note or "") and not pd.isna(rec.note)
+
+
+# --------------------------------------------------------------------------- found by a newcomer trying to break it
+
+
+def test_a_grade_changed_elsewhere_while_the_card_is_open_is_shown_on_it_and_reported(sample):
+    """Another write lands while the card is open and the page reruns (ticking "unsure"):
+    the card says so at once; grading then replaces it with a notice and an undo."""
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    post = on_screen(at)[1]
+    ds = at.session_state["sieve.dataset"]
+    _store(at).set_grade(ds.dataset_hash, "台风", post, 5, annotator="analyst", note="colleague's note",
+                         source="import:x.jsonl")
+    at.checkbox(key="grade.unsure").check().run()
+    card = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "changed elsewhere while this card was open" in card and "colleague's note" in card
+    grade_button(at, 2).click().run()
+    ok(at)
+    notice = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "5 (perfectly relevant)" in notice and "2 (marginally relevant)" in notice
+    button(at, "Undo: put back 5 (perfectly relevant)").click().run()
+    got = records.current_records(_store(at), ds.dataset_hash, "台风", annotator="analyst")[post]
+    assert (got.grade, got.note) == (5, "colleague's note")
+
+
+def test_undo_writes_the_key_it_replaced_even_after_the_name_or_dataset_changed(sample):
+    a = rerank(tab("c" * 32), "台风", "relevance")
+    b = rerank(tab("d" * 32), "台风", "relevance")
+    a.switch_page("../pages/grade.py").run()
+    b.switch_page("../pages/grade.py").run()
+    post = on_screen(a)[1]
+    grade_button(b, 4).click().run()
+    grade_button(a, 1).click().run()
+    a.session_state["sieve.params.AppSettings"].annotator = "carol"  # renamed in Settings meanwhile
+    a.run()
+    button(a, "Undo: put back 4 (highly relevant)").click().run()
+    ok(a)
+    ds = a.session_state["sieve.dataset"]
+    store = _store(a)
+    assert records.current_records(store, ds.dataset_hash, "台风", annotator="analyst")[post].grade == 4
+    assert records.current_records(store, ds.dataset_hash, "台风", annotator="carol") == {}
+
+
+def test_skip_on_a_graded_post_moves_on_and_keeps_the_grade(sample):
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    post = on_screen(at)[1]
+    grade_button(at, 2).click().run()
+    button(at, "Previous").click().run()
+    assert on_screen(at)[1] == post
+    _key_events(at, ("k-1", post, None))  # S, meaning "skip past this one"
+    ok(at)
+    assert _grades(at, "台风")[post] == 2 and on_screen(at)[1] != post
+    assert any("skip moved on without changing it" in i.value for i in at.info)
+
+
+def test_an_unanswered_notice_survives_a_refresh(sample):
+    a = rerank(tab("e" * 32), "台风", "relevance")
+    b = rerank(tab("f" * 32), "台风", "relevance")
+    a.switch_page("../pages/grade.py").run()
+    b.switch_page("../pages/grade.py").run()
+    post = on_screen(a)[1]
+    grade_button(b, 3).click().run()
+    grade_button(a, 1).click().run()
+    a2 = tab("e" * 32, "grade.py")
+    button(a2, "Recompute the rankings from before the page was reloaded").click().run()
+    ok(a2)
+    button(a2, "Undo: put back 3 (relevant)").click().run()
+    assert _grades(a2, "台风")[post] == 3

@@ -102,7 +102,9 @@ class GradePage(RuleBasedStateMachine):
         self.note, self.unsure = (stored[1], stored[2]) if stored else ("", False)
 
     def _graded(self, grade: int | None):
-        self.store[(self.query, self.pid)] = (grade, self.note, self.unsure)
+        kept = self.store.get((self.query, self.pid))
+        if grade is not None or kept is None or kept[0] is None:  # a skip never replaces a grade
+            self.store[(self.query, self.pid)] = (grade, self.note, self.unsure)
         self.position = _next_open(self.ids, self.position, self._done() | {self.pid})
         self._card_changed()
 
