@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from core.errors import Cancelled, ModelUnavailableError
-from core.models import HubUnreachableError, cached_model_path, download_model, download_size, list_model_files
+from core.models import (
+    HubUnreachableError,
+    cached_model_path,
+    download_model,
+    download_size,
+    list_model_files,
+)
 from tests._hub_server import FakeHub
 from tests.conftest import REPO_ROOT, build_selfmade_qwen3
 
@@ -65,7 +71,8 @@ def test_download_size_reads_hf_endpoint_and_the_model_info(hub, tiny_folder):
     assert download_size(RERANKER) == sum(_folder_sizes(tiny_folder).values())
 
 
-def test_cancel_keeps_the_partial_file_and_the_next_call_resumes_then_loads_offline(hub, hf_home, tiny_folder):
+def test_cancel_keeps_the_partial_file_and_the_next_call_resumes_then_loads_offline(hub, hf_home,
+                                                                                     tiny_folder):
     cache = hf_home / "hub"
     weights = "model.safetensors"
     size = (tiny_folder / weights).stat().st_size
@@ -129,7 +136,8 @@ def test_a_second_download_transfers_nothing(hub, hf_home):
     assert files.missing_bytes == 0
     seen = []
     download_model(RERANKER, cache_dir=cache, progress=lambda d, t: seen.append((d, t)))
-    assert not any(m == "GET" and (p.startswith("/cdn/") or "/resolve/" in p) for m, p, _ in hub.requests[n_requests:])
+    later = hub.requests[n_requests:]
+    assert not any(m == "GET" and (p.startswith("/cdn/") or "/resolve/" in p) for m, p, _ in later)
     assert seen[-1] == (files.total_bytes, files.total_bytes)
 
 

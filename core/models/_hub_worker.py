@@ -46,6 +46,7 @@ OTHER_WEIGHT_FORMATS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.h5", "*.msgpack",
                         "*.gguf", "*.tflite", "*.ot", "onnx/*", "openvino/*"]
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 2, 3
 _REPORT_S = 0.1
+_HEARTBEAT_S = 0.5
 _CANCEL_GRACE_S = 1.0
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -91,12 +92,14 @@ def _watch_stdin() -> None:
 
 
 def _tick() -> None:
-    """Report progress every :data:`_REPORT_S` seconds while it changes (also while a read blocks)."""
-    sent = None
+    """Report progress every :data:`_REPORT_S` seconds while it changes, and every
+    :data:`_HEARTBEAT_S` seconds when it does not (a stalled read), so the caller's
+    progress callback keeps running (the dashboard handles a Cancel click there)."""
+    sent, at = None, time.monotonic()
     while True:
         time.sleep(_REPORT_S)
-        if _state["done"] != sent:
-            sent = _state["done"]
+        if _state["done"] != sent or time.monotonic() - at >= _HEARTBEAT_S:
+            sent, at = _state["done"], time.monotonic()
             emit("progress", done=sent, total=_state["total"])
 
 
@@ -148,8 +151,8 @@ def _verify(path: Path, etag: str, size: int) -> None:
             h.update(block)
     if h.hexdigest() != etag:
         path.unlink(missing_ok=True)
-        raise _Failure("integrity", f"the downloaded file does not match its checksum {etag[:12]}… (removed; "
-                                    "download again).")
+        raise _Failure("integrity", f"the downloaded file does not match its checksum {etag[:12]}… "
+                                    "(removed; download again).")
 
 
 def _link(blob: Path, pointer: Path) -> None:
@@ -198,7 +201,8 @@ def download(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> Pat
     free = shutil.disk_usage(storage).free
     if missing > free:
         raise _Failure("disk", f"The download needs {missing / 1e9:.2f} GB more in {cache_dir}, which has "
-                               f"{free / 1e9:.2f} GB free. Free some space or point HF_HOME at a larger disk.")
+                               f"{free / 1e9:.2f} GB free. Free some space or point HF_HOME at a larger "
+                               "disk.")
     _state.update(done=sum(f["cached"] for f in files), total=total)
 
     def report(n: int) -> None:

@@ -26,14 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="0.6B, 4B, 8B, embedding-0.6B, embedding-4B, embedding-8B or a model id")
     p.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
-    p.add_argument("--size-only", action="store_true", help="print the size and what is already here, then stop")
+    p.add_argument("--size-only", action="store_true",
+                   help="print the size and what is already here, then stop")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     files = list_model_files(args.model, args.revision)
-    print(f"{files.repo_id} at {files.commit[:12]}: {len(files.files)} files, {format_bytes(files.total_bytes)}"
-          f" ({format_bytes(files.cached_bytes)} already here, {format_bytes(files.missing_bytes)} to download)")
+    print(f"{files.repo_id} at {files.commit[:12]}: {len(files.files)} files, "
+          f"{format_bytes(files.total_bytes)} ({format_bytes(files.cached_bytes)} already here, "
+          f"{format_bytes(files.missing_bytes)} to download)")
     if args.size_only:
         return 0
     last = [0.0]
@@ -48,5 +50,6 @@ def run(args: argparse.Namespace) -> int:
 
     path = download_model(files.repo_id, args.revision, progress=progress)
     print(file=sys.stderr)
-    print(f"{files.repo_id} is in {path}; Sieve loads it offline (SIEVE_RERANKER or SIEVE_EMBEDDER={files.repo_id}).")
+    print(f"{files.repo_id} is in {path}; Sieve loads it offline "
+          f"(SIEVE_RERANKER or SIEVE_EMBEDDER={files.repo_id}).")
     return 0

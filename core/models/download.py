@@ -36,8 +36,9 @@ from core.errors import Cancelled, ModelUnavailableError
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DOWNLOADABLE", "HubUnreachableError", "ModelFile", "ModelFiles", "cached_model_path", "default_cache_dir",
-    "download_model", "download_size", "downloads_allowed", "format_bytes", "hub_endpoint", "list_model_files",
+    "DOWNLOADABLE", "HubUnreachableError", "ModelFile", "ModelFiles", "cached_model_path",
+    "default_cache_dir", "download_model", "download_size", "downloads_allowed", "format_bytes",
+    "hub_endpoint", "list_model_files",
     "resolve_repo_id",
 ]
 
@@ -154,13 +155,15 @@ def how_to_get_it_here(repo_id: str, cache_dir: Path | None = None) -> str:
         f"Sieve keeps working with the models it has. To get {repo_id}: on a machine with internet run "
         f"'hf download {repo_id}' (or 'python -m core download {short}' in a Sieve checkout) and copy the "
         f"folder models--{repo_id.replace('/', '--')} from its Hugging Face cache (~/.cache/huggingface/hub, "
-        f"or $HF_HOME/hub) into {cache_dir} here; or copy the model's own folder (config.json, *.safetensors, "
-        "tokenizer files) here and choose it as “Another model id or a local folder” (SIEVE_RERANKER=FOLDER). "
+        f"or $HF_HOME/hub) into {cache_dir} here; or copy the model's own folder (config.json, "
+        "*.safetensors, tokenizer files) here and choose it as “Another model id or a local folder” "
+        "(SIEVE_RERANKER=FOLDER). "
         "Behind a proxy set HTTPS_PROXY, for a mirror set HF_ENDPOINT, and restart Sieve."
     )
 
 
-def cached_model_path(repo_id: str, *, revision: str = "main", cache_dir: str | Path | None = None) -> Path | None:
+def cached_model_path(repo_id: str, *, revision: str = "main",
+                      cache_dir: str | Path | None = None) -> Path | None:
     """The snapshot folder of ``repo_id`` in the cache when it holds a loadable model, else None.
 
     Loadable: ``config.json`` and the weights (every shard named by
@@ -259,27 +262,31 @@ def _run_worker(action: str, repo_id: str, revision: str, endpoint: str, cache_d
     return last
 
 
-def _error_for(event: dict, repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> ModelUnavailableError:
+def _error_for(event: dict, repo_id: str, revision: str, endpoint: str,
+               cache_dir: Path) -> ModelUnavailableError:
     """The error for a person matching the worker's ``error`` event."""
     kind, detail = event.get("kind"), event.get("message", "")
     if kind == "unreachable":
         return HubUnreachableError(f"Cannot reach the model hub at {endpoint} to get {repo_id} ({detail}).",
                                   hint=how_to_get_it_here(repo_id, cache_dir))
     if kind == "not_found":
-        return ModelUnavailableError(f"The hub at {endpoint} has no model {repo_id!r} at revision {revision!r}.",
+        return ModelUnavailableError(f"The hub at {endpoint} has no model {repo_id!r} at revision "
+                                     f"{revision!r}.",
                                     hint="Check the model id, e.g. Qwen/Qwen3-Reranker-0.6B.")
     if kind == "gated":
         return ModelUnavailableError(f"The hub at {endpoint} refused access to {repo_id} ({detail}).",
                                     hint="Log in with 'hf auth login' or set HF_TOKEN, then try again.")
     if kind == "http":
-        return ModelUnavailableError(f"The hub at {endpoint} answered with an error for {repo_id} ({detail}).",
-                                    hint="Try again later; what was downloaded is kept and the download resumes.")
+        return ModelUnavailableError(f"The hub at {endpoint} answered with an error for {repo_id} "
+                                     f"({detail}).", hint="Try again later; what was downloaded is kept and "
+                                     "the download resumes.")
     return ModelUnavailableError(f"The download of {repo_id} failed: {detail}")
 
 
 def _files_from(event: dict, revision: str) -> ModelFiles:
     return ModelFiles(repo_id=event["repo_id"], revision=revision, commit=event["commit"],
-                      files=tuple(ModelFile(f["name"], int(f["size"]), int(f["cached"])) for f in event["files"]))
+                      files=tuple(ModelFile(f["name"], int(f["size"]), int(f["cached"]))
+                                  for f in event["files"]))
 
 
 def list_model_files(repo_id: str, revision: str = "main", *, endpoint: str | None = None,
