@@ -141,6 +141,21 @@ def test_a_second_download_transfers_nothing(hub, hf_home):
     assert seen[-1] == (files.total_bytes, files.total_bytes)
 
 
+def test_a_partial_file_that_is_not_a_prefix_is_caught_by_the_checksum(hub, hf_home, tiny_folder):
+    cache = hf_home / "hub"
+    weights = "model.safetensors"
+    etag = hub.etag(RERANKER, weights)
+    partial = cache / f"models--{RERANKER.replace('/', '--')}" / "blobs" / f"{etag}.incomplete"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"\0" * 100)  # e.g. left by a different file under the same name
+    with pytest.raises(ModelUnavailableError, match="model.safetensors does not match its checksum"):
+        download_model(RERANKER, cache_dir=cache)
+    assert not partial.exists()
+    assert cached_model_path(RERANKER, cache_dir=cache) is None
+    path = download_model(RERANKER, cache_dir=cache)
+    assert (path / weights).read_bytes() == (tiny_folder / weights).read_bytes()
+
+
 def test_the_embedder_loads_offline_after_its_download(hub, hf_home, tiny_folder):
     hub.add_repo(EMBEDDER, tiny_folder)
     download_model(EMBEDDER, cache_dir=hf_home / "hub")

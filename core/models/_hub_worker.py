@@ -131,28 +131,29 @@ def list_files(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> t
             cached = size
         elif etag and (blobs / f"{etag}.incomplete").is_file():
             cached = min(size, (blobs / f"{etag}.incomplete").stat().st_size)
-        files.append({"name": name, "size": size, "etag": etag, "cached": cached})
+        files.append({"name": name, "size": size, "etag": etag, "cached": cached, "lfs": s.lfs is not None})
     return str(info.sha), files
 
 
-def _verify(path: Path, etag: str, size: int) -> None:
-    """Check a finished file against its size and etag (SHA-256 for LFS, git blob SHA-1 otherwise)."""
+def _verify(path: Path, expected: str | None, size: int, *, name: str, lfs: bool) -> None:
+    """Check a finished file against its size and the model info's checksum: the LFS SHA-256,
+    or the git blob SHA-1 of a regular file (what ``hf cache verify`` checks)."""
     actual = path.stat().st_size
     if actual != size:
-        raise _Failure("integrity", f"{path.name} has {actual} bytes, the hub says {size}.")
-    if _HEX64.match(etag):
+        raise _Failure("integrity", f"{name} has {actual} bytes, the hub says {size}.")
+    if lfs and expected and _HEX64.match(expected):
         h = hashlib.sha256()
-    elif _HEX40.match(etag):
+    elif not lfs and expected and _HEX40.match(expected):
         h = hashlib.sha1(f"blob {size}\0".encode())
     else:
         return
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    if h.hexdigest() != etag:
+    if h.hexdigest() != expected:
         path.unlink(missing_ok=True)
-        raise _Failure("integrity", f"the downloaded file does not match its checksum {etag[:12]}… "
-                                    "(removed; download again).")
+        raise _Failure("integrity", f"{name} does not match its checksum {expected[:12]}… (the partial "
+                                    "file was removed: download again).")
 
 
 def _link(blob: Path, pointer: Path) -> None:
@@ -236,7 +237,7 @@ def download(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> Pat
                         if urlparse(meta.location).netloc != urlparse(url).netloc:
                             headers.pop("authorization", None)  # a CDN: no hub token
                         _fetch(meta.location, headers, partial, have, report)
-                    _verify(partial, etag, size)
+                    _verify(partial, f["etag"], size, name=name, lfs=f["lfs"])
                     os.replace(partial, blob)
             except Timeout:
                 raise _Failure("busy", f"{name} of {repo_id} is being downloaded by another process (another "
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             path = download(args.repo, args.revision, args.endpoint, args.cache_dir)
             emit("done", path=str(path))
         return EXIT_OK
-    except _Stop:
+    except (_Stop, KeyboardInterrupt):
         emit("cancelled", done=_state["done"], total=_state["total"])
         return EXIT_CANCELLED
     except _Failure as exc:

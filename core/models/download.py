@@ -203,7 +203,8 @@ def _run_worker(action: str, repo_id: str, revision: str, endpoint: str, cache_d
     cmd = [sys.executable, "-m", "core.models._hub_worker", action, "--repo", repo_id, "--revision", revision,
            "--endpoint", endpoint, "--cache-dir", str(cache_dir)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8", env=env)
+                            text=True, encoding="utf-8", env=env,
+                            start_new_session=True)  # Ctrl-C reaches this process, which stops the child
     lines: queue.Queue = queue.Queue()
     errors: list[str] = []
 
