@@ -44,9 +44,11 @@ class _File:
 
 @dataclass
 class Stall:
-    """Serve ``offset`` bytes of a file, then wait until ``release`` is set."""
+    """Serve ``offset`` bytes of a file, then wait until ``release`` is set (or, with
+    ``drop``, close the connection there, as a broken network would)."""
 
     offset: int
+    drop: bool = False
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -89,9 +91,10 @@ class FakeHub:
     def etag(self, repo_id: str, name: str) -> str:
         return self.repos[repo_id][1][name].etag
 
-    def stall(self, repo_id: str, name: str, offset: int) -> Stall:
-        """Make ``name`` (an LFS file) stall after ``offset`` bytes on its next download."""
-        stall = Stall(offset)
+    def stall(self, repo_id: str, name: str, offset: int, *, drop: bool = False) -> Stall:
+        """Make ``name`` (an LFS file) stall (or drop the connection) after ``offset`` bytes on its
+        next download."""
+        stall = Stall(offset, drop)
         self.stalls[self.etag(repo_id, name)] = stall
         return stall
 
@@ -200,6 +203,9 @@ class FakeHub:
                 h.wfile.flush()
                 self._count(path, len(first))
                 stall.reached.set()
+                if stall.drop:
+                    h.close_connection = True
+                    return
                 stall.release.wait(timeout=60)
                 body = body[len(first):]
             h.wfile.write(body)

@@ -141,6 +141,22 @@ def test_a_second_download_transfers_nothing(hub, hf_home):
     assert seen[-1] == (files.total_bytes, files.total_bytes)
 
 
+def test_a_broken_connection_keeps_what_arrived_and_the_next_call_resumes(hub, hf_home, tiny_folder):
+    cache = hf_home / "hub"
+    weights = "model.safetensors"
+    size = (tiny_folder / weights).stat().st_size
+    hub.stall(RERANKER, weights, size // 3, drop=True)
+    with pytest.raises(ModelUnavailableError, match="connection to the hub broke while downloading "
+                                                    "model.safetensors.*download again to resume"):
+        download_model(RERANKER, cache_dir=cache)
+    etag = hub.etag(RERANKER, weights)
+    partial = cache / f"models--{RERANKER.replace('/', '--')}" / "blobs" / f"{etag}.incomplete"
+    assert partial.stat().st_size == size // 3
+    path = download_model(RERANKER, cache_dir=cache)
+    assert ("GET", f"/cdn/{etag}", f"bytes={size // 3}-") in hub.requests
+    assert (path / weights).read_bytes() == (tiny_folder / weights).read_bytes()
+
+
 def test_a_partial_file_that_is_not_a_prefix_is_caught_by_the_checksum(hub, hf_home, tiny_folder):
     cache = hf_home / "hub"
     weights = "model.safetensors"

@@ -47,6 +47,7 @@ OTHER_WEIGHT_FORMATS = ["*.bin", "*.pt", "*.pth", "*.ckpt", "*.h5", "*.msgpack",
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 2, 3
 _REPORT_S = 0.1
 _HEARTBEAT_S = 0.5
+_INFO_TIMEOUT_S = 30.0
 _CANCEL_GRACE_S = 1.0
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -118,7 +119,8 @@ def list_files(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> t
     """``(commit, files)``: each file ``{"name", "size", "etag", "cached"}`` (cached bytes on disk)."""
     from huggingface_hub import HfApi
 
-    info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision, files_metadata=True)
+    info = HfApi(endpoint=endpoint).model_info(repo_id, revision=revision, files_metadata=True,
+                                               timeout=_INFO_TIMEOUT_S)
     siblings = {s.rfilename: s for s in info.siblings or []}
     blobs = _storage(cache_dir, repo_id) / "blobs"
     files = []
@@ -189,6 +191,7 @@ def _fetch(url: str, headers: dict, partial: Path, have: int, report) -> None:
 
 def download(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> Path:
     """Download every selected file of ``repo_id`` at ``revision`` into ``cache_dir``; the snapshot folder."""
+    import httpx2
     from filelock import FileLock, Timeout
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.utils import build_hf_headers
@@ -219,6 +222,7 @@ def download(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> Pat
             continue
         url = hf_hub_url(repo_id, name, revision=commit, endpoint=endpoint)
         headers = build_hf_headers()
+        headers["Accept-Encoding"] = "identity"  # byte ranges of the file itself, not of a gzip stream
         meta = get_hf_file_metadata(url, headers=headers)
         etag = meta.etag or f["etag"]
         size = meta.size if meta.size is not None else size
@@ -228,7 +232,8 @@ def download(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> Pat
             blob.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with FileLock(str(partial) + ".lock", timeout=0):
-                    have = partial.stat().st_size if partial.is_file() else 0
+                    partial.touch()
+                    have = partial.stat().st_size
                     if have > size:  # not a prefix of this file
                         report(-f["cached"])
                         partial.unlink()
@@ -236,7 +241,12 @@ def download(repo_id: str, revision: str, endpoint: str, cache_dir: Path) -> Pat
                     if have < size:
                         if urlparse(meta.location).netloc != urlparse(url).netloc:
                             headers.pop("authorization", None)  # a CDN: no hub token
-                        _fetch(meta.location, headers, partial, have, report)
+                        try:
+                            _fetch(meta.location, headers, partial, have, report)
+                        except httpx2.TransportError as exc:
+                            raise _Failure("interrupted", f"The connection to the hub broke while "
+                                           f"downloading {name} ({type(exc).__name__}). What was downloaded "
+                                           "is kept: download again to resume.") from exc
                     _verify(partial, f["etag"], size, name=name, lfs=f["lfs"])
                     os.replace(partial, blob)
             except Timeout:

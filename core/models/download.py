@@ -281,6 +281,8 @@ def _error_for(event: dict, repo_id: str, revision: str, endpoint: str,
         return ModelUnavailableError(f"The hub at {endpoint} answered with an error for {repo_id} "
                                      f"({detail}).", hint="Try again later; what was downloaded is kept and "
                                      "the download resumes.")
+    if kind == "interrupted":
+        return ModelUnavailableError(detail)
     return ModelUnavailableError(f"The download of {repo_id} failed: {detail}")
 
 
