@@ -14,6 +14,7 @@ import os
 
 import streamlit as st
 
+from core.config import QWEN3_RERANKERS
 from core.models.download import (
     DOWNLOADABLE,
     cached_model_path,
@@ -24,6 +25,7 @@ from core.models.download import (
     how_to_get_it_here,
     list_model_files,
 )
+from dashboard import resources
 from dashboard.errors import error_boundary
 from dashboard.widgets import escape_markdown
 
@@ -85,8 +87,12 @@ def render_model_download() -> None:
             path = download_model(repo_id, progress=progress, cache_dir=cache)
             sizes.pop(repo_id, None)
             bar.progress(1.0, text="Done")
+            default = repo_id == QWEN3_RERANKERS["0.6B"]
+            if default and callable(clear := getattr(resources.get_scorer, "clear", None)):
+                clear()  # the automatic reranker ("auto") finds the new model on its next load
             st.success(f"{escape_markdown(repo_id)} is in the cache ({escape_markdown(str(path))}). "
-                       "Choose it above (Reranker, or type it as the Embedder) and press Apply.",
+                       + ("The automatic reranker uses it from now on; or choose" if default else "Choose")
+                       + " it above (Reranker, or type it as the Embedder) and press Apply.",
                        icon=":material/check:")
         # Reached when the download ended (done, or an error shown above). A click while it ran
         # (Cancel) reruns the page instead, skipping this line: the next run says it was stopped.

@@ -4,13 +4,16 @@ temporary Hugging Face cache; nothing reaches the internet."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from tests._hub_server import FakeHub
-from tests.conftest import build_selfmade_qwen3
+from tests.conftest import REPO_ROOT, build_selfmade_qwen3
 from tests.test_dashboard import button, fakes, ok, sample, start  # noqa: F401 - fixtures
 
 QWEN = "Qwen/Qwen3-Reranker-0.6B"
@@ -72,3 +75,15 @@ def test_size_first_then_download_then_the_model_is_in_the_cache(sample, hub_cac
     from core.models import cached_model_path
 
     assert cached_model_path(QWEN, cache_dir=hub_cache) is not None
+    assert "automatic reranker uses it" in _plain(at.success)
+    # and the automatic choice now loads it, offline, in a fresh process reading this HF_HOME
+    code = ("from core.rerank import load_scorer\n"
+            "i = load_scorer('auto', device='cpu').info\n"
+            "print(i.kind, i.model_id)\n")
+    env = {**os.environ, "HF_HOME": str(hub_cache.parent), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("HF_HUB_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600,
+                         cwd=REPO_ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["qwen3", QWEN]
