@@ -19,12 +19,15 @@ import pytest
 
 from core.errors import Cancelled, ModelUnavailableError
 from core.models import (
+    DOWNLOADABLE,
     HubUnreachableError,
     cached_model_path,
     download_model,
     download_size,
     list_model_files,
+    resolve_repo_id,
 )
+from core.models.download import format_bytes
 from tests._hub_server import FakeHub
 from tests.conftest import REPO_ROOT, build_selfmade_qwen3
 
@@ -227,3 +230,19 @@ def test_the_command_line_downloads_with_progress(hub, hf_home):
     assert out.returncode == 0, out.stderr
     assert str(hf_home / "hub") in out.stdout
     assert cached_model_path(RERANKER, cache_dir=hf_home / "hub") is not None
+
+
+def test_short_names_and_sizes_for_people():
+    assert resolve_repo_id("0.6B") == "Qwen/Qwen3-Reranker-0.6B"
+    assert resolve_repo_id("embedding-4B") == "Qwen/Qwen3-Embedding-4B"
+    assert resolve_repo_id(" org/name ") == "org/name"
+    assert set(DOWNLOADABLE) >= {"Qwen/Qwen3-Reranker-8B", "Qwen/Qwen3-Embedding-0.6B"}
+    with pytest.raises(ModelUnavailableError, match="Give 0.6B, 4B or 8B"):
+        resolve_repo_id("0.5B")
+    assert [format_bytes(n) for n in (0, 999, 1000, 1_191_000_000, 999_999)] == [
+        "0 B", "999 B", "1.00 kB", "1.19 GB", "1.00 MB"]
+
+
+def test_an_invalid_model_id_is_refused_readably(hub, hf_home):
+    with pytest.raises(ModelUnavailableError, match="failed"):
+        list_model_files("sieve-test/bad name!", cache_dir=hf_home / "hub")

@@ -285,6 +285,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return ("gated" if status in (401, 403) else "http"), detail
     if isinstance(exc, OSError):
         return "disk", f"{type(exc).__name__}: {detail}"
+    if isinstance(exc, ValueError):  # e.g. huggingface_hub's check of the repo id
+        return "invalid", detail
     raise exc
 
 

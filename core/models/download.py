@@ -101,11 +101,13 @@ class ModelFiles:
 
 def format_bytes(n: float) -> str:
     """``1190000000`` -> ``"1.19 GB"`` (decimal units, as the hub shows sizes)."""
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+    if abs(n) < 1000:
+        return f"{n:.0f} B"
+    for unit in ("kB", "MB"):
         n /= 1000
-    return f"{n:.2f} GB"  # pragma: no cover
+        if round(abs(n), 2) < 1000:
+            return f"{n:.2f} {unit}"
+    return f"{n / 1000:.2f} GB"
 
 
 def hub_endpoint(endpoint: str | None = None) -> str:
@@ -214,8 +216,10 @@ def _run_worker(action: str, repo_id: str, revision: str, endpoint: str, cache_d
         if stream is proc.stdout:
             lines.put(None)
 
-    threading.Thread(target=pump, args=(proc.stdout, lines.put), daemon=True).start()
-    threading.Thread(target=pump, args=(proc.stderr, errors.append), daemon=True).start()
+    pumps = [threading.Thread(target=pump, args=(proc.stdout, lines.put), daemon=True),
+             threading.Thread(target=pump, args=(proc.stderr, errors.append), daemon=True)]
+    for t in pumps:
+        t.start()
 
     def stop() -> None:
         try:
@@ -247,15 +251,23 @@ def _run_worker(action: str, repo_id: str, revision: str, endpoint: str, cache_d
             if not cancel_sent and should_cancel is not None and should_cancel():
                 stop()
                 cancel_sent = True
-        proc.wait(timeout=_STOP_WAIT_S)
     finally:  # also on an exception from a callback (a Streamlit rerun, Ctrl-C): stop the child cleanly
-        if proc.poll() is None:
+        try:
+            proc.wait(timeout=_STOP_WAIT_S if last else 0.5)
+        except subprocess.TimeoutExpired:
             stop()
             try:
                 proc.wait(timeout=_STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for t in pumps:
+            t.join(timeout=2)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
     if not last:
         tail = "".join(errors).strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
         raise ModelUnavailableError(f"The download of {repo_id} stopped unexpectedly ({tail[0][:300]}).",
@@ -269,14 +281,14 @@ def _error_for(event: dict, repo_id: str, revision: str, endpoint: str,
     kind, detail = event.get("kind"), event.get("message", "")
     if kind == "unreachable":
         return HubUnreachableError(f"Cannot reach the model hub at {endpoint} to get {repo_id} ({detail}).",
-                                  hint=how_to_get_it_here(repo_id, cache_dir))
+                                   hint=how_to_get_it_here(repo_id, cache_dir))
     if kind == "not_found":
         return ModelUnavailableError(f"The hub at {endpoint} has no model {repo_id!r} at revision "
                                      f"{revision!r}.",
-                                    hint="Check the model id, e.g. Qwen/Qwen3-Reranker-0.6B.")
+                                     hint="Check the model id, e.g. Qwen/Qwen3-Reranker-0.6B.")
     if kind == "gated":
         return ModelUnavailableError(f"The hub at {endpoint} refused access to {repo_id} ({detail}).",
-                                    hint="Log in with 'hf auth login' or set HF_TOKEN, then try again.")
+                                     hint="Log in with 'hf auth login' or set HF_TOKEN, then try again.")
     if kind == "http":
         return ModelUnavailableError(f"The hub at {endpoint} answered with an error for {repo_id} "
                                      f"({detail}).", hint="Try again later; what was downloaded is kept and "
