@@ -11,12 +11,14 @@ the partial file so that the next Download resumes it.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 import streamlit as st
 
 from core.config import QWEN3_RERANKERS
 from core.models.download import (
     DOWNLOADABLE,
+    ModelFiles,
     cached_model_path,
     default_cache_dir,
     download_model,
@@ -25,12 +27,24 @@ from core.models.download import (
     how_to_get_it_here,
     list_model_files,
 )
-from dashboard import resources
+from dashboard import resources, state
 from dashboard.errors import error_boundary
 from dashboard.widgets import escape_markdown
 
-_SIZES = "download.sizes"  # repo id -> ModelFiles, from "Check size"
-_RUNNING = "download.running"  # repo id of a download this session started and has not seen end
+
+
+@dataclass
+class DownloadPanel:
+    """The panel's state in a session: ``sizes`` (repo id -> :class:`ModelFiles` from
+    "Check size") and ``running`` (the repo id of a download started here whose end this
+    session has not seen: a click while it ran stopped it)."""
+
+    sizes: dict[str, ModelFiles] = field(default_factory=dict)
+    running: str | None = None
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _label(repo_id: str) -> str:
@@ -50,21 +64,21 @@ def render_model_download() -> None:
     offline = ("This server runs offline (HF_HUB_OFFLINE=1, as `make run` sets): nothing is downloaded by "
                "itself; the buttons below ask the hub only when you press them.")
     st.caption(f"Downloads go to the Hugging Face cache {escape_markdown(str(cache))}, from which Sieve "
-               "loads offline. " + (offline if os.environ.get("HF_HUB_OFFLINE") else ""))
+               "loads offline. " + (offline if _hub_offline() else ""))
     repo_id = st.selectbox("Model to download", list(DOWNLOADABLE), format_func=_label, key="download.model")
-    sizes = st.session_state.setdefault(_SIZES, {})
-    running = st.session_state.get(_RUNNING)
+    panel = state.params(DownloadPanel)
+    sizes = panel.sizes
     c1, c2, c3 = st.columns(3)
     if c1.button("Check size", key="download.check"):
         with error_boundary("asking the model hub for the model's files"), st.spinner("Asking the hub…"):
             sizes[repo_id] = list_model_files(repo_id, cache_dir=cache)
-    if running and not st.session_state.get("download.start"):
+    if panel.running and not st.session_state.get("download.start"):
         cancelled = st.session_state.get("download.cancel")
         st.info(("Download cancelled." if cancelled else "The download stopped when the page was used.")
-                + f" What was downloaded of {escape_markdown(running)} is kept: Check size shows it, and "
-                "Download resumes from there.", icon=":material/pause:")
-        st.session_state.pop(_RUNNING, None)
-        sizes.pop(running, None)  # what is here has changed: check again
+                + f" What was downloaded of {escape_markdown(panel.running)} is kept: Check size shows it, "
+                "and Download resumes from there.", icon=":material/pause:")
+        sizes.pop(panel.running, None)  # what is here has changed: check again
+        panel.running = None
     files = sizes.get(repo_id)
     start = False
     if files is not None:
@@ -76,7 +90,7 @@ def render_model_download() -> None:
                  f"**{format_bytes(files.total_bytes)}** ({format_bytes(files.cached_bytes)} already here, "
                  f"{format_bytes(files.missing_bytes)} to download).")
     if start:
-        st.session_state[_RUNNING] = repo_id
+        panel.running = repo_id
         with error_boundary("downloading the model"):
             bar = st.progress(0.0, text="Connecting to the hub…")
 
@@ -96,4 +110,4 @@ def render_model_download() -> None:
                        icon=":material/check:")
         # Reached when the download ended (done, or an error shown above). A click while it ran
         # (Cancel) reruns the page instead, skipping this line: the next run says it was stopped.
-        st.session_state.pop(_RUNNING, None)
+        panel.running = None
