@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "core.cluster.cli",  # cluster
     "core.evaluate.cli",  # evaluate
     "core.export.cli",  # export, import
+    "core.models.cli",  # download
 )
 
 

@@ -11,6 +11,7 @@ from core.config import EMBEDDED, QWEN3_RERANKERS
 from core.errors import SieveError
 from dashboard import remember, resources, state
 from dashboard.errors import error_boundary
+from dashboard.model_download import render_model_download
 from dashboard.state import RerankParams
 from dashboard.widgets import escape_markdown
 
@@ -96,3 +97,5 @@ cs = s.core_settings()
 st.caption(f"Label store: {escape_markdown(cs.label_store_path)} · caches: {escape_markdown(cs.cache_dir)} "
            f"· modes file: {escape_markdown(cs.modes_path)}")
 st.caption(f"Upload limit: {int(st.get_option('server.maxUploadSize'))} MB (`server.maxUploadSize`).")
+
+render_model_download()

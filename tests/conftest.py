@@ -16,6 +16,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# An explicit model download (core.models) runs in a child process without HF_HUB_OFFLINE:
+# point every hub request of the test run at a closed loopback port unless a test serves one.
+os.environ.setdefault("HF_ENDPOINT", "http://127.0.0.1:9")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("SIEVE_SHARED_DIR", REPO_ROOT.parent / "shared"))

@@ -118,7 +118,9 @@ def _fingerprint_folder(path: Path) -> str:
 
 def _how_to_provide(ref: str) -> str:
     return (
-        "Sieve never downloads model weights by itself. Either download the model once on a machine "
+        "Sieve never downloads model weights by itself. With internet access here, download it on the "
+        "Settings page (Get a model) or with 'python -m core download 0.6B' (4B, 8B). Otherwise "
+        "download the model once on a machine "
         f"with internet access ('hf download {ref if _HUB_ID.match(ref) else DEFAULT_MODEL}') and copy the "
         "Hugging Face cache folder (HF_HOME) here, or put the model folder (config.json, *.safetensors and "
         "the tokenizer files) on this machine and pass that folder with --model FOLDER or SIEVE_RERANKER=FOLDER."
