@@ -3,8 +3,10 @@
 PY ?= python3
 VENV ?= .venv
 PORT ?= 8501
+# `make serve` listens here (every interface); `make run` only on 127.0.0.1.
+ADDRESS ?= 0.0.0.0
 
-.PHONY: run test venv test-deps
+.PHONY: run serve test venv test-deps
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -15,7 +17,15 @@ venv: $(VENV)/bin/python
 # Install and start the dashboard on the bundled sample data.
 run: venv
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
-	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/python -m streamlit run dashboard/app.py --server.port $(PORT)
+	HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/python -m streamlit run dashboard/app.py --server.port $(PORT) \
+		--server.address 127.0.0.1
+
+# Serve a team on the network: sign-in required (create an admin first:
+# `.venv/bin/python -m core users add NAME --role admin`). No TLS: see README "Serve a team".
+serve: venv
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	SIEVE_SERVE=team HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} $(VENV)/bin/python -m streamlit run dashboard/app.py \
+		--server.port $(PORT) --server.address $(ADDRESS)
 
 # Install what the tests need (Python packages; Chromium from the system
 # packages when running as root and it is missing) and run the default tiers.

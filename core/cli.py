@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "core.evaluate.cli",  # evaluate
     "core.export.cli",  # export, import
     "core.models.cli",  # download
+    "core.security.cli",  # users
 )
 
 
