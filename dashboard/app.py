@@ -10,27 +10,34 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import remember, session, state
+from dashboard import auth, remember, session, state
 from dashboard.errors import error_boundary
 from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown
 
 st.set_page_config(page_title="Sieve", page_icon=":material/filter_alt:", layout="wide")
 
+auth.gate()  # team mode: only the sign-in page until someone signs in
+# Each page with the permission it needs (core.security.PERMISSIONS); a page checks it again itself.
 PAGES = [
-    st.Page(PAGES_DIR / "data.py", title="Data", icon=":material/table:", default=True),
-    st.Page(PAGES_DIR / "rerank.py", title="Rerank", icon=":material/sort:"),
-    st.Page(PAGES_DIR / "compare.py", title="Compare modes", icon=":material/compare_arrows:"),
-    st.Page(PAGES_DIR / "map.py", title="Map", icon=":material/scatter_plot:"),
-    st.Page(PAGES_DIR / "grade.py", title="Grade", icon=":material/grading:"),
-    st.Page(PAGES_DIR / "evaluate.py", title="Evaluate & export", icon=":material/analytics:"),
-    st.Page(PAGES_DIR / "settings.py", title="Settings", icon=":material/settings:"),
+    (st.Page(PAGES_DIR / "data.py", title="Data", icon=":material/table:", default=True), "data"),
+    (st.Page(PAGES_DIR / "rerank.py", title="Rerank", icon=":material/sort:"), "rerank"),
+    (st.Page(PAGES_DIR / "compare.py", title="Compare modes", icon=":material/compare_arrows:"), "compare"),
+    (st.Page(PAGES_DIR / "map.py", title="Map", icon=":material/scatter_plot:"), "map"),
+    (st.Page(PAGES_DIR / "grade.py", title="Grade", icon=":material/grading:"), "grade"),
+    (st.Page(PAGES_DIR / "queue.py", title="My queue", icon=":material/assignment_ind:"), "my_queue"),
+    (st.Page(PAGES_DIR / "assign.py", title="Assign", icon=":material/group_add:"), "assign"),
+    (st.Page(PAGES_DIR / "review.py", title="Review", icon=":material/rate_review:"), "review"),
+    (st.Page(PAGES_DIR / "evaluate.py", title="Evaluate & export", icon=":material/analytics:"), "evaluate"),
+    (st.Page(PAGES_DIR / "settings.py", title="Settings", icon=":material/settings:"), "settings"),
 ]
-page = st.navigation(PAGES)
+page = st.navigation(auth.permitted(PAGES))
 
 with error_boundary("reopening the last session"):
     remember.tab_id()  # every run: the tab's ID stays in the URL, so a refresh reopens this tab's work
     remember.restore_settings()
-    session.reopen_last_dataset()
+    state.settings().annotator = auth.annotator_name(state.settings().annotator)
+    if auth.can("data"):
+        session.reopen_last_dataset()
 
 try:
     with error_boundary(f"showing the page {page.title}"):
@@ -40,8 +47,10 @@ except EndPage:  # a page ended early (end_page): the frame below still renders
 
 # After the page, so the sidebar shows the dataset and model the page left in place.
 with st.sidebar:
+    auth.sidebar()
     ds = state.dataset()
     if ds is not None:
         st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
-    with error_boundary("loading the reranker", compact=True):
-        session.model_badge()
+    if auth.can("rerank"):
+        with error_boundary("loading the reranker", compact=True):
+            session.model_badge()

@@ -23,7 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import InputFileError
 from core.labels.pool import GRADE_SCALE, evaluation_depth, grading_queue  # noqa: F401 (pages use them)
-from dashboard import remember, resources, state
+from dashboard import auth, remember, resources, state
 from dashboard.state import DataParams, LoadedDataset, RankingRequest
 
 logger = logging.getLogger(__name__)
@@ -122,9 +122,10 @@ def load_from_params(p: DataParams, upload=None) -> LoadedDataset | None:
                             filename=upload.name, columns=p.columns,
                             collapse_duplicates=p.collapse_duplicates)
     if p.source == "path":
-        path = Path(p.path.strip().strip('"')).expanduser()
         if not p.path.strip():
             return None
+        auth.check("server_files", "read files by their path on the server")
+        path = auth.allowed_path(p.path)  # inside SIEVE_DATA_ROOTS, for every role
         if not path.is_file():
             raise InputFileError(f"The file {path} does not exist or is not a file. Check the path "
                                  "(it is read on the machine running Sieve).")
@@ -158,7 +159,7 @@ def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> li
             if upload is None:
                 return []
             return read_columns(upload.getvalue(), filename=upload.name, max_mb=PATH_MAX_MB)
-        path = Path(p.path.strip().strip('"')).expanduser() if p.source == "path" else sample_path(p.sample)
+        path = auth.allowed_path(p.path) if p.source == "path" else sample_path(p.sample)
         return read_columns(path.read_bytes(), filename=path.name, max_mb=PATH_MAX_MB)
     except Exception:  # noqa: BLE001 - not a table at all: the load error says why
         logger.info("no columns to offer for the failed load", exc_info=True)
@@ -294,6 +295,7 @@ def save_mode(*, name: str, label: str, instruction: str, based_on: str | None =
     from core.errors import SieveError
     from core.rerank.modes import Mode, is_builtin, save_modes
 
+    auth.check("modes", "change the instruction modes every user shares")
     if is_builtin(name) and not replace_builtin:
         raise SieveError(
             f"“{name}” is the name of a built-in mode, so saving would replace it (also for the "
@@ -321,6 +323,7 @@ def restore_mode(name: str) -> None:
     """Give the built-in mode ``name`` its default instruction again (``core.rerank.modes.reset_mode``)."""
     from core.rerank.modes import reset_mode
 
+    auth.check("modes", "change the instruction modes every user shares")
     reset_mode(name, state.settings().core_settings().modes_path)
 
 

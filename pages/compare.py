@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, resources, session, state
+from dashboard import auth, charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
 from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, scorer_caption
 
+auth.require("compare")
 st.title("Compare modes")
 ds = require_dataset()
 

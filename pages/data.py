@@ -6,16 +6,20 @@ from __future__ import annotations
 import streamlit as st
 
 from core.schema import ROLES
-from dashboard import session, state
+from dashboard import auth, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import DataParams
 from dashboard.widgets import end_page, escape_markdown, posts_table
 
+auth.require("data")
 st.title("Data")
 p = state.params(DataParams)
 samples = session.available_samples()
 
 SOURCES = {"sample": "Bundled sample", "upload": "Upload a file", "path": "A file on this machine"}
+if not auth.can("server_files"):  # team mode: only an admin names files on the server
+    SOURCES.pop("path")
+    p.source = "upload" if p.source == "path" else p.source
 if not samples:
     SOURCES.pop("sample")
     if p.source == "sample":
@@ -43,6 +47,8 @@ elif p.source == "upload":
 else:
     p.path = st.text_input("Path of the export on this machine", key=state.seed("data.path", p.path),
                            placeholder="/home/me/exports/weibo_posts.csv")
+    st.caption("Only files inside these folders can be read: "
+               + ", ".join(f"`{escape_markdown(r)}`" for r in auth.roots()) + " (`SIEVE_DATA_ROOTS`).")
 
 AUTO, NONE = "(automatic)", "(none)"
 # The file chosen: a new one starts from the automatic column mapping.

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import resources, session, state
+from dashboard import auth, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
 from dashboard.widgets import escape_markdown, require_dataset
 
+auth.require("evaluate")
 st.title("Evaluate & export")
 ds = require_dataset()
 

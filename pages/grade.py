@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import grading, remember, session, state
+from dashboard import auth, grading, remember, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
 from dashboard.widgets import (
@@ -25,6 +25,7 @@ from dashboard.widgets import (
     require_dataset,
 )
 
+auth.require("grade")
 st.title("Grade")
 ds = require_dataset()
 

@@ -11,11 +11,12 @@ import streamlit as st
 
 from core.cluster import ClusterNames, rerank_within_clusters
 from core.embed import CLUSTER_TASK
-from dashboard import charts, remember, resources, session, state
+from dashboard import auth, charts, remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
 from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, score_meaning
 
+auth.require("map")
 st.title("Map")
 ds = require_dataset()
 

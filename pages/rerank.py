@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import remember, resources, session, state
+from dashboard import auth, remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
 from dashboard.widgets import (
@@ -18,6 +18,7 @@ from dashboard.widgets import (
     scorer_caption,
 )
 
+auth.require("rerank")
 st.title("Rerank")
 ds = require_dataset()
 

