@@ -94,7 +94,8 @@ class FakeEmbedder:
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "dashboard" / "app.py")
-PAGES = ["data.py", "rerank.py", "compare.py", "map.py", "grade.py", "evaluate.py", "settings.py"]
+PAGES = ["data.py", "rerank.py", "compare.py", "map.py", "grade.py", "evaluate.py", "settings.py",
+         "queue.py", "assign.py", "review.py"]
 SAMPLE = REPO / "sample_data" / "weibo_sample.csv"
 #: Posts that must show as typed: HTML, a javascript: link, Markdown and an emoji code.
 NASTY = "<script>alert('x')</script> **bold** [click](javascript:alert(1)) # heading :smile: $x$ 台风"

@@ -1,0 +1,78 @@
+"""What the team pages (My queue, Assign, Review) do with the label store.
+
+Thin helpers over :mod:`core.labels.assign` and :mod:`core.labels.review`; the
+person acting is always :func:`me` (the signed-in user in team mode).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.labels.assign import Assignments
+from dashboard import auth, resources, state
+
+
+def store():
+    """The session's label store (shared by the whole team)."""
+    return resources.label_store_for(state.settings())
+
+
+def assignments() -> Assignments:
+    """Assignments and adjudications in the session's label store."""
+    return Assignments(store())
+
+
+def me() -> str:
+    """Who is acting: the signed-in user in team mode, else the Settings page's annotator name."""
+    return auth.annotator_name(state.settings().annotator)
+
+
+def team_members() -> list[str] | None:
+    """Every account's name in team mode (annotators first), or ``None`` in local mode."""
+    if not auth.team_mode():
+        return None
+    users = list(auth.users_file().users().values())
+    order = {"annotator": 0, "analyst": 1, "admin": 2}
+    return [u.name for u in sorted(users, key=lambda u: (order.get(u.role, 3), u.name))]
+
+
+def my_queries() -> pd.DataFrame:
+    """The queries assigned to :func:`me`: ``dataset, name, query_id, query, assigned``."""
+    mine = assignments().assignments(annotator=me())
+    if mine.empty:
+        return pd.DataFrame(columns=["dataset", "name", "query_id", "query", "assigned"])
+    names = dict(zip(*store().datasets()[["dataset", "name"]].T.values, strict=False))
+    out = mine.groupby(["dataset", "query_id", "query"], sort=False).size().rename("assigned").reset_index()
+    out.insert(1, "name", [names.get(d) or str(d)[:12] for d in out["dataset"]])
+    return out
+
+
+def my_posts(dataset: str, query_id: str) -> pd.DataFrame:
+    """:func:`me`'s assigned posts of one query, in queue order, with their own grade only:
+    ``post_id, text, grade`` (Int64, <NA> open or skipped), ``status``, ``unsure``, ``note``."""
+    posts = assignments().assignments(dataset, query_id=query_id, annotator=me())[["post_id", "text"]]
+    g = store().grades(dataset, query_id=query_id, annotator=me())[["post_id", "grade", "unsure", "note"]]
+    out = posts.merge(g, on="post_id", how="left", indicator=True).reset_index(drop=True)
+    out["status"] = ["open" if m != "both" else ("skipped" if pd.isna(gr) else "graded")
+                     for m, gr in zip(out["_merge"], out["grade"], strict=True)]
+    out["unsure"] = out["unsure"].fillna(False).astype(bool)
+    out["note"] = out["note"].fillna("")
+    return out.drop(columns="_merge")
+
+
+def save_my_grade(dataset: str, query: str, query_id: str, post_id: str, grade: int | None, *,
+                  note: str | None = None, unsure: bool = False) -> None:
+    """Write :func:`me`'s grade of an assigned post at once (``None`` records a skip)."""
+    store().set_grade(dataset, query, str(post_id), grade, annotator=me(), note=note or None, unsure=unsure,
+                      query_id=query_id)
+
+
+def post_texts(dataset: str) -> dict[str, str]:
+    """Post text by ID for a dataset: from its assignments, and from the loaded dataset if it is this one."""
+    out: dict[str, str] = {}
+    ds = state.dataset()
+    if ds is not None and ds.dataset_hash == dataset:
+        out.update(zip(ds.posts["post_id"].astype(str), ds.posts["text"].astype(str), strict=False))
+    a = assignments().assignments(dataset)
+    out.update(zip(a["post_id"].astype(str), a["text"].astype(str), strict=False))
+    return out
