@@ -91,7 +91,7 @@ rule = st.radio("One grade per post from", list(CONSENSUS_RULES), horizontal=Tru
 st.caption(escape_markdown(CONSENSUS_RULES[rule]) + ". Gain = grade − 1.")
 with error_boundary("building the qrels"):
     qrels, prov = consensus_qrels(grades, adjudicated if rule == "adjudicated" else None, rule=rule)
-    prov = {"dataset": dataset, "dataset_name": names.get(dataset), "query_id": qid, "grades": "consensus",
+    prov = {"dataset": dataset, "dataset_name": names.get(dataset), "query_id": qid, "grades_held": f"one grade per post: {CONSENSUS_RULES[rule]}",
             **prov, "annotators": sorted(grades["annotator"].unique())}
     with tempfile.TemporaryDirectory() as tmp:
         write_qrels(qrels, Path(tmp) / "qrels.txt")

@@ -106,3 +106,12 @@ def test_annotator_report_pairwise_alpha_speed_and_unsure(team):
     # cy: gaps of 1 h + 1 min, each counted as the 5-minute cap -> 5 grades in 25 min = 12 per hour
     assert rep.loc["cy", "grades_per_hour"] == pytest.approx(12.0)
     assert rep.loc["ana", "n_shared"] == 6
+
+
+def test_the_bundle_says_which_grades_it_holds(team):
+    from core.export.bundle import provenance
+
+    store, _ = team
+    store.set_grade("d1", Q, "p1", 4, annotator="ana")
+    held = provenance(store, "d1")["grades_held"]
+    assert "raw" in held and "adjudicated grades are not in this bundle" in held

@@ -101,6 +101,9 @@ def provenance(store, dataset: str, *, runs_info: Mapping[str, dict] | None = No
         "gain_mapping": GAIN_MAPPING_GRADES,
         "relevance_threshold": f"grade >= {DEFAULT_REL_LEVEL_GRADES + 1} (gain >= {DEFAULT_REL_LEVEL_GRADES})",
         "aggregation_rule": AGGREGATION_RULE,
+        "grades_held": "judgements: every annotator's raw latest grade; qrels: the aggregate of the raw grades "
+                       "(aggregation_rule); reviewers' adjudicated grades are not in this bundle (the Review "
+                       "page exports qrels from them, with their own provenance)",
         "agreement": store.krippendorff_alpha(dataset).to_dict(),
         "runs": dict(runs_info or {}),
     }
