@@ -26,6 +26,8 @@ from dashboard.widgets import end_page, escape_markdown
 
 #: Session-state key of the signed-in :class:`core.security.User`.
 USER_KEY = "sieve.user"
+#: Session-state key of the owner of the tab's remembered session (see :mod:`dashboard.remember`).
+OWNER_KEY = "sieve.user_name"
 #: Seconds a failed sign-in waits before answering (slows password guessing).
 FAILED_SIGN_IN_DELAY_S = 1.0
 
@@ -122,21 +124,20 @@ def sign_in_page() -> None:
 def gate() -> None:
     """In team mode, show only the sign-in page until someone signs in (then stop the run).
 
-    A signed-in user removed from the user file, or whose role changed, is signed out
-    or gets the new role at the next interaction."""
+    A signed-in user removed from the user file is signed out, and one whose role
+    changed gets the new role, at their next interaction. The signed-in name is also
+    put where :mod:`dashboard.remember` looks for the owner of the tab's session file
+    (``sieve.user_name``), so each person reopens only their own work."""
     if not team_mode():
         return
     u = user()
-    if u is not None:
-        current = users_file().users().get(u.name)
-        if current is None:
-            st.session_state.pop(USER_KEY, None)
-        elif current.role != u.role:
-            st.session_state[USER_KEY] = current
-        else:
-            return
-        if current is not None:
-            return
+    current = users_file().users().get(u.name) if u is not None else None
+    if current is not None:
+        st.session_state[USER_KEY] = current
+        st.session_state[OWNER_KEY] = current.name
+        return
+    st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(OWNER_KEY, None)
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 

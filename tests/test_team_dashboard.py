@@ -76,6 +76,7 @@ def test_the_annotator_sees_only_their_queue_and_every_other_page_refuses(team):
         with pytest.raises(ValueError, match=r"Known pages: \['[^',]*/pages/queue.py'\]"):
             at.switch_page(f"../pages/{page}")  # not in the annotator's navigation
     assert at.session_state["sieve.params.AppSettings"].annotator == "ana"
+    assert at.session_state["sieve.user_name"] == "ana", "the remembered tab sessions are filed under ana"
 
 
 def test_a_page_checks_the_role_itself(team):
