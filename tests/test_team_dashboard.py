@@ -229,3 +229,12 @@ def test_assign_with_overlap_two_blind_queues_and_review_of_disagreements(team):
     assert set(lead.dataframe[1].value["annotator"]) == {"ana", "bo"}, "agreement per annotator"
     # raw grades untouched
     assert sorted(store.grades(ds, query_id=query_id_for("台风"))["grade"].dropna().tolist()) == sorted([5, 4, 1, 2, 4, 1])
+
+
+def test_a_removed_account_is_signed_out_at_the_next_interaction(team):
+    at = sign_in("ana")
+    assert [t.value for t in at.title] == ["My queue"]
+    team.remove("ana")
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert "sieve.user" not in at.session_state and "sieve.user_name" not in at.session_state
