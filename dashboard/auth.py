@@ -19,8 +19,15 @@ from pathlib import Path
 import streamlit as st
 
 from core.config import get_settings
-from core.security import PathNotAllowedError, User, UserFile, data_roots, requires_sign_in, resolve_allowed
-from core.security import access
+from core.security import (
+    PathNotAllowedError,
+    User,
+    UserFile,
+    access,
+    data_roots,
+    requires_sign_in,
+    resolve_allowed,
+)
 from dashboard.errors import error_boundary
 from dashboard.widgets import end_page, escape_markdown
 

@@ -42,7 +42,7 @@ def on_grade(grade: int | None, post_id: str, note_key: str, unsure_key: str) ->
                            unsure=bool(st.session_state.get(unsure_key)))
         nxt = [i for i in list(range(pos + 1, m)) + list(range(pos)) if posts["status"].iloc[i] == "open"]
         positions[key] = nxt[0] if nxt else pos
-    except Exception as exc:  # shown by the error boundary below
+    except Exception as exc:  # noqa: BLE001 - shown by the error boundary below
         st.session_state["queue.error"] = exc
 
 

@@ -166,14 +166,14 @@ def test_a_broken_user_file_is_an_error_naming_it(tmp_path):
 def test_cli_adds_a_user_with_the_password_from_stdin(tmp_path):
     env = {**os.environ, "SIEVE_DATA_DIR": str(tmp_path)}
     run = subprocess.run([sys.executable, "-m", "core", "users", "add", "ana", "--role", "annotator"],
-                         input="s3cret-pass\n", text=True, capture_output=True, cwd=REPO, env=env)
+                         input="s3cret-pass\n", text=True, capture_output=True, cwd=REPO, env=env, check=False)
     assert run.returncode == 0, run.stderr
     data = json.loads((tmp_path / "users.json").read_text())
     assert data["users"]["ana"]["role"] == "annotator"
     assert UserFile(tmp_path / "users.json").verify("ana", "s3cret-pass").name == "ana"
     listed = subprocess.run([sys.executable, "-m", "core", "users", "list"], text=True, capture_output=True,
-                            cwd=REPO, env=env)
+                            cwd=REPO, env=env, check=False)
     assert listed.stdout.strip() == "ana\tannotator"
     bad = subprocess.run([sys.executable, "-m", "core", "users", "add", "bo", "--role", "annotator"],
-                         input="short\n", text=True, capture_output=True, cwd=REPO, env=env)
+                         input="short\n", text=True, capture_output=True, cwd=REPO, env=env, check=False)
     assert bad.returncode == 2 and "at least 8" in bad.stderr

@@ -25,7 +25,7 @@ def non_loopback_addresses() -> list[str]:
     """IPv4 addresses of this machine that are not loopback (``hostname -I``, else the UDP trick)."""
     found: list[str] = []
     try:
-        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5, check=False).stdout
         found += [a for a in out.split() if ":" not in a]
     except (OSError, subprocess.SubprocessError):
         pass

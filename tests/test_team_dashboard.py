@@ -21,7 +21,7 @@ ROLE = {"lead": "analyst", "ana": "annotator", "bo": "annotator", "admin": "admi
 
 
 @pytest.fixture
-def team(sample, monkeypatch):
+def team(sample, monkeypatch):  # noqa: F811 - the fixture imported above
     """Team mode with four accounts in the test's data folder."""
     monkeypatch.setenv("SIEVE_SERVE", "team")
     uf = UserFile(os.path.join(os.environ["SIEVE_DATA_DIR"], "users.json"))
@@ -58,7 +58,7 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(team):
     assert "The user name or the password is wrong." in at2.error[0].value.replace("\\", "")
 
 
-def test_without_accounts_team_mode_says_how_to_create_one(sample, monkeypatch):
+def test_without_accounts_team_mode_says_how_to_create_one(sample, monkeypatch):  # noqa: F811
     monkeypatch.setenv("SIEVE_SERVE", "team")
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
@@ -169,7 +169,7 @@ def test_a_path_outside_the_allowed_folders_is_refused_for_the_admin_too(team, t
     assert at.session_state["sieve.params.AppSettings"].data_dir == os.environ["SIEVE_DATA_DIR"]
 
 
-def test_local_mode_needs_no_sign_in_and_refuses_paths_outside_the_defaults(sample, tmp_path):
+def test_local_mode_needs_no_sign_in_and_refuses_paths_outside_the_defaults(sample, tmp_path):  # noqa: F811
     at = start()
     ok(at)
     assert [t.value for t in at.title] == ["Data"], "local mode: no sign-in"
@@ -202,7 +202,7 @@ def test_assign_with_overlap_two_blind_queues_and_review_of_disagreements(team):
         assert not [t for t in texts if any(w in t for w in ("score", "rank", "disagree"))], "blind grading"
         assert not any(c.startswith("rank") for c in at.dataframe[0].value.columns), "blind: no rank column"
         for g in given:
-            [b for b in at.button if (b.key or "").startswith("queue.btn.") and b.key.endswith(f".{g}")][0].click()
+            next(b for b in at.button if (b.key or "").startswith("queue.btn.") and b.key.endswith(f".{g}")).click()
             at.run()
             ok(at)
         assert f"{len(given)} of" in at.get("progress")[0].proto.text

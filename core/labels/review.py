@@ -159,7 +159,7 @@ def consensus_grades(grades: pd.DataFrame, adjudications: pd.DataFrame | None = 
         sure = part[~part["unsure"].astype(bool)]
         use = (sure if len(sure) else part)["grade"].astype(int)
         if rule == "mean":
-            rows[(qid, pid)] = (int(math.floor(use.mean() + 0.5)), "mean")
+            rows[(qid, pid)] = (math.floor(use.mean() + 0.5), "mean")
         else:
             counts = use.value_counts()
             top = counts[counts == counts.max()].index.min()

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -136,7 +136,7 @@ class UserFile:
             raise UserFileError(f"The user {name} exists already in {self.path}; use --replace to change "
                                 "their password or role.")
         data["users"][name] = {"role": role, "password_hash": _HASHER.hash(password),
-                               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                               "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
         self._save(data)
         logger.info("user %s (%s) saved in %s", name, role, self.path)
         return User(name, role)
