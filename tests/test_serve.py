@@ -1,7 +1,8 @@
 """Safe by default: the real server started the way ``make run`` starts it (the
 repository's ``.streamlit/config.toml``, no address given) answers on 127.0.0.1
-and not on this machine's network address; started like ``make serve`` it answers
-on the network address and asks for sign-in first (``tests/test_browser_team.py``).
+and its listening socket is bound to loopback only; started like ``make serve`` it
+listens on every interface and asks for sign-in first (``tests/test_browser_team.py``).
+The tests read the kernel's socket table and never send traffic to a non-loopback address.
 """
 
 from __future__ import annotations
@@ -21,21 +22,30 @@ from core.security import is_loopback
 REPO = Path(__file__).resolve().parent.parent
 
 
-def non_loopback_addresses() -> list[str]:
-    """IPv4 addresses of this machine that are not loopback (``hostname -I``, else the UDP trick)."""
-    found: list[str] = []
-    try:
-        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5, check=False).stdout
-        found += [a for a in out.split() if ":" not in a]
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:  # connect() on UDP sends nothing; it only picks the outgoing interface
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))
-            found.append(s.getsockname()[0])
-    except OSError:
-        pass
-    return [a for a in dict.fromkeys(found) if not is_loopback(a) and a != "0.0.0.0"]
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a TCP socket on ``port`` listens on (``/proc/net/tcp`` and ``tcp6``).
+
+    Reading the kernel's socket table proves what the server is reachable on without
+    sending any traffic to a non-loopback address.
+    """
+    import ipaddress
+
+    found: set[str] = set()
+    for table, width in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr_hex, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A = LISTEN
+                continue
+            raw = bytes.fromhex(addr_hex)
+            # the kernel writes each 32-bit word in host (little-endian) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(raw if width == 16 else raw[:4])))
+    return found
 
 
 def free_port() -> int:
@@ -62,7 +72,7 @@ def start_server(tmp_path: Path, *extra: str, env_extra: dict | None = None) -> 
                              str(port), "--server.headless", "true", *extra],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
-    while not answers("127.0.0.1", port) and not (extra and answers(extra[-1], port)):
+    while not answers("127.0.0.1", port):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("the server did not start:\n" + (tmp_path / "server.log").read_text()[-3000:])
@@ -78,15 +88,14 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def test_by_default_the_server_answers_on_loopback_only(tmp_path):
-    addresses = non_loopback_addresses()
-    if not addresses:
-        pytest.skip("this machine has no non-loopback address to try")
+def test_by_default_the_server_listens_on_loopback_only(tmp_path):
+    if not Path("/proc/net/tcp").is_file():
+        pytest.skip("no /proc/net/tcp to read the listening sockets from")
     proc, port = start_server(tmp_path)  # exactly `make run`'s command line, minus the address
     try:
         assert answers("127.0.0.1", port)
-        for address in addresses:
-            assert not answers(address, port), f"the server answers on {address}:{port}"
+        bound = listening_addresses(port)
+        assert bound and all(is_loopback(a) for a in bound), f"listening on {bound}"
     finally:
         stop(proc)
 
@@ -101,13 +110,15 @@ def test_make_run_and_the_config_both_pin_the_address():
     assert "SIEVE_SERVE=team" in serve_recipe
 
 
-def test_served_on_the_network_it_answers_there(tmp_path):
-    addresses = non_loopback_addresses()
-    if not addresses:
-        pytest.skip("this machine has no non-loopback address to try")
-    proc, port = start_server(tmp_path, "--server.address", addresses[0], env_extra={"SIEVE_SERVE": "team"})
+def test_served_on_the_network_it_listens_on_every_interface(tmp_path):
+    """Like `make serve` (address 0.0.0.0): reachable beyond loopback, so sign-in is on
+    (tests/test_browser_team.py). Only the socket table is read; no traffic leaves loopback."""
+    if not Path("/proc/net/tcp").is_file():
+        pytest.skip("no /proc/net/tcp to read the listening sockets from")
+    proc, port = start_server(tmp_path, "--server.address", "0.0.0.0", env_extra={"SIEVE_SERVE": "team"})
     try:
-        assert answers(addresses[0], port), "served on the network: reachable there (sign-in is checked in " \
-                                            "tests/test_browser_team.py)"
+        assert answers("127.0.0.1", port)
+        bound = listening_addresses(port)
+        assert any(not is_loopback(a) for a in bound), f"listening on {bound}"
     finally:
         stop(proc)
