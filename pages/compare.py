@@ -8,10 +8,12 @@ import streamlit as st
 from dashboard import charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
+from dashboard.timefilter import time_filter
 from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, scorer_caption
 
 st.title("Compare modes")
 ds = require_dataset()
+time_filter(ds.posts)
 
 p = state.params(CompareParams)
 if not p.query:

@@ -9,10 +9,12 @@ import streamlit as st
 from dashboard import resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
+from dashboard.timefilter import time_filter
 from dashboard.widgets import escape_markdown, require_dataset
 
 st.title("Evaluate & export")
 ds = require_dataset()
+time_filter(ds.posts)  # runs are made on the posts of the range in force when they were reranked
 
 p = state.params(EvaluateParams)
 s = state.settings()

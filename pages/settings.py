@@ -13,6 +13,7 @@ from dashboard import remember, resources, state
 from dashboard.errors import error_boundary
 from dashboard.model_download import render_model_download
 from dashboard.state import RerankParams
+from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import escape_markdown
 
 st.title("Settings")
@@ -84,6 +85,8 @@ if saved:
         st.warning(f"Settings NOT applied: Sieve still uses the reranker {escape_markdown(s.reranker)} and "
                    f"the embedder {escape_markdown(s.embedder)}. Fix the field named above and press Apply "
                    "again.", icon=":material/warning:")
+
+timefilter.time_zone_setting()
 
 st.subheader("In use")
 with error_boundary("loading the reranker"):
