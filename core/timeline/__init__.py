@@ -55,11 +55,11 @@ class TimeWindow:
         t = pd.Series(times)
         if self.is_open:
             return np.ones(len(t), dtype=bool)
-        keep = t.notna().to_numpy()
+        keep = t.notna().to_numpy(copy=True)
         if self.start is not None:
-            keep &= (t >= self.start).fillna(False).to_numpy()
+            keep &= (t >= self.start).fillna(False).to_numpy(dtype=bool)
         if self.end is not None:
-            keep &= (t <= self.end).fillna(False).to_numpy()
+            keep &= (t <= self.end).fillna(False).to_numpy(dtype=bool)
         return keep
 
     def describe(self, tz: str = "UTC") -> str:
