@@ -31,6 +31,8 @@ PRESETS: dict[str, pd.Timedelta | str | None] = {
     "Last 24 hours": pd.Timedelta(hours=24),
     "Last 7 days": pd.Timedelta(days=7),
     "Last 30 days": pd.Timedelta(days=30),
+    "Last 90 days": pd.Timedelta(days=90),
+    "Last 365 days": pd.Timedelta(days=365),
     "Custom range": "custom",
 }
 
@@ -127,11 +129,13 @@ def time_filter(posts: pd.DataFrame, *, key: str = "time") -> TimeWindow:
     tz = display_tz()
     with st.expander(f"Time range: {current_window(posts).describe(tz)}", icon=":material/schedule:"):
         labels = list(PRESETS)
-        chosen = st.selectbox("Posts from", labels, key=state.seed(f"{key}.preset", p.preset),
-                              help="Narrows the posts before the first stage on every page. "
-                                   "“Last …” counts back from the newest post.")
-        if chosen != p.preset:
-            p.preset = chosen
+        # TimeParams is the one owner of the value: every page's widget starts from it, and writes to it
+        # (Streamlit gives a keyed widget its default again on another page).
+        st.session_state[f"{key}.preset"] = p.preset if p.preset in labels else labels[0]
+        st.selectbox("Posts from", labels, key=f"{key}.preset",
+                     on_change=lambda: setattr(p, "preset", st.session_state[f"{key}.preset"]),
+                     help="Narrows the posts before the first stage on every page. "
+                          "“Last …” counts back from the newest post.")
         if p.preset == "Custom range":
             lo = times.min().tz_convert(tz).floor("min")
             hi = times.max().tz_convert(tz).ceil("min")
