@@ -32,7 +32,7 @@ def volume_figure(tl: Timeline, names: dict | None = None) -> go.Figure:
     for i, g in enumerate(tl.counts.columns):
         noise = isinstance(g, (int, np.integer)) and int(g) == -1
         color = NOISE_COLOR if noise else CLUSTER_COLORS[i % len(CLUSTER_COLORS)]
-        label = str((names or {}).get(g, g))
+        label = "unclustered" if noise else str((names or {}).get(g, g))
         fig.add_trace(go.Scatter(
             x=x, y=tl.counts[g].to_numpy(), name=hover_text(label, width=40, max_chars=60), mode="lines+markers",
             stackgroup="volume", line={"width": 0.5, "color": color}, marker={"size": 4, "color": color},

@@ -90,6 +90,22 @@ def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_pat
             chart = page.locator(".st-key-map-timeline")
             chart.scroll_into_view_if_needed()
             chart.screenshot(path=str(ARTIFACTS / "time_2_all_timeline.png"))
+
+            # Rerank: when the query's top posts appeared, and their scores over time.
+            page.get_by_role("link", name="Rerank").click()
+            _idle(page)
+            box = page.get_by_label("Query")
+            box.fill("power outage")
+            box.press("Enter")
+            _idle(page)
+            page.get_by_role("button", name="Rerank", exact=True).click()
+            expect(page.get_by_role("heading", name=re.compile("Results for"))).to_be_visible()
+            expect(page.get_by_text("ranked posts in bins of one", exact=False)).to_be_visible()
+            _idle(page)
+            page.wait_for_timeout(1000)
+            chart = page.locator(".st-key-rerank-timeline")
+            chart.scroll_into_view_if_needed()
+            chart.screenshot(path=str(ARTIFACTS / "time_3_rerank_timeline.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "time_failure.png"), full_page=True)
             raise

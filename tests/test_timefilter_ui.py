@@ -107,3 +107,18 @@ def test_reference_time_is_shown_and_can_be_changed_on_the_data_page():
     moved = (ds.posts.set_index("post_id")["time"] - before)
     assert (moved > pd.Timedelta(0)).sum() >= 3, "relative times moved with the reference"
     assert (moved >= pd.Timedelta(0)).all()
+
+
+def test_a_click_on_a_bin_names_the_posts_of_that_bin():
+    from core.timeline import in_bin, timeline
+    from dashboard.timecharts import clicked_bins, volume_figure
+
+    at = start("data.py")
+    posts = at.session_state["sieve.dataset"].posts
+    tl = timeline(posts["time"], tz="Asia/Shanghai")
+    fig = volume_figure(tl)
+    busiest = int(np.argmax(tl.counts["posts"].to_numpy()))
+    point = {"customdata": list(fig.data[0].customdata[busiest]), "x": str(tl.counts.index[busiest])}
+    bins = clicked_bins({"selection": {"points": [point]}})
+    assert bins == [tl.counts.index[busiest]]
+    assert in_bin(posts["time"], bins[0], tl.freq, tl.tz).sum() == tl.counts["posts"].iloc[busiest] > 0
