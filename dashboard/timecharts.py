@@ -69,8 +69,10 @@ def scores_figure(table: pd.DataFrame, times: pd.Series, tl: Timeline) -> go.Fig
                                                   floor_local(local, tl.freq)], dtype=object) if len(local) else None,
                              hovertext=hover, hoverinfo="text"))
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
-                      xaxis_title=f"time ({tl.tz}), bins of one {tl.bin}", yaxis={"title": "score"},
-                      yaxis2={"title": "ranked posts", "overlaying": "y", "side": "right", "showgrid": False},
+                      xaxis_title=f"time ({tl.tz}), bins of one {tl.bin}",
+                      yaxis={"title": "score", "range": [0, 1.02]},
+                      yaxis2={"title": "ranked posts", "overlaying": "y", "side": "right", "showgrid": False,
+                              "rangemode": "tozero", "tickformat": ",d"},
                       legend={"orientation": "h", "y": 1.12})
     return fig
 
