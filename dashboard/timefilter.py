@@ -193,8 +193,10 @@ def time_zone_setting() -> None:
                           key="settings.display_tz",
                           help="Times are stored in UTC and shown in this zone (time filter, timelines, tables).")
     if chosen != now:
+        from dashboard import remember
+
         s.display_tz = chosen
-        state.save_session_file()
+        remember.save_session_file()
 
 
 def _browser_tz() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from datetime import datetime, timezone
@@ -54,7 +55,7 @@ def test_weibo_sample_relative_times_resolve_against_its_crawl_time():
 
     gen = _generator()
     truth = {p.post_id: pd.Timestamp(p.time).tz_convert("UTC")
-             for p in gen.build(gen.TOPICS) if p.platform == "weibo"}
+             for p in gen.build(copy.deepcopy(gen.TOPICS)) if p.platform == "weibo"}  # build() fills posts in
     result = read_posts(SAMPLE / "weibo_sample.csv")
     report = result.report.times
     raw = pd.read_csv(SAMPLE / "weibo_sample.csv", dtype=str, encoding="utf-8-sig")
