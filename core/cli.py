@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "core.ingest.cli",  # inspect
     "core.rerank.cli",  # rerank
     "core.cluster.cli",  # cluster
+    "core.timeline.cli",  # timeline
     "core.evaluate.cli",  # evaluate
     "core.export.cli",  # export, import
     "core.models.cli",  # download

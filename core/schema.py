@@ -13,7 +13,10 @@ column              dtype        meaning
 ``text``            str          the cleaned own text that is embedded, scored
                                  and shown (Weibo: before the first ``//@``)
 ``text_raw``        str          the text cell exactly as read
-``time``            datetime64   publication time (NaT when unknown)
+``time``            datetime64   publication time, ``datetime64[ns, UTC]`` (NaT
+                    [ns, UTC]    when unknown); from the time column, relative
+                                 times against the crawl time, or X/Twitter
+                                 snowflake IDs (``core/ingest/times.py``)
 ``author``          str|None     author name or handle
 ``likes``           Int64        engagement counts (<NA> when unknown)
 ``reposts``         Int64

@@ -75,7 +75,8 @@ def sha256_bytes(data: bytes) -> str:
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=6)
-def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, max_mb: int):
+def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, max_mb: int,
+           reference: str = "", file_time: str = ""):
     """Read an export into a post table, cached by the SHA-256 of its bytes.
 
     Args:
@@ -85,6 +86,8 @@ def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, 
         filename: the original file name (its extension picks the reader).
         columns_json: the analyst's column mapping as sorted JSON (``"{}"`` = automatic).
         max_mb: the size limit in MB.
+        reference: the analyst's reference time for relative times (ISO 8601; "" = the file's).
+        file_time: the file's modification or upload time (ISO 8601; "" = now).
 
     Returns:
         A :class:`core.ingest.IngestResult`.
@@ -96,7 +99,8 @@ def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, 
     from core.ingest import read_posts
 
     columns = json.loads(columns_json) or None
-    return read_posts(_data, filename=filename, columns=columns, max_mb=max_mb)
+    return read_posts(_data, filename=filename, columns=columns, max_mb=max_mb,
+                      reference_time=reference or None, file_time=file_time or None)
 
 
 def posts_key(dataset_hash: str, post_ids) -> str:

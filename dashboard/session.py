@@ -55,7 +55,8 @@ def keep_upload(data: bytes, filename: str) -> Path:
 
 
 def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: str,
-                 columns: dict[str, str] | None = None, collapse_duplicates: bool = False) -> LoadedDataset:
+                 columns: dict[str, str] | None = None, collapse_duplicates: bool = False,
+                 time_reference: str = "") -> LoadedDataset:
     """Read ``data`` into a post table (cached by content hash) and describe it.
 
     Args:
@@ -66,6 +67,8 @@ def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: st
         filename: the original file name (its extension picks the reader).
         columns: analyst column mapping ``{role: source column}``.
         collapse_duplicates: keep one representative per duplicate group.
+        time_reference: the analyst's reference time for relative times (ISO 8601; "" = the
+            export's crawl time, else the file's modification time: for an upload, when it was kept).
 
     Returns:
         A :class:`dashboard.state.LoadedDataset`.
@@ -79,7 +82,11 @@ def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: st
     cols = {k: v for k, v in (columns or {}).items() if v is None or str(v).strip()}
     sha = resources.sha256_bytes(data)
     max_mb = int(st.get_option("server.maxUploadSize") or 200) if source == "upload" else PATH_MAX_MB
-    result = resources.ingest(sha, data, filename, json.dumps(cols, sort_keys=True), max_mb)
+    from core.ingest.times import file_time_of
+
+    mtime = file_time_of(Path(path)) if path else None
+    result = resources.ingest(sha, data, filename, json.dumps(cols, sort_keys=True), max_mb,
+                              time_reference or "", mtime.isoformat() if mtime else "")
     report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
     posts = result.posts
     ds_hash = report.get("dataset_hash") or dataset_hash(posts)
@@ -87,7 +94,7 @@ def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: st
         posts = collapse(posts).reset_index(drop=True)
     return LoadedDataset(name=name, source=source, path=str(path), content_sha256=sha, columns=cols,
                          collapse_duplicates=collapse_duplicates, posts=posts, report=report,
-                         dataset_hash=str(ds_hash))
+                         dataset_hash=str(ds_hash), time_reference=time_reference or "")
 
 
 def sample_path(sample: str) -> Path:
@@ -120,7 +127,7 @@ def load_from_params(p: DataParams, upload=None) -> LoadedDataset | None:
         path = keep_upload(data, upload.name)
         return load_dataset(name=upload.name, source="upload", path=str(path), data=data,
                             filename=upload.name, columns=p.columns,
-                            collapse_duplicates=p.collapse_duplicates)
+                            collapse_duplicates=p.collapse_duplicates, time_reference=p.time_reference)
     if p.source == "path":
         if not p.path.strip():
             return None
@@ -137,7 +144,8 @@ def load_from_params(p: DataParams, upload=None) -> LoadedDataset | None:
                                  "Upload a file instead.")
         name = state.SAMPLES.get(p.sample, p.sample)
     return load_dataset(name=name, source=p.source, path=str(path), data=path.read_bytes(),
-                        filename=path.name, columns=p.columns, collapse_duplicates=p.collapse_duplicates)
+                        filename=path.name, columns=p.columns, collapse_duplicates=p.collapse_duplicates,
+                        time_reference=p.time_reference)
 
 
 def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> list[str]:
@@ -166,6 +174,18 @@ def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> li
         return []
 
 
+def reload_with_reference(ds: LoadedDataset, time_reference: str) -> LoadedDataset:
+    """``ds`` read again from its file (uploads are kept on disk) with another reference time for
+    relative times (ISO 8601; "" = the file's own); made the session's dataset."""
+    path = Path(ds.path)
+    new = load_dataset(name=ds.name, source=ds.source, path=str(path), data=path.read_bytes(),
+                       filename=_orig_name(path), columns=ds.columns, collapse_duplicates=ds.collapse_duplicates,
+                       time_reference=time_reference)
+    state.params(DataParams).time_reference = time_reference
+    use_dataset(new)
+    return new
+
+
 def use_dataset(ds: LoadedDataset) -> None:
     """Make ``ds`` the session's dataset and remember it for a browser refresh."""
     state.set_dataset(ds)
@@ -189,8 +209,10 @@ def reopen_last_dataset() -> None:
             ds = load_dataset(name=desc.get("name") or path.name, source=desc.get("source", "path"),
                               path=str(path), data=data, filename=desc.get("filename") or _orig_name(path),
                               columns=desc.get("columns") or {},
-                              collapse_duplicates=bool(desc.get("collapse_duplicates")))
+                              collapse_duplicates=bool(desc.get("collapse_duplicates")),
+                              time_reference=str(desc.get("time_reference") or ""))
             p = state.params(DataParams)
+            p.time_reference = ds.time_reference
             p.source = ds.source
             p.columns = dict(ds.columns)
             p.collapse_duplicates = ds.collapse_duplicates
@@ -341,15 +363,21 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
         core.errors.SieveError: for an empty query, a bad mode, a model that cannot load.
     """
     from core.rerank.pipeline import rerank
+    from dashboard.timefilter import narrow, window_from_key
 
     ds = state.dataset()
     s = state.settings()
+    window = window_from_key(request.window)
+    posts, emb = narrow(ds.posts, post_embeddings(), window)  # the time filter acts before the first stage
     ranking = rerank(
-        ds.posts, request.query, scorer=resources.scorer_for(s), mode=request.mode,
+        posts, request.query, scorer=resources.scorer_for(s), mode=request.mode,
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
-        embedder=resources.embedder_for(s), embeddings=post_embeddings(), modes=modes(),
+        embedder=resources.embedder_for(s), embeddings=emb, modes=modes(),
         progress=_progress_callback(progress_bar),
     )
+    if not window.is_open:
+        ranking.notes.append(f"Posts narrowed to the time range {window.describe()} before the first stage: "
+                             f"{len(posts):,} of {len(ds.posts):,} posts.")
     state.put_ranking(request, ranking)
     remember.save_session_file()
     return ranking
@@ -362,9 +390,12 @@ def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: in
     Returns:
         ``{mode: Ranking}`` in the order of ``mode_names``.
     """
+    from dashboard.timefilter import window_key
+
     out = {}
     for i, name in enumerate(mode_names):
-        req = RankingRequest(query=query, mode=name, instruction="", top_k=top_k, budget=budget)
+        req = RankingRequest(query=query, mode=name, instruction="", top_k=top_k, budget=budget,
+                             window=window_key())
         found = state.rankings().get(req)
         if found is None:
             if progress_bar is not None:
@@ -444,7 +475,11 @@ def export_files(*, evaluation: Any = None) -> dict[str, bytes]:
     ds = state.dataset()
     s = state.settings()
     store = resources.label_store_for(s)
+    from dashboard.timefilter import current_window, display_tz, window_from_key
+
+    windows = {run_name(r): window_from_key(r.window).to_dict() for r in state.rankings()}
     extra = {"dataset_name": ds.name, "ingest_report": ds.report,
+             "time_filter": {"window": current_window().to_dict(), "runs": windows, "display_tz": display_tz()},
              "evaluation": evaluation.to_dict() if evaluation is not None else None}
     # The bundle holds every other format (runs under runs/<run name>.txt; run names are
     # mode names, already file-safe): write it once and hand out its members.

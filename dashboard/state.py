@@ -55,6 +55,7 @@ class AppSettings:
         rerank_budget: first-stage candidates the reranker scores (>= 1).
         data_dir: folder of the label store and remembered session.
         annotator: name written with every grade.
+        display_tz: IANA zone times are shown in; "" = the browser's (``dashboard/timefilter.py``).
     """
 
     reranker: str = "auto"
@@ -64,6 +65,7 @@ class AppSettings:
     rerank_budget: int = 200
     data_dir: str = ""
     annotator: str = "analyst"
+    display_tz: str = ""
 
     @classmethod
     def from_environment(cls) -> AppSettings:
@@ -89,6 +91,7 @@ class DataParams:
         path: a file on this machine (source ``"path"``).
         columns: analyst column mapping ``{role: source column}``; empty = automatic.
         collapse_duplicates: keep one representative per duplicate group.
+        time_reference: reference time for relative post times (ISO 8601; "" = the file's).
     """
 
     source: str = "sample"
@@ -96,6 +99,7 @@ class DataParams:
     path: str = ""
     columns: dict[str, str] = field(default_factory=dict)
     collapse_duplicates: bool = False
+    time_reference: str = ""
 
 
 @dataclass
@@ -217,6 +221,7 @@ class LoadedDataset:
         posts: the post table (``core.schema.POST_COLUMNS``).
         report: the ingest report as a dict (``IngestReport.to_dict()``).
         dataset_hash: content hash of the posts; the label store's dataset key.
+        time_reference: the analyst's reference time for relative post times ("" = the file's).
     """
 
     name: str
@@ -228,12 +233,13 @@ class LoadedDataset:
     posts: pd.DataFrame
     report: dict[str, Any]
     dataset_hash: str
+    time_reference: str = ""
 
     def descriptor(self) -> dict[str, Any]:
         """JSON-able description that reopens this dataset (no posts)."""
         return {"name": self.name, "source": self.source, "path": self.path,
                 "content_sha256": self.content_sha256, "columns": dict(self.columns),
-                "collapse_duplicates": self.collapse_duplicates}
+                "collapse_duplicates": self.collapse_duplicates, "time_reference": self.time_reference}
 
 
 def _get(key: str, factory):
@@ -290,13 +296,15 @@ def set_dataset(ds: LoadedDataset | None) -> None:
 
 @dataclass(frozen=True)
 class RankingRequest:
-    """What identifies a ranking: the same request gives the same ranking."""
+    """What identifies a ranking: the same request gives the same ranking. ``window``: the time
+    range the posts were narrowed to (``dashboard.timefilter.window_key``; "" = all times)."""
 
     query: str
     mode: str
     instruction: str
     top_k: int
     budget: int
+    window: str = ""
 
 
 def rankings() -> dict[RankingRequest, Any]:

@@ -8,11 +8,13 @@ import streamlit as st
 from dashboard import auth, charts, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
+from dashboard.timefilter import time_filter
 from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, scorer_caption
 
 auth.require("compare")
 st.title("Compare modes")
 ds = require_dataset()
+time_filter(ds.posts)
 
 p = state.params(CompareParams)
 if not p.query:

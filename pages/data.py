@@ -9,6 +9,7 @@ from core.schema import ROLES
 from dashboard import auth, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import DataParams
+from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import end_page, escape_markdown, posts_table
 
 auth.require("data")
@@ -153,6 +154,8 @@ st.caption(
 )
 for w in rep.get("warnings") or []:
     st.warning(escape_markdown(w), icon=":material/warning:")
+with error_boundary("reading the posts again with another reference time"):
+    timefilter.reference_editor(current)
 with st.expander("Ingest report (all details)"):
     st.json({k: v for k, v in rep.items()}, expanded=False)
     if rep.get("columns"):

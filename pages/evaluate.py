@@ -9,11 +9,13 @@ import streamlit as st
 from dashboard import auth, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
+from dashboard.timefilter import time_filter
 from dashboard.widgets import escape_markdown, require_dataset
 
 auth.require("evaluate")
 st.title("Evaluate & export")
 ds = require_dataset()
+time_filter(ds.posts)  # runs are made on the posts of the range in force when they were reranked
 
 p = state.params(EvaluateParams)
 s = state.settings()

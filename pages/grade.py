@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import auth, grading, remember, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
+from dashboard.timefilter import keep_in_window, time_filter
 from dashboard.widgets import (
     POST_PREVIEW_CHARS,
     end_page,
@@ -28,6 +29,7 @@ from dashboard.widgets import (
 auth.require("grade")
 st.title("Grade")
 ds = require_dataset()
+time_filter(ds.posts)
 
 g = grading.grade_state()
 queries = state.ranked_queries()
@@ -51,7 +53,7 @@ if g.position_for != g.query:  # another query: start at its first open post
     g.position_for, g.position, g.card = g.query, 0, None
     g.picks += 1
 depth = session.evaluation_depth(state.params(EvaluateParams).metrics)
-queue = session.grading_queue(state.rankings_for_query(g.query), pool_depth=depth)
+queue = keep_in_window(session.grading_queue(state.rankings_for_query(g.query), pool_depth=depth), ds.posts)
 m = len(queue)
 if m == 0:
     st.info("This query's rankings are empty: nothing to grade.")

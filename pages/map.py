@@ -14,6 +14,8 @@ from core.embed import CLUSTER_TASK
 from dashboard import auth, charts, remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
+from dashboard.timecharts import cluster_volume, rose_section
+from dashboard.timefilter import time_filter
 from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, score_meaning
 
 auth.require("map")
@@ -24,6 +26,7 @@ p = state.params(MapParams)
 s = state.settings()
 mask = (ds.posts["scorable"].fillna(False).astype(bool).to_numpy() if "scorable" in ds.posts
         else np.ones(len(ds.posts), dtype=bool))
+mask = mask & time_filter(ds.posts).mask(ds.posts["time"])  # the time range narrows the map's posts
 posts = ds.posts[mask].reset_index(drop=True)
 key = resources.posts_key(ds.dataset_hash, posts["post_id"].tolist())
 
@@ -126,6 +129,12 @@ rows = [{"cluster": c, "name": names.name(c), "size": n, "keywords": ", ".join(m
         for c, n in sorted(sizes.items(), key=lambda item: (item[0] == -1, -item[1]))]
 st.dataframe(pd.DataFrame(rows), hide_index=True,
              column_config={"keywords": st.column_config.TextColumn("keywords (c-TF-IDF)", width="large")})
+
+st.subheader("Over time")
+cluster_volume(posts, labels, names.names)
+st.subheader("What rose")
+rose_section(posts, labels, names.names, state.rankings()[last].to_run() if last in state.rankings() else None,
+             last.query if last is not None else None)
 
 st.subheader("Cluster, then rerank")
 rp = state.params(RerankParams)

@@ -9,6 +9,8 @@ import streamlit as st
 from dashboard import auth, remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
+from dashboard.timecharts import ranking_timeline
+from dashboard.timefilter import time_filter, window_key
 from dashboard.widgets import (
     end_page,
     escape_markdown,
@@ -21,6 +23,7 @@ from dashboard.widgets import (
 auth.require("rerank")
 st.title("Rerank")
 ds = require_dataset()
+window = time_filter(ds.posts)
 
 p = state.params(RerankParams)
 s = state.settings()
@@ -96,7 +99,7 @@ with error_boundary("loading the reranker"):
 go = st.button("Rerank", type="primary", disabled=not (p.query.strip() and instruction.strip()),
                icon=":material/sort:")
 request = RankingRequest(query=p.query.strip(), mode=p.mode, instruction=p.instruction,
-                         top_k=p.top_k, budget=p.budget)
+                         top_k=p.top_k, budget=p.budget, window=window_key(window))
 if go:
     bar = st.progress(0.0, text="Finding candidates…")
     with error_boundary("reranking"):
@@ -150,6 +153,7 @@ posts_table(
                                                help="first-stage rank − new rank: positive = moved up"),
     },
 )
+ranking_timeline(ranking, ds.posts)
 if len(ranking.unscored):
     with st.expander(f"Posts not scored ({len(ranking.unscored):,})"):
         posts_table(ranking.unscored, columns=list(ranking.unscored.columns))

@@ -13,6 +13,7 @@ from dashboard import auth, remember, resources, state
 from dashboard.errors import error_boundary
 from dashboard.model_download import render_model_download
 from dashboard.state import RerankParams
+from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import escape_markdown
 
 auth.require("settings")
@@ -88,6 +89,8 @@ if saved:
         st.warning(f"Settings NOT applied: Sieve still uses the reranker {escape_markdown(s.reranker)} and "
                    f"the embedder {escape_markdown(s.embedder)}. Fix the field named above and press Apply "
                    "again.", icon=":material/warning:")
+
+timefilter.time_zone_setting()
 
 st.subheader("In use")
 with error_boundary("loading the reranker"):

@@ -39,7 +39,7 @@ SEED = 20231008
 BEIJING = timezone(timedelta(hours=8))
 TWITTER_EPOCH_MS = 1288834974657
 
-WEIBO_HEADER = ["微博id", "用户昵称", "微博正文", "发布时间", "点赞数", "转发数", "评论数", "话题"]
+WEIBO_HEADER = ["微博id", "用户昵称", "微博正文", "发布时间", "点赞数", "转发数", "评论数", "话题", "采集时间"]
 X_HEADER = [
     "id", "created_at", "author.username", "text", "lang",
     "like_count", "retweet_count", "reply_count", "url",
@@ -206,6 +206,34 @@ def build(topics: list[tuple[Topic, list[Post]]]) -> list[Post]:
     return posts
 
 
+def crawl_time(weibo: list[Post]) -> datetime:
+    """When the Weibo sample was crawled: 3 hours after its newest post, on the hour (Beijing)."""
+    newest = max(p.time for p in weibo)
+    return (newest + timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+
+
+def weibo_time(when: datetime, crawled: datetime, index: int) -> str:
+    """The publication time as a Weibo page shows it at ``crawled`` (m.weibo.cn style).
+
+    Under a day old: ``刚刚``, ``N分钟前``, ``N小时前``; yesterday and the day before: ``昨天 HH:MM``,
+    ``前天 HH:MM``; earlier the same year: one post in three as ``MM-DD HH:MM`` or ``M月D日 HH:MM``
+    (no year); the rest ``YYYY-MM-DD HH:MM`` (what most crawlers write).
+    """
+    age = crawled - when
+    if age < timedelta(minutes=1):
+        return "刚刚"
+    if age < timedelta(hours=1):
+        return f"{int(age.total_seconds() // 60)}分钟前"
+    if when.date() == crawled.date():
+        return f"{int(age.total_seconds() // 3600)}小时前" if index % 2 else f"今天 {when:%H:%M}"
+    days = (crawled.date() - when.date()).days
+    if days in (1, 2):
+        return f"{'昨天' if days == 1 else '前天'} {when:%H:%M}"
+    if when.year == crawled.year and index % 3 == 0:
+        return f"{when:%m-%d %H:%M}" if index % 2 else f"{when.month}月{when.day}日 {when:%H:%M}"
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
 def write_all(posts: list[Post], out: Path) -> dict[str, int]:
     """Write the two exports, queries and qrels into ``out``.
 
@@ -217,16 +245,18 @@ def write_all(posts: list[Post], out: Path) -> dict[str, int]:
     weibo = sorted((p for p in posts if p.platform == "weibo"), key=lambda p: (p.time, p.post_id))
     xs = sorted((p for p in posts if p.platform == "x"), key=lambda p: (p.time, p.post_id))
 
+    crawled = crawl_time(weibo)
     with open(out / "weibo_sample.csv", "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(WEIBO_HEADER)
-        for p in weibo:
+        for i, p in enumerate(weibo):
             likes, reposts, comments = p.counts
             own = p.text.split("//@", 1)[0]
             tags = ",".join(dict.fromkeys(_TOPIC_RE.findall(own)))
             w.writerow([
-                p.post_id, p.author, p.text, p.time.strftime("%Y-%m-%d %H:%M"),
+                p.post_id, p.author, p.text, weibo_time(p.time, crawled, i),
                 _weibo_count(likes, rng), _weibo_count(reposts, rng), _weibo_count(comments, rng), tags,
+                crawled.strftime("%Y-%m-%d %H:%M"),
             ])
 
     with open(out / "x_sample.csv", "w", encoding="utf-8", newline="") as f:

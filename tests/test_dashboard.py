@@ -222,7 +222,7 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
     at.switch_page("../pages/map.py").run()
     button(at, "Cluster").click().run()
     ok(at)
-    assert len(at.get("plotly_chart")) == 1, "the map is drawn"
+    assert [c.key for c in at.get("plotly_chart")][:1] == ["map.chart"], "the map is drawn"
 
     at.switch_page("../pages/grade.py").run()
     ok(at)

@@ -85,7 +85,7 @@ def test_each_layout_maps_text_and_counts_rows(name, layout, text_col, id_col, n
 
 def test_post_table_dtypes():
     posts = read_posts(DATA / "weibo_crawler.csv").posts
-    assert posts["time"].dtype == "datetime64[ns]"
+    assert str(posts["time"].dtype) == "datetime64[ns, UTC]"
     for col in ("likes", "reposts", "comments"):
         assert str(posts[col].dtype) == "Int64"
     assert posts["scorable"].dtype == bool
@@ -133,7 +133,7 @@ def test_reddit_title_joins_selftext_and_comments_use_body():
     assert not posts.loc["def457", "scorable"]
     assert posts.loc["def457", "unscorable_reason"] == "placeholder: [deleted]"
     assert posts.loc["abc123", "url"] == "https://www.reddit.com/r/StableDiffusion/comments/abc123/"
-    assert posts.loc["abc123", "time"] == pd.Timestamp("2023-09-29 15:06:40")  # created_utc epoch seconds
+    assert posts.loc["abc123", "time"] == pd.Timestamp("2023-09-29 15:06:40", tz="UTC")  # created_utc epoch seconds
 
 
 def test_x_archive_reads_all_parts_and_zip(tmp_path):

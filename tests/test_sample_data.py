@@ -16,7 +16,10 @@ import pytest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 FILES = ("weibo_sample.csv", "x_sample.csv", "queries.tsv", "qrels.csv", "qrels.txt")
-WEIBO_HEADER = ["微博id", "用户昵称", "微博正文", "发布时间", "点赞数", "转发数", "评论数", "话题"]
+WEIBO_HEADER = ["微博id", "用户昵称", "微博正文", "发布时间", "点赞数", "转发数", "评论数", "话题", "采集时间"]
+#: How a Weibo page shows a time: absolute, relative to the crawl, or without a year.
+WEIBO_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}|刚刚|\d+(分钟|小时)前|(今天|昨天|前天) \d{2}:\d{2}"
+                           r"|\d{2}-\d{2} \d{2}:\d{2}|\d{1,2}月\d{1,2}日 \d{2}:\d{2}")
 X_HEADER = ["id", "created_at", "author.username", "text", "lang", "like_count", "retweet_count",
             "reply_count", "url"]
 TWITTER_EPOCH_MS = 1288834974657
@@ -87,8 +90,12 @@ def test_weibo_export_looks_like_a_crawler_export(weibo):
     assert all(re.fullmatch(r"\d{1,3}(,\d{3})*|\d+|无", c) for c in counts)
     dup_texts = [t for t, n in Counter(t for t in texts if t and t != "转发微博").items() if n > 1]
     assert len(dup_texts) >= 3  # copies under other accounts
+    assert len({r["采集时间"] for r in rows}) == 1
+    datetime.strptime(rows[0]["采集时间"], "%Y-%m-%d %H:%M")
+    assert all(WEIBO_TIME_RE.fullmatch(r["发布时间"]) for r in rows)
+    kinds = Counter("absolute" if r["发布时间"][:2] == "20" and r["发布时间"][4] == "-" else "other" for r in rows)
+    assert kinds["other"] >= 10  # relative and year-less times, as m.weibo.cn shows them
     for r in rows:
-        datetime.strptime(r["发布时间"], "%Y-%m-%d %H:%M")
         own = r["微博正文"].split("//@", 1)[0]
         assert set(filter(None, r["话题"].split(","))) == set(re.findall(r"#([^#\s][^#\n]{0,30}?)#", own))
 

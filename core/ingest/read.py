@@ -15,7 +15,8 @@ from core.ingest.columns import ColumnMap, map_columns
 from core.ingest.dedupe import dataset_hash, mark_duplicates
 from core.ingest.formats import RawTable, load_source, read_table
 from core.ingest.ids import CORRUPTED_WARNING, clean_id, content_hash, spreadsheet_damage, unique_ids
-from core.ingest.values import parse_counts, parse_times
+from core.ingest.times import crawl_time_column, file_time_of, resolve_times
+from core.ingest.values import parse_counts
 from core.schema import POST_COLUMNS
 from core.text.tokenize import detect_lang, normalise_for_dedupe
 
@@ -66,6 +67,9 @@ class IngestReport:
         source_columns: the source column names as read.
         dataset_hash: :func:`core.ingest.dataset_hash` of the table.
         files: the files read (several for a split X archive).
+        times: how posts were dated (``core.ingest.times.TimeResolution.to_dict()``): counts
+            ``absolute``, ``relative``, ``year_less``, ``snowflake``, ``missing``, ``unparsed``;
+            ``reference`` (ISO UTC) and ``reference_source``; ``naive_time_zone``; ``snowflake_note``.
     """
 
     source: str
@@ -87,6 +91,7 @@ class IngestReport:
     source_columns: list[str] = field(default_factory=list)
     dataset_hash: str = ""
     files: list[str] = field(default_factory=list)
+    times: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The report as plain JSON-serialisable types."""
@@ -237,6 +242,8 @@ def read_posts(
     filename: str | None = None,
     columns: dict[str, str | list[str] | None] | None = None,
     max_mb: float | None = None,
+    reference_time: object | None = None,
+    file_time: object | None = None,
 ) -> IngestResult:
     """Read an export of posts into the post table.
 
@@ -252,13 +259,18 @@ def read_posts(
             columns to join; ``None`` unmaps a detected role (e.g.
             ``{"id": None}`` keys posts by content hash).
         max_mb: size limit in MB; default ``Settings.max_upload_mb`` (200).
+        reference_time: the analyst's reference for relative times (``5分钟前``, ``昨天 08:15``,
+            ``03-15 12:30``): anything ``pd.Timestamp`` reads, naive = UTC. Default: the export's
+            crawl-time column, else ``file_time`` (see ``core/ingest/times.py``).
+        file_time: when the file was written or uploaded (default: a path's modification time,
+            now for bytes).
 
     Returns:
         An :class:`IngestResult`: ``posts`` has exactly ``core.schema.POST_COLUMNS``
         with a ``RangeIndex``: ``post_id``, ``text`` (cleaned, at most
         :data:`MAX_TEXT_CHARS` characters), ``text_raw`` (whole), ``lang``
         (``str``; ``lang`` from the export, else detected), ``time``
-        (``datetime64[ns]``, naive, UTC where the export gave an offset),
+        (``datetime64[ns, UTC]``; see ``core/ingest/times.py`` for where it comes from),
         ``author``, ``url``, ``unscorable_reason``, ``dup_of`` (``object``:
         ``str`` or ``None``), ``likes``, ``reposts``,
         ``comments`` (``Int64``), ``hashtags``, ``mentions``, ``urls``
@@ -357,6 +369,7 @@ def read_posts(
             missing = sum(1 for i in ids if not i)
             if missing:
                 warnings.append(f"{missing} record(s) have no ID; they are keyed by a content hash (h:...).")
+    ids_for_time = list(ids) if any(ids) else None  # cleaned IDs; none when missing or spreadsheet-damaged
     for k in range(n):
         if not ids[k]:
             ids[k] = content_hash(text_raw[k], authors[k] if authors else "",
@@ -369,22 +382,18 @@ def read_posts(
             f"ID {ids[first]!r}); they were kept with the suffix ~2, ~3, ..."
         )
 
-    # ---- times and counts
-    if times_raw is not None:
-        times, tcounts = parse_times(times_raw)
-        if tcounts["relative"]:
-            warnings.append(f"{tcounts['relative']} relative time(s) such as '5分钟前' cannot be dated; left empty.")
-        if tcounts["no_year"]:
-            warnings.append(f"{tcounts['no_year']} time(s) have no year (e.g. '03月31日'); left empty.")
-        if tcounts["unparsed"]:
-            bad = next(t for t, v in zip(times_raw, times.isna()) if v and t)
-            warnings.append(
-                f"{tcounts['unparsed']} value(s) of {cmap.roles['time']!r} are not times (e.g. {bad!r}); left empty."
-            )
-        if tcounts["tz_names"]:
-            warnings.append(f"{tcounts['tz_names']} time(s) end in a time-zone name (e.g. EST) that was ignored.")
-    else:
-        times = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    # ---- times (column, relative to the crawl, snowflake IDs) and counts
+    crawl_col = crawl_time_column(table.header)
+    times, tres = resolve_times(
+        times_raw, ids_for_time, layout=cmap.layout if table.format != "x-archive" else "x-archive",
+        crawl_raw=[row[col[crawl_col]].strip() for row in rows] if crawl_col else None, crawl_column=crawl_col,
+        reference=reference_time, file_time=file_time if file_time is not None else file_time_of(path),
+        file_time_source="file modification time" if file_time is not None or path is not None else "upload time")
+    if tres.unparsed and times_raw is not None:
+        bad = next((t for t, v in zip(times_raw, times.isna(), strict=True) if v and t), "")
+        warnings.append(f"{tres.unparsed} value(s) of {cmap.roles['time']!r} are not times (e.g. {bad!r}); "
+                        "left empty.")
+    warnings.extend(m for m in tres.messages if not m.endswith("are not times; left empty."))
     counts = {}
     for role in ("likes", "reposts", "comments"):
         raw = cells(role)
@@ -461,6 +470,7 @@ def read_posts(
         source_columns=list(table.header),
         dataset_hash=dataset_hash(posts),
         files=table.files,
+        times=tres.to_dict(),
     )
     logger.info("read %s: %d posts (%s, %s)", name, n, report.format, report.encoding)
     return IngestResult(posts, report)
