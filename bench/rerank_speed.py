@@ -115,8 +115,14 @@ def load_posts(n: int, pair_length=None) -> tuple[list[str], str]:
 
 
 def _posts_for(n: int, pair_length, natural: bool) -> tuple[list[str], str]:
-    """n posts; when the event has fewer, numbered copies (distinct texts) fill up."""
+    """n posts: the workload's, then the event's other tweets by ID (any length), then
+    numbered copies (distinct texts) when the event has fewer."""
     posts, source = load_posts(n, None if natural else pair_length)
+    if len(posts) < n and not natural:
+        more = [t for t in load_posts(10 * n)[0] if t not in set(posts)][: n - len(posts)]
+        if more:
+            source += f", then {len(more)} more tweets by ID of any length"
+            posts += more
     base, i = list(posts), 0
     while posts and len(posts) < n:
         posts.append(f"{base[i % len(base)]} #{i // len(base) + 1}")

@@ -70,8 +70,8 @@ class Settings:
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` for automatic
             (cuda > mps > cpu). Env ``SIEVE_DEVICE``.
         dtype: ``"float32"``, ``"bfloat16"``, ``"int8"`` (the reranker on the
-            CPU) or ``None``/``"auto"`` for automatic (the reranker: int8 on an
-            x86 CPU with AVX2, bf16 on CUDA, else fp32; :mod:`core.rerank.quantize`).
+            CPU) or ``None``/``"auto"`` for automatic (the reranker: bf16 on CUDA,
+            else fp32; :mod:`core.rerank.quantize`).
             Env ``SIEVE_DTYPE``.
         rerank_budget: how many first-stage candidates the reranker scores
             (default 200). Env ``SIEVE_RERANK_BUDGET``.

@@ -80,10 +80,20 @@ def test_provenance_of_an_export_names_int8(selfmade_qwen3_dir, tmp_path):
     assert prov["runs"]["relevance"]["dtype"] == "int8"
 
 
-def test_automatic_dtype_rule():
+def test_automatic_dtype_rule(monkeypatch):
+    from core.rerank import quantize
+
     assert auto_dtype("cuda:0") == "bfloat16" and auto_dtype("mps") == "float32"
-    assert auto_dtype("cpu", frozenset()) == "float32"  # no AVX2 flag: nothing faster measured
+    # int8 and bf16 did not stay within the score bounds on the bench: fp32 on every CPU
+    assert auto_dtype("cpu", frozenset({"avx2", "avx512_bf16"})) == "float32"
+    # the rule once a dtype is measured within bounds: int8 needs AVX2, bf16 native bf16
+    monkeypatch.setitem(quantize.CPU_WITHIN_BOUNDS, "int8", True)
+    monkeypatch.setitem(quantize.CPU_WITHIN_BOUNDS, "bfloat16", True)
     assert auto_dtype("cpu", frozenset({"avx2", "fma"})) == "int8"
+    assert auto_dtype("cpu", frozenset({"avx512_bf16"})) == "bfloat16"
+    assert auto_dtype("cpu", frozenset({"neon"})) == "float32"
+    monkeypatch.setitem(quantize.CPU_WITHIN_BOUNDS, "int8", False)
+    assert auto_dtype("cpu", frozenset({"avx2", "amx_bf16"})) == "bfloat16"
     assert resolve_dtype("cpu", None) is None and resolve_dtype("cpu", "bf16") == "bfloat16"
     assert resolve_dtype("cpu", "auto") == auto_dtype("cpu")
     with pytest.raises(SieveError, match="CPU only"):

@@ -50,7 +50,7 @@ def load_scorer(
         dtype: ``"float32"``, ``"bfloat16"``, ``"int8"`` (CPU; dynamic quantisation,
             :mod:`core.rerank.quantize`), or ``None``/``"auto"``: the fastest dtype
             within the score bounds on this device (:func:`core.rerank.quantize.auto_dtype`:
-            int8 on an x86 CPU with AVX2, bf16 on CUDA, else fp32). The dtype is
+            bf16 on CUDA, fp32 elsewhere: int8 is opt-in). The dtype is
             part of the score-cache key and of every export's provenance.
         max_length: token limit of one Qwen3 sequence (only the post is truncated).
         cache_dir: folder of the score cache; ``None`` = no cache.

@@ -34,6 +34,7 @@ from core.rerank.pipeline import Ranking, assemble, prepare
 logger = logging.getLogger(__name__)
 
 RATES_FILE = "rerank_rates.json"
+_now = time.perf_counter  # the clock batches are timed with (tests replace it)
 
 
 class RateBook:
@@ -173,7 +174,7 @@ def rerank_stream(
             if should_cancel is not None and should_cancel():
                 raise Cancelled("cancelled between batches")
             misses0 = getattr(prep.scorer, "misses", None)
-            t0 = time.perf_counter()
+            t0 = _now()
             res = prep.scorer.predict(
                 query, prep.texts[start:stop], instruction=prep.instruction, should_cancel=should_cancel,
                 progress=None if progress is None else (lambda d, t, s=start: progress(s + d, n)))
@@ -187,7 +188,7 @@ def rerank_stream(
         if rates is not None:
             misses = getattr(prep.scorer, "misses", None)
             ran = stop - start if misses0 is None or misses is None else misses - misses0
-            rates.record(prep.scorer, ran, time.perf_counter() - t0)
+            rates.record(prep.scorer, ran, _now() - t0)
         scores[start:stop] = res.scores
         if res.log_odds is not None:
             if log_odds is None:
