@@ -37,7 +37,7 @@ class SlowFake(FakeScorer):
 @pytest.fixture
 def slow(sample, monkeypatch):
     """Install a :class:`SlowFake` (and its clock) as the dashboard's scorer."""
-    import core.rerank.stream as stream
+    from core.rerank import stream
     from dashboard import resources
 
     clock = {"t": 0.0}

@@ -80,7 +80,7 @@ def test_progress_counts_candidates():
 
 
 def test_rates_are_measured_remembered_and_skip_cache_hits(tmp_path, monkeypatch):
-    import core.rerank.stream as stream
+    from core.rerank import stream
 
     clock = {"t": 0.0}
     monkeypatch.setattr(stream, "_now", lambda: clock["t"])

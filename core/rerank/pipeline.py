@@ -40,9 +40,9 @@ from core.rerank.modes import Mode, resolve_instruction
 
 logger = logging.getLogger(__name__)
 
-#: Columns of ``Ranking.table``, in order.
-__all__ = ["Prepared", "RANKING_COLUMNS", "Ranking", "assemble", "demote_duplicates", "prepare", "rerank"]
+__all__ = ["RANKING_COLUMNS", "Prepared", "Ranking", "assemble", "demote_duplicates", "prepare", "rerank"]
 
+#: Columns of ``Ranking.table``, in order.
 RANKING_COLUMNS = ("post_id", "rank", "score", "log_odds", "first_stage_rank", "moved", "text")
 
 
