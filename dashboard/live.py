@@ -61,10 +61,10 @@ def estimate_text(scorer, n_pairs: int) -> str:
 
 
 def first_batch_size(scorer) -> int:
-    """Posts in the first batch: about 2.5 s of scoring at the measured rate (4..16; 16 unmeasured),
+    """Posts in the first batch: about 2.5 s of scoring at the measured rate (4..16; 8 unmeasured),
     so the first refined top 10 shows within seconds even on a slow CPU."""
     rate = _rates().rate(scorer)
-    return 16 if rate is None else max(4, min(16, int(rate * 2.5)))
+    return 8 if rate is None else max(4, min(16, int(rate * 2.5)))
 
 
 def progress_text(ranking: Any) -> str:

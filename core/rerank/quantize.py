@@ -113,7 +113,7 @@ def _has_quantize_dynamic() -> bool:
 #: picks one only when True here; flip it when a measurement (the ``weights`` test
 #: tier on real weights, or the bench) shows it within bounds.
 CPU_WITHIN_BOUNDS = {
-    "int8": False,  # 2.5e-2 and tau 0.86 (6 of 28 layers, AVX2 kernels): out of bounds
+    "int8": False,  # 2.5e-2-4.0e-2 and tau 0.86-0.87 (6 of 28 layers, AVX2 kernels): out of bounds
     "bfloat16": False,  # 1.2e-2 at full depth over 64 posts; tau over 200 not measured at full depth
 }
 
