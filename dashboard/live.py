@@ -57,7 +57,8 @@ def estimate_text(scorer, n_pairs: int) -> str:
     when = "under a second" if seconds < 1 else (f"about {seconds:.0f} s" if seconds < 120
                                                  else f"about {seconds / 60:.1f} min")
     return (f"Estimated time: {when} for {n_pairs:,} candidates at {rate:.1f} pairs/s (measured on this "
-            f"machine with {escape_markdown(info.dtype)} on {escape_markdown(info.device)}); posts already in the score cache take no time.")
+            f"machine with {escape_markdown(info.dtype)} on {escape_markdown(info.device)}); posts already "
+            "in the score cache take no time.")
 
 
 def first_batch_size(scorer) -> int:

@@ -1,35 +1,35 @@
 """int8 for the Qwen3 scorer on the CPU, and the automatic choice of dtype.
 
 **int8** is PyTorch's dynamic quantisation (``torch.ao.quantization.quantize_dynamic``)
-of every ``nn.Linear`` of the decoder: weights stored as int8 with one scale per
-output channel (``per_channel_dynamic_qconfig``), activations quantised on the
-fly, int32 accumulation (FBGEMM kernels on x86 with AVX2, VNNI where present).
-PyTorch's dynamic linear layer takes one activation scale for the whole batch,
-so one token with large activations (the inputs of ``o_proj`` and ``down_proj``
-are heavy-tailed) coarsens every other row, and a post's score would depend on
-the posts batched with it. ``Int8Linear`` (:func:`int8_linear_class`) therefore scales each token to
-an absolute maximum of 1 before the int8 product and back after it, with the
-quantisation range pinned to [-1, 1]: per-token activation quantisation on the
-same kernel, a few elementwise operations per layer. On the bench's random 0.6B model (4 layers) this cut the largest score
-difference against fp32 from 3.5e-2 to 1.0e-2, and each post's score depends on
-that post alone, as the score cache assumes. Embeddings, RMS norms, attention (SDPA) and the
-yes/no head stay float32, and the scorer's own forward path (only the last
-position's two logits, the shared prefix's key/value cache reused) runs
-unchanged on the quantised modules. ``lm_head`` is never quantised: Sieve reads
-its "no"/"yes" rows in float32 and never runs it.
+of every ``nn.Linear`` of the decoder: weights stored as int8 with one scale per output
+channel (``per_channel_dynamic_qconfig``), activations quantised on the fly, int32
+accumulation (FBGEMM kernels on x86 with AVX2, VNNI where present). PyTorch's dynamic
+linear layer takes one activation scale for the whole batch, so one token with large
+activations (the inputs of ``o_proj`` and ``down_proj`` are heavy-tailed) coarsens every
+other row, and a post's score would depend on the posts batched with it. ``Int8Linear``
+(:func:`int8_linear_class`) therefore scales each token to an absolute maximum of 1
+before the int8 product and back after it, with the quantisation range pinned to
+[-1, 1]: per-token activation quantisation on the same kernel, a few elementwise operations
+per layer. On the bench's random 0.6B model (4 layers) this cut the largest score
+difference against fp32 from 3.5e-2 to 1.0e-2, and each post's score depends on that
+post alone, as the score cache assumes. Embeddings, RMS norms, attention (SDPA) and the
+yes/no head stay float32, and the scorer's own forward path (only the last position's
+two logits, the shared prefix's key/value cache reused) runs unchanged on the quantised
+modules. ``lm_head`` is never quantised: Sieve reads its "no"/"yes" rows in float32 and
+never runs it.
 
-Why this and not ONNX Runtime: it keeps the exact same forward code (prefix KV
-reuse, last-position head) that an ONNX export would have to re-create, and it
-ran a decoder-sized linear layer 1.9x faster than fp32 with the CPU limited to
-AVX2 (see ``bench/rerank_speed.py``, README "Measured").
+Why this and not ONNX Runtime: it keeps the exact same forward code (prefix KV reuse,
+last-position head) that an ONNX export would have to re-create, and it ran a decoder-
+sized linear layer 1.9x faster than fp32 with the CPU limited to AVX2 (see
+``bench/rerank_speed.py``, README "Measured").
 
-The automatic dtype (``dtype="auto"``, the dashboard's and CLI's default) is
-the fastest dtype measured on this kind of CPU whose scores stayed within the
-bounds (largest score difference <= 2e-2, Kendall's tau >= 0.95 against fp32
-over 200 candidates; measured on random weights, see README): see
-:func:`auto_dtype` and :data:`CPU_WITHIN_BOUNDS` -- int8 did not stay within
-them, so it is chosen by hand (Settings, ``--dtype int8``, ``SIEVE_DTYPE=int8``). ``dtype=None`` keeps the model card's precision (fp32 on the
-CPU, bf16 on CUDA).
+The automatic dtype (``dtype="auto"``, the dashboard's and CLI's default) is the fastest
+dtype measured on this kind of CPU whose scores stayed within the bounds (largest score
+difference <= 2e-2, Kendall's tau >= 0.95 against fp32 over 200 candidates; measured on
+random weights, see README): see :func:`auto_dtype` and :data:`CPU_WITHIN_BOUNDS` --
+int8 did not stay within them, so it is chosen by hand (Settings, ``--dtype int8``,
+``SIEVE_DTYPE=int8``). ``dtype=None`` keeps the model card's precision (fp32 on the CPU,
+bf16 on CUDA).
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ def resolve_dtype(device: str, dtype: str | None) -> str | None:
         name = auto_dtype(device)
         logger.info("Automatic dtype on %s: %s", device, name)
     if name == INT8 and not device.startswith("cpu"):
-        raise SieveError(f"The int8 dtype runs on the CPU only (dynamic quantisation); the device is {device}. "
+        raise SieveError(f"The int8 dtype runs on the CPU only (dynamic quantisation); the device is "
+                         f"{device}. "
                          "Use bfloat16 on a GPU, or choose the CPU as device.")
     return name
 
@@ -179,7 +180,8 @@ def int8_linear_class():
             super().__init__()
             self.in_features, self.out_features = linear.in_features, linear.out_features
             bias = linear.bias
-            self.bias = None if bias is None else torch.nn.Parameter(bias.detach().clone(), requires_grad=False)
+            self.bias = (None if bias is None
+                         else torch.nn.Parameter(bias.detach().clone(), requires_grad=False))
             linear.bias = None  # added after the rescaling
             holder = torch.nn.Sequential(linear)
             quantize_dynamic(holder, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
