@@ -10,10 +10,29 @@ scores the same 64 posts for one query:
    vocabulary logits at every position), float32;
 2. Sieve float32: :class:`core.rerank.qwen3.Qwen3Reranker` (last-token yes/no
    logits, shared-prefix KV reuse, token-budget batches);
-3. Sieve bfloat16: the same scorer on the model cast to bfloat16.
+3. sentence-transformers peer: ``CrossEncoder`` on the sequence-classification
+   conversion of the same weights (``Qwen3ForSequenceClassification``, one logit
+   = ``lm_head["yes"] - lm_head["no"]``, as the vLLM / sentence-transformers
+   conversions do), the model card's prompt split into (query, document) pairs;
+   skipped with a message when sentence-transformers is not importable (it is no
+   dependency of Sieve: ``pip install --target DIR sentence-transformers`` and
+   ``PYTHONPATH=DIR``);
+4. Sieve int8: the scorer on the model with its decoder's linear layers
+   dynamically quantised (:mod:`core.rerank.quantize`; CPU only);
+5. Sieve bfloat16: the same scorer on the model cast to bfloat16 (skipped on a
+   CPU without native bf16 unless ``--bf16``: emulated bf16 is 3-4x slower than fp32).
 
-It prints pairs/s of each, the ratios to the plain recipe, and the largest score
-differences (Sieve fp32 vs plain; Sieve bf16 vs Sieve fp32).
+It prints pairs/s of each, the ratios to the plain recipe and to Sieve fp32, the
+CPU seconds ("idle est": pairs/s had the threads their cores to themselves), the
+largest score difference against fp32 and Kendall's tau over ``--agree`` (200)
+candidates, and the automatic dtype this CPU gets. Random weights: the deviation
+figures only indicate what real weights do (the ``weights`` test tier checks those).
+
+``--device cuda``: bf16 with SDPA attention and token-budget batches sized to the
+card (``--batch-tokens``), the plain recipe in bf16 in the same run, and fp32 as
+the deviation yardstick. ``--isa avx2`` restricts PyTorch, oneDNN, MKL and FBGEMM
+to AVX2 kernels (what a laptop CPU without AVX-512 runs). ``--layers`` shrinks the
+model depth for a quick run on a busy machine (speed ratios hold per layer).
 
 Posts: tweets of the CrisisLex T26 "2013_Typhoon_Yolanda" event in
 ``../shared/real_data``, in ID order. The default workload is the issue's: about
@@ -24,7 +43,8 @@ hashtags are longer). Built-in posts are used when ``../shared/real_data`` is ab
 
 Usage::
 
-    python bench/rerank_speed.py [--posts 64] [--natural] [--repeat 1] [--no-bf16] [--device cpu]
+    python bench/rerank_speed.py [--posts 64] [--agree 200] [--layers 28] [--isa avx2] [--natural]
+                                 [--repeat 1] [--no-bf16|--bf16] [--no-st] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -32,6 +52,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import os
 import shutil
 import sys
 import tempfile
@@ -40,7 +61,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _rerank_peers import agreement, build_model, restrict_isa, seq_cls_folder, st_peer, timed  # noqa: E402
+SHARED = Path(os.environ.get("SIEVE_SHARED_DIR") or ROOT.parent / "shared")  # as tests/conftest.py
 TOKENIZER = SHARED / "fixtures" / "qwen3_tokenizer"
 EVENT = SHARED / "real_data" / "crisislex_t26" / "2013_Typhoon_Yolanda"
 QUERY = "Typhoon Yolanda damage in the Philippines"
@@ -91,118 +114,218 @@ def load_posts(n: int, pair_length=None) -> tuple[list[str], str]:
     return texts, "built-in posts (../shared/real_data absent)"
 
 
-def build_model(tokenizer_dir: Path, device: str):
-    import torch
-    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+def _posts_for(n: int, pair_length, natural: bool) -> tuple[list[str], str]:
+    """n posts: the workload's, then the event's other tweets by ID (any length), then
+    numbered copies (distinct texts) when the event has fewer."""
+    posts, source = load_posts(n, None if natural else pair_length)
+    if len(posts) < n and not natural:
+        more = [t for t in load_posts(10 * n)[0] if t not in set(posts)][: n - len(posts)]
+        if more:
+            source += f", then {len(more)} more tweets by ID of any length"
+            posts += more
+    base, i = list(posts), 0
+    while posts and len(posts) < n:
+        posts.append(f"{base[i % len(base)]} #{i // len(base) + 1}")
+        i += 1
+    if i:
+        source += f", plus {i} numbered copies"
+    return posts, source
 
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
-    config = Qwen3Config(
-        vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
-        num_attention_heads=16, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
-        tie_word_embeddings=True, rope_theta=1_000_000.0, rms_norm_eps=1e-6,
-        bos_token_id=151643, eos_token_id=151645, pad_token_id=151643,
-    )
-    torch.manual_seed(0)
-    model = Qwen3ForCausalLM(config).eval().to(device)
-    return model, tokenizer
+
+def first_top10(scorer, posts: list[str], label: str) -> None:
+    """Print how long the streaming rerank takes to show its first refined top 10
+    (core.rerank.stream, the Rerank page's path; first batch of 16, BM25 first stage)."""
+    import pandas as pd
+
+    from core.rerank.stream import rerank_stream
+
+    table = pd.DataFrame({"post_id": [f"p{i}" for i in range(len(posts))], "text": posts})
+    scorer._m.prefix_kv.clear()
+    t0, c0 = time.perf_counter(), time.process_time()
+    stream = rerank_stream(table, QUERY, scorer=scorer, budget=len(posts), first_batch=16)
+    next(stream)  # the first-stage order, shown at once
+    t_first = time.perf_counter() - t0
+    ranking = next(stream)  # the first batch scored: the refined top 10
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    stream.close()
+    print(f"stream ({label}): first-stage order after {t_first:.2f} s; first refined top 10 "
+          f"({ranking.n_scored} of {ranking.n_candidates} scored) after {wall:.2f} s wall, {cpu:.2f} CPU s")
 
 
-def timed(fn, repeat: int):
-    """(best wall seconds, CPU seconds of that run, result) over ``repeat`` runs."""
-    best, cpu, out = float("inf"), float("inf"), None
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall = time.perf_counter() - t0
-        if wall < best:
-            best, cpu = wall, time.process_time() - c0
-    return best, cpu, out
+def _card_budget(torch) -> tuple[int, int]:
+    """(batch_tokens, max_batch_size) sized to the GPU: about 1,024 tokens per GiB, 16k..128k."""
+    gib = torch.cuda.get_device_properties(0).total_memory / 2**30
+    return int(min(131072, max(16384, 1024 * gib))), 4096
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--posts", type=int, default=64)
+    ap.add_argument("--posts", type=int, default=None, help="timed posts (default 64 on CPU, 2048 on CUDA)")
+    ap.add_argument("--agree", type=int, default=200, help="candidates for score difference and Kendall's tau")
+    ap.add_argument("--layers", type=int, default=28, help="decoder layers (28 = the real 0.6B)")
+    ap.add_argument("--isa", choices=("native", "avx2"), default="native")
     ap.add_argument("--natural", action="store_true",
                     help="first tweets by ID whatever their length (default: ~100 tokens per pair)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per path; the best time is kept")
     ap.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 path")
+    ap.add_argument("--bf16", action="store_true", help="run bf16 on a CPU without native bf16 too")
+    ap.add_argument("--no-int8", action="store_true", help="skip the int8 path")
+    ap.add_argument("--no-st", action="store_true", help="skip the sentence-transformers peer")
     ap.add_argument("--no-plain", action="store_true", help="skip the plain recipe (no ratios)")
+    ap.add_argument("--batch-tokens", type=int, default=None, help="Sieve's token budget per batch")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
+    isa = restrict_isa(args.isa)  # before torch is imported
 
     if not (TOKENIZER / "tokenizer.json.gz").is_file():
         print(f"SKIP: the real Qwen3 tokenizer fixture {TOKENIZER} is absent (it exists only in the "
               "Sieve workplace).")
         return 0
 
+    import copy
+
     import numpy as np
     import torch
 
     from core.config import available_cpus
+    from core.rerank.quantize import auto_dtype, cpu_flags, has_native_bf16, quantize_int8
     from core.rerank.qwen3 import Qwen3Reranker, reference_scores
 
+    cuda = args.device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        print("SKIP: --device cuda, but this PyTorch sees no CUDA device.")
+        return 0
     torch.set_num_threads(available_cpus())
-    tmp = Path(tempfile.mkdtemp(prefix="sieve-bench-tok-"))
+    n_posts = args.posts or (2048 if cuda else 64)
+    batch_tokens, max_batch = _card_budget(torch) if cuda else (None, None)
+    batch_tokens = args.batch_tokens or batch_tokens
+    sync = torch.cuda.synchronize if cuda else None
+    tmp = Path(tempfile.mkdtemp(prefix="sieve-bench-"))
     try:
         with gzip.open(TOKENIZER / "tokenizer.json.gz", "rb") as fin, open(tmp / "tokenizer.json", "wb") as fout:
             shutil.copyfileobj(fin, fout)
         shutil.copy(TOKENIZER / "tokenizer_config.json", tmp / "tokenizer_config.json")
         t0 = time.perf_counter()
-        model, tokenizer = build_model(tmp, args.device)
-        print(f"built random Qwen3-Reranker-0.6B architecture in {time.perf_counter() - t0:.1f} s "
-              f"({sum(p.numel() for p in model.parameters()) / 1e6:.0f} M parameters)")
+        model, tokenizer = build_model(tmp, args.device, layers=args.layers)
+        print(f"built random Qwen3-Reranker-0.6B architecture ({args.layers} of 28 layers) in "
+              f"{time.perf_counter() - t0:.1f} s ({sum(p.numel() for p in model.parameters()) / 1e6:.0f} M parameters)")
+
+        mid = "random:Qwen3-Reranker-0.6B-architecture"
+        kw = {"batch_tokens": batch_tokens, "max_batch_size": max_batch}
+        fp32_scorer = Qwen3Reranker.from_model(model, tokenizer, model_id=mid, **kw)
+        posts_all, source = _posts_for(max(n_posts, args.agree),
+                                       lambda text: len(fp32_scorer.encode(QUERY, [text])[0]), args.natural)
+        posts = posts_all[:n_posts]
+        ids = fp32_scorer.encode(QUERY, posts)
+        flags = cpu_flags()
+        print(f"posts: {len(posts)} timed, {len(posts_all)} for agreement, from {source}; query: {QUERY!r}")
+        print(f"tokens per pair incl. template: mean {np.mean([len(i) for i in ids]):.1f}, "
+              f"min {min(len(i) for i in ids)}, max {max(len(i) for i in ids)}")
+        print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}"
+              + (f" ({torch.cuda.get_device_name(0)}, batch_tokens {batch_tokens})" if cuda else "")
+              + f"; {isa}; cpu capability {torch.backends.cpu.get_cpu_capability()}; CPU flags: "
+              + (" ".join(sorted(f for f in flags if f.startswith(("avx2", "avx512_bf16", "avx512_vnni", "amx"))))
+                 or "unknown"))
+        try:
+            load = os.getloadavg()[0]
+            print(f"load average (1 min) at start: {load:.2f} on {os.cpu_count()} CPUs")
+        except OSError:
+            pass
+
+        def run(scorer):
+            def go():
+                scorer._m.prefix_kv.clear()  # time the shared prefix too
+                return scorer.predict(QUERY, posts)
+            scorer.predict(QUERY, posts[:2])  # warm up (allocator, kernels)
+            t, c, res = timed(go, args.repeat, sync=sync)
+            full = scorer.predict(QUERY, posts_all) if len(posts_all) > len(posts) else res
+            return t, c, res, full
+
+        rows = []  # (name, seconds, cpu seconds, scores on `posts`, scores on `posts_all` or None)
+        reference_scores(model, tokenizer, QUERY, posts[:2])
+        if not args.no_plain and not cuda:
+            t, c, (ps, _) = timed(lambda: reference_scores(model, tokenizer, QUERY, posts), args.repeat)
+            rows.append(("plain recipe fp32 (batches of 8, full logits)", t, c, ps, None))
+        t, c, fp32, fp32_all = run(fp32_scorer)
+        rows.append(("Sieve fp32", t, c, fp32.scores, fp32_all.scores))
+        if not args.no_st:
+            predict, why = st_peer(seq_cls_folder(model, tokenizer, tmp / "seq-cls"), args.device)
+            if predict is None:
+                print(f"sentence-transformers peer skipped: {why}")
+            else:
+                predict(QUERY, posts[:2])
+                t, c, ss = timed(lambda: predict(QUERY, posts), args.repeat, sync=sync)
+                rows.append(("sentence-transformers CrossEncoder fp32 (seq-cls)", t, c, ss, None))
+        if not args.no_int8 and not cuda:
+            qmodel = quantize_int8(copy.deepcopy(model))
+            int8_scorer = Qwen3Reranker.from_model(qmodel, tokenizer, model_id=mid)
+            t, c, r8, r8_all = run(int8_scorer)
+            rows.append(("Sieve int8 (dynamic, per channel)", t, c, r8.scores, r8_all.scores))
+            first_top10(int8_scorer, posts_all, "int8")
+            del qmodel, int8_scorer
+        native = has_native_bf16(flags) and args.isa == "native"
+        if not args.no_bf16 and (cuda or native or args.bf16):
+            model.to(torch.bfloat16)
+            if cuda and not args.no_plain:
+                reference_scores(model, tokenizer, QUERY, posts[:2])
+                t, c, (ps, _) = timed(lambda: reference_scores(model, tokenizer, QUERY, posts), args.repeat,
+                                      sync=sync)
+                rows.insert(0, ("plain recipe bf16 (batches of 8, full logits)", t, c, ps, None))
+            t, c, rb, rb_all = run(Qwen3Reranker.from_model(model, tokenizer, model_id=mid, **kw))
+            rows.append(("Sieve bf16", t, c, rb.scores, rb_all.scores))
+        elif not args.no_bf16:
+            print("bf16 skipped: no native bf16 here (emulated bf16 is slower than fp32); --bf16 runs it anyway")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    scorer = Qwen3Reranker.from_model(model, tokenizer, model_id="random:Qwen3-Reranker-0.6B-architecture")
-    posts, source = load_posts(
-        args.posts, None if args.natural else (lambda text: len(scorer.encode(QUERY, [text])[0])))
-    ids = scorer.encode(QUERY, posts)
-    n = len(posts)
-    print(f"posts: {n} from {source}; query: {QUERY!r}")
-    print(f"tokens per pair incl. template: mean {np.mean([len(i) for i in ids]):.1f}, "
-          f"min {min(len(i) for i in ids)}, max {max(len(i) for i in ids)}")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, "
-          f"cpu capability {torch.backends.cpu.get_cpu_capability()}")
-
-    # warm up both paths (allocator, oneDNN kernels) on 2 posts
-    reference_scores(model, tokenizer, QUERY, posts[:2])
-    scorer.predict(QUERY, posts[:2])
-
-    def sieve(s):
-        s._m.prefix_kv.clear()  # time the shared prefix too
-        return s.predict(QUERY, posts)
-
-    rows = []
-    plain_t = None
-    if not args.no_plain:
-        plain_t, plain_c, (plain_scores, _) = timed(
-            lambda: reference_scores(model, tokenizer, QUERY, posts), args.repeat)
-        rows.append(("plain recipe fp32 (batches of 8, full logits)", plain_t, plain_c, None))
-    fp32_t, fp32_c, fp32 = timed(lambda: sieve(scorer), args.repeat)
-    diff32 = float(np.nanmax(np.abs(fp32.scores - plain_scores))) if plain_t else None
-    rows.append(("Sieve fp32", fp32_t, fp32_c, diff32))
-    if not args.no_bf16:
-        model.to(torch.bfloat16)
-        scorer_bf16 = Qwen3Reranker.from_model(model, tokenizer, model_id="random:Qwen3-Reranker-0.6B-architecture")
-        scorer_bf16.predict(QUERY, posts[:2])
-        bf16_t, bf16_c, bf16 = timed(lambda: sieve(scorer_bf16), args.repeat)
-        rows.append(("Sieve bf16", bf16_t, bf16_c, float(np.nanmax(np.abs(bf16.scores - fp32.scores)))))
-        rows_lo = float(np.nanmax(np.abs(bf16.log_odds - fp32.log_odds)))
-    threads = torch.get_num_threads()
-    print()
-    print(f"{'path':<48} {'seconds':>8} {'pairs/s':>8} {'x plain':>8} {'CPU s':>7} {'idle est':>8}  "
-          "max |score diff|")
-    for name, t, c, diff in rows:
-        ratio = f"{plain_t / t:8.2f}" if plain_t else f"{'-':>8}"
-        ref = "" if diff is None else (f"{diff:.2e} vs plain fp32" if name == "Sieve fp32" else f"{diff:.2e} vs Sieve fp32")
-        print(f"{name:<48} {t:8.2f} {n / t:8.2f} {ratio} {c:7.1f} {n * threads / c:8.2f}  {ref}")
-    print(f"('idle est' = pairs/s if the {threads} threads had their cores to themselves: "
-          f"pairs / (CPU s / {threads}); a rough figure on a shared machine)")
-    if not args.no_bf16:
-        print(f"bf16 vs fp32 max |log-odds diff|: {rows_lo:.3e}")
-    print("targets: Sieve fp32 >= 2.5x plain with max diff <= 1e-4; Sieve bf16 >= 8.7 pairs/s")
+    _report(rows, fp32, fp32_all, len(posts), len(posts_all), torch.get_num_threads(), args, cuda)
+    print(f"automatic dtype on {args.device} here: {auto_dtype(args.device)} (core.rerank.quantize.auto_dtype)")
     return 0
+
+
+def _report(rows, fp32, fp32_all, n, n_all, threads, args, cuda) -> None:
+    plain_t = next((t for name, t, *_ in rows if name.startswith("plain")), None)
+    fp32_t = next(t for name, t, *_ in rows if name == "Sieve fp32")
+    print()
+    print(f"{'path':<50} {'seconds':>8} {'pairs/s':>8} {'x plain':>8} {'x fp32':>7} {'CPU s':>7} "
+          f"{'idle est':>8}  max |score diff| and Kendall's tau vs Sieve fp32")
+    ratios = {}
+    for name, t, c, scores, full in rows:
+        xp = f"{plain_t / t:8.2f}" if plain_t else f"{'-':>8}"
+        ratios[name] = fp32_t / t
+        if name == "Sieve fp32":
+            ref = ""
+        elif full is not None:
+            d, tau = agreement(full, fp32_all.scores)
+            ref = f"{d:.2e}, tau {tau:.4f} over {n_all} posts"
+            ratios[name + " agree"] = (d, tau)
+        else:
+            d, tau = agreement(scores, fp32.scores)
+            ref = f"{d:.2e}, tau {tau:.4f} over {n} posts"
+        idle = f"{n * threads / c:8.2f}" if not cuda and c > 0 else f"{'-':>8}"
+        print(f"{name:<50} {t:8.2f} {n / t:8.2f} {xp} {fp32_t / t:7.2f} {c:7.1f} {idle}  {ref}")
+    if not cuda:
+        print(f"('idle est' = pairs/s if the {threads} threads had their cores to themselves: "
+              f"pairs / (CPU s / {threads}); a rough figure on a shared machine)")
+    print("random weights: score differences and tau only indicate what real weights do")
+    checks = []
+    st = next((k for k in ratios if k.startswith("sentence-transformers")), None)
+    if st:
+        checks.append(("Sieve fp32 >= 2.5x the sentence-transformers peer", 1 / ratios[st] >= 2.5,
+                       f"{1 / ratios[st]:.2f}x"))
+    i8 = "Sieve int8 (dynamic, per channel)"
+    if i8 in ratios:
+        checks.append(("int8 >= 1.8x Sieve fp32", ratios[i8] >= 1.8, f"{ratios[i8]:.2f}x"))
+        if i8 + " agree" in ratios:
+            d, tau = ratios[i8 + " agree"]
+            checks.append(("int8 max score diff <= 2e-2 and tau >= 0.95", d <= 2e-2 and tau >= 0.95,
+                           f"{d:.2e}, tau {tau:.3f}"))
+    if cuda and "Sieve bf16" in ratios:
+        rate = n / (fp32_t / ratios["Sieve bf16"])
+        checks.append((">= 1,000 pairs/s in bf16 on the GPU", rate >= 1000, f"{rate:.0f} pairs/s"))
+    for what, ok, got in checks:
+        print(f"target: {what}: {'met' if ok else 'NOT met'} ({got})")
+
 
 
 if __name__ == "__main__":

@@ -69,8 +69,10 @@ class Settings:
             folder, or a sentence-transformers id or folder. Env ``SIEVE_EMBEDDER``.
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` for automatic
             (cuda > mps > cpu). Env ``SIEVE_DEVICE``.
-        dtype: ``"bfloat16"``, ``"float32"`` or ``None`` for automatic (bf16 on
-            CUDA, fp32 elsewhere). Env ``SIEVE_DTYPE``.
+        dtype: ``"float32"``, ``"bfloat16"``, ``"int8"`` (the reranker on the
+            CPU) or ``None``/``"auto"`` for automatic (the reranker: bf16 on CUDA,
+            else fp32; :mod:`core.rerank.quantize`).
+            Env ``SIEVE_DTYPE``.
         rerank_budget: how many first-stage candidates the reranker scores
             (default 200). Env ``SIEVE_RERANK_BUDGET``.
         max_length: token limit of one (instruction, query, post) sequence;

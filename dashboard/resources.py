@@ -54,7 +54,9 @@ def get_embedder(name: str, device: str, dtype: str):
     """The sentence embedder for (model, device, dtype) (``core.embed.load_embedder``)."""
     from core.embed import load_embedder
 
-    return load_embedder(name, device=device or None, dtype=dtype or None)
+    # int8 and "auto" name reranker dtypes (core/rerank/quantize.py); an embedder then gets its automatic one
+    dtype = dtype if dtype in ("bfloat16", "float16", "float32") else None
+    return load_embedder(name, device=device or None, dtype=dtype)
 
 
 @st.cache_resource(show_spinner=False)

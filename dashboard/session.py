@@ -397,7 +397,7 @@ def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: in
         req = RankingRequest(query=query, mode=name, instruction="", top_k=top_k, budget=budget,
                              window=window_key())
         found = state.rankings().get(req)
-        if found is None:
+        if found is None or not getattr(found, "complete", True):  # a cancelled rerank is finished here
             if progress_bar is not None:
                 progress_bar.progress(i / max(1, len(mode_names)), text=f"Reranking: mode {name}")
             found = run_rerank(req, progress_bar=progress_bar)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, remember, resources, session, state
+from dashboard import auth, live, remember, resources, session, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
 from dashboard.timecharts import ranking_timeline
@@ -93,18 +93,29 @@ if p.instruction:
 
 info = None
 with error_boundary("loading the reranker"):
-    info = resources.scorer_for(s).info
+    scorer = resources.scorer_for(s)
+    info = scorer.info
     scorer_caption(info)
+    n_scorable = int(ds.posts["scorable"].sum()) if "scorable" in ds.posts.columns else len(ds.posts)
+    st.caption(live.estimate_text(scorer, min(p.budget, n_scorable)))
 
 go = st.button("Rerank", type="primary", disabled=not (p.query.strip() and instruction.strip()),
                icon=":material/sort:")
 request = RankingRequest(query=p.query.strip(), mode=p.mode, instruction=p.instruction,
                          top_k=p.top_k, budget=p.budget, window=window_key(window))
 if go:
-    bar = st.progress(0.0, text="Finding candidates…")
+    # Results arrive batch by batch: first the first-stage order, then the scored posts best first.
+    status, cancel_slot, preview = st.empty(), st.empty(), st.empty()
+    status.caption("Finding candidates…")
+    cancel_slot.button("Cancel", key="rerank.cancel", on_click=live.request_cancel, icon=":material/stop:",
+                       help="Stop after the current batch and keep what is scored so far.")
     with error_boundary("reranking"):
-        session.run_rerank(request, progress_bar=bar)
-    bar.empty()
+        for partial in live.rerank_live(request):
+            status.caption(live.progress_text(partial))
+            with preview.container():
+                posts_table(partial.table.head(10), columns=["rank", "score", "first_stage_rank", "text"])
+    for slot in (status, cancel_slot, preview):
+        slot.empty()
 
 remembered = [r for r in remember.remembered_requests() if r not in state.rankings()]
 if not state.rankings() and remembered:
@@ -123,6 +134,11 @@ if ranking is None:
     end_page()
 
 st.subheader(f"Results for “{escape_markdown(ranking.query)}” · {escape_markdown(ranking.mode)}")
+if not getattr(ranking, "complete", True):
+    st.warning(f"{'Cancelled' if live.cancel_requested() else 'Interrupted'}: kept the {ranking.n_scored:,} of "
+               f"{ranking.n_candidates:,} candidates scored so far (ranked first); the other "
+               f"{ranking.n_candidates - ranking.n_scored:,} follow in first-stage order without a score. Press "
+               "Rerank to finish: the scores already computed come from the cache.", icon=":material/pause:")
 table = ranking.table
 f1, f2, f3 = st.columns([2, 1, 1])
 p.text_filter = f1.text_input("Filter: text contains", key=state.seed("rerank.text_filter", p.text_filter))

@@ -27,6 +27,8 @@ CHOICES = {
     "__other__": "Another model id or a local folder…",
 }
 current = s.reranker if s.reranker in CHOICES else "__other__"
+DTYPE_LABELS = {"": "automatic (bf16 on CUDA, fp32 elsewhere)",
+                "float32": "float32 (exact, the model card's)", "int8": "int8 (CPU, dynamic quantisation)"}
 
 # Keyed widgets seeded from the session's settings: what the analyst typed is what Apply reads.
 with st.form("settings"):
@@ -44,10 +46,13 @@ with st.form("settings"):
     device = c1.selectbox("Device", devices,
                           key=state.seed("settings.device", s.device if s.device in devices else ""),
                           format_func=lambda d: d or "automatic (cuda > mps > cpu)")
-    dtypes = ["", "bfloat16", "float16", "float32"]
+    dtypes = ["", "float32", "int8", "bfloat16", "float16"]
     dtype = c2.selectbox("Dtype", dtypes,
                          key=state.seed("settings.dtype", s.dtype if s.dtype in dtypes else ""),
-                         format_func=lambda d: d or "automatic (bf16 on CUDA, fp32 elsewhere)")
+                         format_func=lambda d: DTYPE_LABELS.get(d, d),
+                         help="int8: the reranker's linear layers quantised (CPU only; about 1.6x fp32, scores "
+                              "differ: see the README's measured bounds). Automatic: bf16 on CUDA, fp32 "
+                              "elsewhere. Embedders use fp32/bf16 whatever is chosen here.")
     budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000, step=50,
                              key=state.seed("settings.budget", int(s.rerank_budget)))
     data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)",

@@ -49,6 +49,12 @@ def _qwen3_real_tokenizer(request):
     return load_scorer(str(request.getfixturevalue("tiny_qwen3_dir")), device="cpu", dtype="float32")
 
 
+def _qwen3_int8(request):
+    from core.rerank import load_scorer
+
+    return load_scorer(str(request.getfixturevalue("selfmade_qwen3_dir")), device="cpu", dtype="int8")
+
+
 def _qwen3_cached(request):
     from core.rerank.cache import CachedScorer
 
@@ -96,6 +102,7 @@ SCORERS = {
     "embedded": _embedded,
     "qwen3-selfmade-tokenizer": _qwen3_selfmade,
     "qwen3-real-tokenizer": _qwen3_real_tokenizer,
+    "qwen3-int8": _qwen3_int8,
     "qwen3-cached": _qwen3_cached,
     "vllm-server": _vllm,
 }

@@ -60,6 +60,10 @@ def _run_and_info(name: str, value) -> tuple[dict, dict]:
         info["queries"] = [str(r.query) for r in rankings]
         created = [getattr(r, "created_at", None) for r in rankings]
         info["created_at"] = [str(c) for c in created if c is not None]
+        partial = [f"{r.query}: {r.n_scored} of {r.n_candidates} candidates scored (cancelled)"
+                   for r in rankings if not getattr(r, "complete", True)]
+        if partial:
+            info["partial"] = partial
     return ranking_to_run(rankings), info
 
 

@@ -47,7 +47,11 @@ def load_scorer(
             * ``"vllm:http://HOST:PORT"``: a vLLM server; ``"vllm:MODEL"``: vLLM
               in this process (:mod:`core.rerank.vllm`).
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` (cuda > mps > cpu).
-        dtype: ``"bfloat16"``, ``"float32"`` or ``None`` (bf16 on CUDA, else fp32).
+        dtype: ``"float32"``, ``"bfloat16"``, ``"int8"`` (CPU; dynamic quantisation,
+            :mod:`core.rerank.quantize`), or ``None``/``"auto"``: the fastest dtype
+            within the score bounds on this device (:func:`core.rerank.quantize.auto_dtype`:
+            bf16 on CUDA, fp32 elsewhere: int8 is opt-in). The dtype is
+            part of the score-cache key and of every export's provenance.
         max_length: token limit of one Qwen3 sequence (only the post is truncated).
         cache_dir: folder of the score cache; ``None`` = no cache.
 
@@ -72,6 +76,7 @@ def load_scorer(
 
         name = get_settings().reranker
     name = name.strip()
+    dtype = dtype or "auto"
     scorer: RelevanceScorer
     if name.lower() == "auto":
         from core.rerank.qwen3 import DEFAULT_MODEL, Qwen3Reranker

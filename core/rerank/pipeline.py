@@ -32,13 +32,15 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from core.candidates import embed_posts, first_stage, mmr
+from core.candidates import embed_posts, first_stage
 from core.errors import Cancelled, SieveError
 from core.rerank.base import ScorerInfo
+from core.rerank.diversify import demote_copies, demote_duplicates, diversify
 from core.rerank.modes import Mode, resolve_instruction
-from core.text.tokenize import normalise_for_dedupe
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["RANKING_COLUMNS", "Prepared", "Ranking", "assemble", "demote_duplicates", "prepare", "rerank"]
 
 #: Columns of ``Ranking.table``, in order.
 RANKING_COLUMNS = ("post_id", "rank", "score", "log_odds", "first_stage_rank", "moved", "text")
@@ -74,6 +76,11 @@ class Ranking:
         first_stage_method: ``"rrf"``, ``"convex"`` or ``"bm25"``.
         duplicates_moved: how many duplicates a diversifying mode moved below
             the distinct posts (:func:`demote_duplicates`); 0 otherwise.
+        n_scored: candidates scored so far (``n_candidates`` when complete).
+        complete: False for a partial ranking (:func:`core.rerank.stream.rerank_stream`
+            while it runs, or after a cancel): the scored candidates come
+            first, best first; the rest follow in first-stage order with a NaN
+            score and log-odds.
     """
 
     query: str
@@ -91,6 +98,8 @@ class Ranking:
     budget: int = 200
     first_stage_method: str = "rrf"
     duplicates_moved: int = 0
+    n_scored: int = 0
+    complete: bool = True
 
     def to_run(self) -> dict[str, float]:
         """The ranking as a ranx/TREC run for one query: ``{post_id: score}``.
@@ -98,9 +107,10 @@ class Ranking:
         Scores are the relevance scores, except for a diversified ranking (or
         one whose duplicates were moved down) whose order is not the score
         order: then ``(n - rank + 1) / n`` (in (0, 1]), so that sorting by
-        score gives back the shown order.
+        score gives back the shown order. A partial ranking gives its scored
+        candidates only.
         """
-        tab = self.table
+        tab = self.table if self.complete else self.table[self.table["score"].notna()]
         if tab.empty:
             return {}
         if self.diversified or self.duplicates_moved:
@@ -125,41 +135,165 @@ def _unwrap(scorer):
     return scorer
 
 
-def demote_duplicates(texts: list[str], groups: list[str | None] | None = None) -> tuple[np.ndarray, int]:
-    """The order that moves every later duplicate below all distinct posts.
+@dataclass
+class Prepared:
+    """What :func:`prepare` hands to scoring and :func:`assemble` (steps 1-2 done).
 
-    Post ``i`` duplicates an earlier post when both have the same non-empty
-    :func:`core.text.tokenize.normalise_for_dedupe` key of their text, or the
-    same non-empty ``groups`` entry (the ingest duplicate group: ``dup_of``,
-    or the post's own ID for a group's representative).
+    Attributes:
+        query, mode (the :class:`Mode`), instruction: what is ranked and how.
+        scorer: the scorer to call (the embedded one already bound to this table).
+        embedder: the embedder for MMR, or None.
+        info: the scorer's :class:`ScorerInfo`.
+        candidates: the first stage's :class:`core.candidates.Candidates`.
+        texts: the candidates' texts, in first-stage order (what the scorer scores).
+        ids: every post's ID (str array); ``posts``: the table, index reset.
+        unscored_rows: ``(post_id, reason)`` of posts set aside before scoring.
+        notes: sentences for :attr:`Ranking.notes` so far.
+        budget: the rerank budget.
+    """
+
+    query: str
+    mode: Mode
+    instruction: str
+    scorer: object
+    embedder: object
+    info: ScorerInfo
+    candidates: object
+    texts: list[str]
+    ids: np.ndarray
+    posts: pd.DataFrame
+    unscored_rows: list[tuple[str, str]]
+    notes: list[str]
+    budget: int
+
+
+def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=None, top_k=None, budget=200,
+            embedder=None, embeddings=None, modes=None, should_cancel=None) -> Prepared:
+    """Steps 1-2 of :func:`rerank`: check the arguments, set unscorable posts aside,
+    run the first stage. Arguments and errors as for :func:`rerank`."""
+    if not isinstance(query, str) or not query.strip():
+        raise SieveError("The query is empty. Type what the posts should be about.")
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise SieveError(f"The 'top_k' parameter of rerank must be an int >= 1. Got {top_k!r} instead.")
+    if not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise SieveError(f"The rerank budget must be an integer >= 1. Got {budget!r} instead.")
+    missing = [c for c in ("post_id", "text") if c not in posts.columns]
+    if missing:
+        raise SieveError(f"The post table has no column {', '.join(missing)}: read the file with "
+                         "core.ingest.read_posts first.")
+    chosen, instr = resolve_instruction(mode, instruction, modes)
+    if embedder is None:  # the embedded scorer brings its own embedder
+        embedder = getattr(_unwrap(scorer), "embedder", None)
+    notes: list[str] = []
+    _check_cancel(should_cancel)
+
+    posts = posts.reset_index(drop=True)
+    ids = posts["post_id"].astype(str).to_numpy()
+    texts = posts["text"].fillna("").astype(str).to_numpy()
+    if "scorable" in posts.columns:
+        scorable = posts["scorable"].fillna(False).astype(bool).to_numpy() & np.array([bool(t.strip()) for t in texts])
+    else:
+        scorable = np.array([bool(t.strip()) for t in texts], dtype=bool)
+    reasons = (posts["unscorable_reason"] if "unscorable_reason" in posts.columns
+               else pd.Series([None] * len(posts)))
+    unscored_rows = [(ids[i], reasons.iloc[i] or ("empty text" if not texts[i].strip() else "not scorable"))
+                     for i in np.flatnonzero(~scorable)]
+
+    work = posts.assign(scorable=scorable)
+    if embeddings is None and embedder is not None and int(scorable.sum()) > 0:
+        need_vecs = int(scorable.sum()) > budget or chosen.diversify
+        if need_vecs:
+            embeddings = np.zeros((len(posts), getattr(embedder, "dim", 0) or 1), dtype=np.float32)
+            idx = np.flatnonzero(scorable)
+            vecs = embed_posts(embedder, [texts[i] for i in idx])
+            if embeddings.shape[1] != vecs.shape[1]:
+                embeddings = np.zeros((len(posts), vecs.shape[1]), dtype=np.float32)
+            embeddings[idx] = vecs
+    cands = first_stage(work, query, embedder=embedder if embeddings is not None else None,
+                        budget=int(budget), embeddings=embeddings)
+    _check_cancel(should_cancel)
+    if cands.n_scorable > budget:
+        notes.append(f"First stage ({'BM25 + dense, reciprocal rank fusion' if cands.method == 'rrf' else cands.method}) "
+                     f"kept {len(cands)} of {cands.n_scorable} posts for the scorer (budget {budget}).")
+    notes.extend(cands.notes if cands.n_scorable > budget else [])
+
+    inner = _unwrap(scorer)
+    if hasattr(inner, "fit") and hasattr(inner, "add_embeddings"):  # the embedded scorer
+        # Its scores depend on the table (BM25 statistics, feedback pool), so they are never
+        # cached: score with a copy bound to this table, leaving the shared scorer untouched.
+        scorer = inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
+    return Prepared(query=query, mode=chosen, instruction=instr, scorer=scorer, embedder=embedder,
+                    info=scorer.info, candidates=cands, texts=[texts[i] for i in cands.positions], ids=ids,
+                    posts=posts, unscored_rows=unscored_rows, notes=notes, budget=int(budget))
+
+
+def assemble(prep: Prepared, scores: np.ndarray, log_odds: np.ndarray | None, *, info: ScorerInfo | None = None,
+             done: np.ndarray | None = None, top_k: int | None = None, should_cancel=None) -> Ranking:
+    """Steps 4-5 of :func:`rerank` and the table, from the candidates' scores.
 
     Args:
-        texts: the texts in ranked order (best first).
-        groups: optional duplicate-group label of each text (None = no group).
+        prep: what :func:`prepare` returned.
+        scores: float (n_candidates,) in first-stage order; NaN = not scored.
+        log_odds: float (n_candidates,) or None for scorers without one.
+        info: the scores' :class:`ScorerInfo` (default: ``prep.info``).
+        done: bool (n_candidates,): which candidates the scorer has seen
+            (default: all). The others ("pending") follow the scored ones in
+            first-stage order, and the ranking is marked incomplete.
+        top_k: keep only the ``top_k`` best rows.
 
     Returns:
-        ``(order, n_copies)``: int64 positions into ``texts`` (the first post
-        of every duplicate set in its original order, then the later copies in
-        their original order) and the number of later copies.
-
-    Example:
-        >>> order, n = demote_duplicates(["Donate here", "RT @a: Donate here!", "other"])
-        >>> order.tolist(), n
-        ([0, 2, 1], 1)
+        A :class:`Ranking`.
     """
-    seen: set[tuple[str, str]] = set()
-    firsts: list[int] = []
-    copies: list[int] = []
-    for i, text in enumerate(texts):
-        keys = set()
-        key = normalise_for_dedupe(text)
-        if key:
-            keys.add(("text", key))
-        if groups is not None and groups[i]:
-            keys.add(("group", str(groups[i])))
-        (copies if keys & seen else firsts).append(i)
-        seen |= keys
-    return np.asarray(firsts + copies, dtype=np.int64), len(copies)
+    info = info or prep.info
+    chosen, cands, ids, pos = prep.mode, prep.candidates, prep.ids, prep.candidates.positions
+    notes, unscored_rows = list(prep.notes), list(prep.unscored_rows)
+    n_cand = len(pos)
+    done = np.ones(n_cand, dtype=bool) if done is None else np.asarray(done, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    has_lo = log_odds is not None
+    log_odds = np.full(n_cand, np.nan) if log_odds is None else np.asarray(log_odds, dtype=np.float64)
+    ok = done & ~np.isnan(scores)
+    for i in np.flatnonzero(done & ~ok):
+        unscored_rows.append((ids[pos[i]], "not scored by the model (empty after cleaning)"))
+
+    fs_rank = np.arange(1, n_cand + 1)
+    keep = np.flatnonzero(ok)
+    # Best first by log-odds when present (it separates scores saturated near 1), else by score;
+    # ties keep the first-stage order.
+    key = np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if has_lo else scores[keep]
+    order = keep[np.lexsort((fs_rank[keep], -key))]
+
+    if not info.follows_instructions:
+        notes.append(f"{info.model_id} cannot follow instructions: the instruction of mode "
+                     f"'{chosen.name}' was not applied"
+                     + (" (only its diversification was)." if chosen.diversify else "; this is a plain relevance ranking."))
+    diversified, lam, moved = False, None, 0
+    if chosen.diversify and len(order) > 1:
+        order, diversified, lam = diversify(prep, order, scores, notes, should_cancel)
+        order, moved = demote_copies(prep, order, notes)
+    pending = np.flatnonzero(~done)
+    order = np.concatenate([order, pending]).astype(np.int64)
+
+    n = len(order)
+    table = pd.DataFrame({
+        "post_id": ids[pos[order]],
+        "rank": np.arange(1, n + 1, dtype=np.int64),
+        "score": scores[order],
+        "log_odds": log_odds[order],
+        "first_stage_rank": fs_rank[order].astype(np.int64),
+        "moved": (fs_rank[order] - np.arange(1, n + 1)).astype(np.int64),
+        "text": [prep.texts[i] for i in order],
+        "bm25_rank": cands.bm25_rank[order],
+        "dense_rank": cands.dense_rank[order],
+    })
+    if top_k is not None:
+        table = table.head(int(top_k)).reset_index(drop=True)
+    unscored = pd.DataFrame(unscored_rows, columns=["post_id", "reason"])
+    return Ranking(query=prep.query, mode=chosen.name, instruction=prep.instruction, info=info, table=table,
+                   unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
+                   n_candidates=n_cand, n_scorable=cands.n_scorable, budget=prep.budget,
+                   first_stage_method=cands.method, duplicates_moved=moved, n_scored=int(done.sum()),
+                   complete=bool(done.all()))
 
 
 def rerank(
@@ -201,138 +335,21 @@ def rerank(
         should_cancel: polled between steps and passed to the scorer.
 
     Returns:
-        A :class:`Ranking`.
+        A :class:`Ranking`. :func:`core.rerank.stream.rerank_stream` gives the
+        same ranking step by step (partial rankings as batches are scored).
 
     Raises:
         SieveError: for an empty query, a ``top_k`` or ``budget`` < 1, an
             unknown mode, or a table without ``post_id``/``text`` columns.
         core.errors.Cancelled: when ``should_cancel()`` returned True.
     """
-    if not isinstance(query, str) or not query.strip():
-        raise SieveError("The query is empty. Type what the posts should be about.")
-    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise SieveError(f"The 'top_k' parameter of rerank must be an int >= 1. Got {top_k!r} instead.")
-    if not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise SieveError(f"The rerank budget must be an integer >= 1. Got {budget!r} instead.")
-    missing = [c for c in ("post_id", "text") if c not in posts.columns]
-    if missing:
-        raise SieveError(f"The post table has no column {', '.join(missing)}: read the file with "
-                         "core.ingest.read_posts first.")
-    chosen, instr = resolve_instruction(mode, instruction, modes)
-    if embedder is None:  # the embedded scorer brings its own embedder
-        embedder = getattr(_unwrap(scorer), "embedder", None)
-    info: ScorerInfo = scorer.info
-    notes: list[str] = []
+    prep = prepare(posts, query, scorer=scorer, mode=mode, instruction=instruction, top_k=top_k, budget=budget,
+                   embedder=embedder, embeddings=embeddings, modes=modes, should_cancel=should_cancel)
+    result = prep.scorer.predict(query, prep.texts, instruction=prep.instruction, progress=progress,
+                                 should_cancel=should_cancel)
     _check_cancel(should_cancel)
-
-    posts = posts.reset_index(drop=True)
-    ids = posts["post_id"].astype(str).to_numpy()
-    texts = posts["text"].fillna("").astype(str).to_numpy()
-    if "scorable" in posts.columns:
-        scorable = posts["scorable"].fillna(False).astype(bool).to_numpy() & np.array([bool(t.strip()) for t in texts])
-    else:
-        scorable = np.array([bool(t.strip()) for t in texts], dtype=bool)
-    reasons = (posts["unscorable_reason"] if "unscorable_reason" in posts.columns
-               else pd.Series([None] * len(posts)))
-    unscored_rows = [(ids[i], reasons.iloc[i] or ("empty text" if not texts[i].strip() else "not scorable"))
-                     for i in np.flatnonzero(~scorable)]
-
-    work = posts.assign(scorable=scorable)
-    if embeddings is None and embedder is not None and int(scorable.sum()) > 0:
-        need_vecs = int(scorable.sum()) > budget or chosen.diversify
-        if need_vecs:
-            embeddings = np.zeros((len(posts), getattr(embedder, "dim", 0) or 1), dtype=np.float32)
-            idx = np.flatnonzero(scorable)
-            vecs = embed_posts(embedder, [texts[i] for i in idx])
-            if embeddings.shape[1] != vecs.shape[1]:
-                embeddings = np.zeros((len(posts), vecs.shape[1]), dtype=np.float32)
-            embeddings[idx] = vecs
-    cands = first_stage(work, query, embedder=embedder if embeddings is not None else None,
-                        budget=int(budget), embeddings=embeddings)
-    _check_cancel(should_cancel)
-    if cands.n_scorable > budget:
-        notes.append(f"First stage ({'BM25 + dense, reciprocal rank fusion' if cands.method == 'rrf' else cands.method}) "
-                     f"kept {len(cands)} of {cands.n_scorable} posts for the scorer (budget {budget}).")
-    notes.extend(cands.notes if cands.n_scorable > budget else [])
-
-    pos = cands.positions
-    cand_texts = [texts[i] for i in pos]
-    inner = _unwrap(scorer)
-    if hasattr(inner, "fit") and hasattr(inner, "add_embeddings"):  # the embedded scorer
-        # Its scores depend on the table (BM25 statistics, feedback pool), so they are never
-        # cached: score with a copy bound to this table, leaving the shared scorer untouched.
-        scorer = inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
-    result = scorer.predict(query, cand_texts, instruction=instr, progress=progress,
-                            should_cancel=should_cancel)
-    _check_cancel(should_cancel)
-    scores = np.asarray(result.scores, dtype=np.float64)
-    log_odds = (np.full(len(pos), np.nan) if result.log_odds is None
-                else np.asarray(result.log_odds, dtype=np.float64))
-    info = result.info or info
-    ok = ~np.isnan(scores)
-    for i in np.flatnonzero(~ok):
-        unscored_rows.append((ids[pos[i]], "not scored by the model (empty after cleaning)"))
-
-    fs_rank = np.arange(1, len(pos) + 1)
-    keep = np.flatnonzero(ok)
-    # Best first by log-odds when present (it separates scores saturated near 1), else by score;
-    # ties keep the first-stage order.
-    key = np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if result.log_odds is not None \
-        else scores[keep]
-    order = keep[np.lexsort((fs_rank[keep], -key))]
-
-    if not info.follows_instructions:
-        notes.append(f"{info.model_id} cannot follow instructions: the instruction of mode "
-                     f"'{chosen.name}' was not applied"
-                     + (" (only its diversification was)." if chosen.diversify else "; this is a plain relevance ranking."))
-    diversified, lam = False, None
-    if chosen.diversify and len(order) > 1:
-        vecs = cands.embeddings
-        if vecs is None and embedder is not None:
-            vecs = embed_posts(embedder, cand_texts)
-        if vecs is None:
-            notes.append(f"Mode '{chosen.name}' asks for diversification, but no embedder was given: skipped.")
-        else:
-            _check_cancel(should_cancel)
-            lam = float(chosen.mmr_lambda)
-            rel = np.clip(scores[order], 0.0, 1.0)  # relevance scores are in [0, 1], like the cosines
-            order = order[mmr(rel, np.asarray(vecs)[order], lam)]
-            diversified = True
-            notes.append(f"Diversified by maximal marginal relevance over {getattr(embedder, 'model_id', 'the')} "
-                         f"embeddings, lambda = {lam:g} (1 = relevance only, 0 = novelty only).")
-    moved = 0
-    if chosen.diversify and len(order) > 1:
-        groups = None
-        if "dup_of" in posts.columns:
-            dup_of = posts["dup_of"].to_numpy(dtype=object)
-            count = (posts["dup_count"].fillna(1).to_numpy() if "dup_count" in posts.columns
-                     else np.ones(len(posts)))
-            groups = [str(dup_of[j]) if isinstance(dup_of[j], str) and dup_of[j]
-                      else (str(ids[j]) if count[j] > 1 else None) for j in pos[order]]
-        new, n_copies = demote_duplicates([cand_texts[i] for i in order], groups)
-        if n_copies:
-            moved = n_copies
-            order = order[new]
-            notes.append(f"{n_copies} duplicate(s) of higher-ranked posts (same normalised text or ingest duplicate "
-                         f"group) moved below the {len(order) - n_copies} distinct posts.")
-
-    n = len(order)
-    table = pd.DataFrame({
-        "post_id": ids[pos[order]],
-        "rank": np.arange(1, n + 1, dtype=np.int64),
-        "score": scores[order],
-        "log_odds": log_odds[order],
-        "first_stage_rank": fs_rank[order].astype(np.int64),
-        "moved": (fs_rank[order] - np.arange(1, n + 1)).astype(np.int64),
-        "text": [cand_texts[i] for i in order],
-        "bm25_rank": cands.bm25_rank[order],
-        "dense_rank": cands.dense_rank[order],
-    })
-    if top_k is not None:
-        table = table.head(int(top_k)).reset_index(drop=True)
-    unscored = pd.DataFrame(unscored_rows, columns=["post_id", "reason"])
-    logger.info("reranked %d candidates for %r with %s (mode %s)", n, query, info.model_id, chosen.name)
-    return Ranking(query=query, mode=chosen.name, instruction=instr, info=info, table=table,
-                   unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
-                   n_candidates=len(pos), n_scorable=cands.n_scorable, budget=int(budget),
-                   first_stage_method=cands.method, duplicates_moved=moved)
+    ranking = assemble(prep, result.scores, result.log_odds, info=result.info, top_k=top_k,
+                       should_cancel=should_cancel)
+    logger.info("reranked %d candidates for %r with %s (mode %s)", ranking.n_candidates, query,
+                ranking.info.model_id, ranking.mode)
+    return ranking

@@ -43,6 +43,7 @@ from core.config import QWEN3_RERANKERS, available_cpus, pick_device, pick_dtype
 from core.errors import Cancelled, ModelUnavailableError, SieveError
 from core.rerank.base import CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
 from core.rerank.modes import DEFAULT_INSTRUCTION
+from core.rerank.quantize import INT8, model_dtype_name, quantize_int8, resolve_dtype
 from core.rerank.template import (
     NO_TOKEN,
     PREFIX,
@@ -87,10 +88,6 @@ class _Loaded:
 
 _MODELS: dict[tuple, _Loaded] = {}
 _MODELS_LOCK = threading.Lock()
-
-
-def _dtype_name(dtype) -> str:
-    return str(dtype).replace("torch.", "")
 
 
 def _fingerprint_folder(path: Path) -> str:
@@ -152,8 +149,10 @@ def _load(model: str, device: str | None, dtype, *, revision: str | None, local_
 
     ref, folder = _resolve_reference(model)
     device = pick_device(device)
-    torch_dtype = pick_dtype(device, dtype) if not isinstance(dtype, torch.dtype) else dtype
-    key = (ref, revision, device, str(torch_dtype))
+    name = None if isinstance(dtype, torch.dtype) else resolve_dtype(device, dtype)
+    int8 = name == INT8  # loaded in float32, then its linear layers quantised (core/rerank/quantize.py)
+    torch_dtype = dtype if isinstance(dtype, torch.dtype) else pick_dtype(device, "float32" if int8 else name)
+    key = (ref, revision, device, INT8 if int8 else str(torch_dtype))
     with _MODELS_LOCK:
         if key in _MODELS:
             return _MODELS[key]
@@ -191,6 +190,8 @@ def _load(model: str, device: str | None, dtype, *, revision: str | None, local_
                 f"The reranker model {ref!r} could not be loaded ({exc}).", hint=_how_to_provide(ref)
             ) from exc
         lm = lm.to(device).eval()
+        if int8:
+            quantize_int8(lm)
         rev = revision or getattr(config, "_commit_hash", None)
         if folder is not None:
             rev = _fingerprint_folder(folder)
@@ -347,7 +348,9 @@ class Qwen3Reranker:
             (``"0.6B"``, ``"4B"``, ``"8B"``) or a local folder holding the model
             and its tokenizer.
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` (cuda > mps > cpu).
-        dtype: ``"bfloat16"``, ``"float32"``, ... or ``None`` (bf16 on CUDA,
+        dtype: ``"bfloat16"``, ``"float32"``, ``"int8"`` (CPU only: dynamic
+            quantisation, :mod:`core.rerank.quantize`), ``"auto"`` (the fastest
+            within the score bounds on this device) or ``None`` (bf16 on CUDA,
             fp32 elsewhere). Scores are always computed in float32 from the
             final hidden state.
         max_length: token limit of one whole sequence (template + instruction +
@@ -439,7 +442,7 @@ class Qwen3Reranker:
             revision=loaded.revision,
             kind="qwen3",
             device=loaded.device,
-            dtype=_dtype_name(loaded.dtype),
+            dtype=model_dtype_name(loaded.model),
             follows_instructions=True,
             template_sha256=TEMPLATE_SHA256,
         )

@@ -1,0 +1,266 @@
+"""int8 for the Qwen3 scorer on the CPU, and the automatic choice of dtype.
+
+**int8** is PyTorch's dynamic quantisation (``torch.ao.quantization.quantize_dynamic``)
+of every ``nn.Linear`` of the decoder: weights stored as int8 with one scale per output
+channel (``per_channel_dynamic_qconfig``), activations quantised on the fly, int32
+accumulation (FBGEMM kernels on x86 with AVX2, VNNI where present). PyTorch's dynamic
+linear layer takes one activation scale for the whole batch, so one token with large
+activations (the inputs of ``o_proj`` and ``down_proj`` are heavy-tailed) coarsens every
+other row, and a post's score would depend on the posts batched with it. ``Int8Linear``
+(:func:`int8_linear_class`) therefore scales each token to an absolute maximum of 1
+before the int8 product and back after it, with the quantisation range pinned to
+[-1, 1]: per-token activation quantisation on the same kernel, a few elementwise operations
+per layer. On the bench's random 0.6B model (4 layers) this cut the largest score
+difference against fp32 from 3.5e-2 to 1.0e-2, and each post's score depends on that
+post alone, as the score cache assumes. Embeddings, RMS norms, attention (SDPA) and the
+yes/no head stay float32, and the scorer's own forward path (only the last position's
+two logits, the shared prefix's key/value cache reused) runs unchanged on the quantised
+modules. ``lm_head`` is never quantised: Sieve reads its "no"/"yes" rows in float32 and
+never runs it.
+
+Why this and not ONNX Runtime: it keeps the exact same forward code (prefix KV reuse,
+last-position head) that an ONNX export would have to re-create, and it ran a decoder-
+sized linear layer 1.9x faster than fp32 with the CPU limited to AVX2 (see
+``bench/rerank_speed.py``, README "Measured").
+
+The automatic dtype (``dtype="auto"``, the dashboard's and CLI's default) is the fastest
+dtype measured on this kind of CPU whose scores stayed within the bounds (largest score
+difference <= 2e-2, Kendall's tau >= 0.95 against fp32 over 200 candidates; measured on
+random weights, see README): see :func:`auto_dtype` and :data:`CPU_WITHIN_BOUNDS` --
+int8 did not stay within them, so it is chosen by hand (Settings, ``--dtype int8``,
+``SIEVE_DTYPE=int8``). ``dtype=None`` keeps the model card's precision (fp32 on the CPU,
+bf16 on CUDA).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import SieveError
+
+logger = logging.getLogger(__name__)
+
+INT8 = "int8"
+AUTO = "auto"
+#: dtype names accepted by the Qwen3 scorer (besides ``None``, the model card's precision)
+DTYPE_NAMES = ("auto", "float32", "bfloat16", "float16", "int8")
+_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "qint8": "int8"}
+
+
+def normalise_dtype(dtype: str | None) -> str | None:
+    """The canonical name of a dtype setting (``None`` / ``""`` stay ``None``).
+
+    Raises:
+        SieveError: for a name not in :data:`DTYPE_NAMES` (or an alias such as ``bf16``).
+    """
+    if dtype is None or not str(dtype).strip():
+        return None
+    name = str(dtype).strip().lower().replace("torch.", "")
+    name = _ALIASES.get(name, name)
+    if name not in DTYPE_NAMES:
+        raise SieveError(f"The dtype must be one of {', '.join(DTYPE_NAMES)}. Got {dtype!r} instead.")
+    return name
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU feature flags of this machine (``/proc/cpuinfo`` on Linux; empty elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(("flags", "Features")):
+                return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def has_native_bf16(flags: frozenset[str] | None = None) -> bool:
+    """Whether the CPU multiplies bf16 matrices natively (x86 ``avx512_bf16`` or ``amx_bf16``).
+
+    Without it PyTorch emulates bf16 matmuls, measured 3-4x *slower* than fp32.
+    """
+    flags = cpu_flags() if flags is None else flags
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def int8_supported(flags: frozenset[str] | None = None) -> bool:
+    """Whether dynamic int8 linear layers have fast kernels here (x86-64 with AVX2)."""
+    try:
+        import torch
+
+        engines = set(torch.backends.quantized.supported_engines)
+    except ImportError:
+        return False
+    flags = cpu_flags() if flags is None else flags
+    return bool({"x86", "fbgemm", "onednn"} & engines) and "avx2" in flags and _has_quantize_dynamic()
+
+
+def _has_quantize_dynamic() -> bool:
+    try:
+        from torch.ao.quantization import quantize_dynamic  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+#: Whether a faster CPU dtype stayed within the bounds -- largest score difference
+#: <= 2e-2 and Kendall's tau >= 0.95 against fp32 over 200 candidates -- in
+#: ``bench/rerank_speed.py`` (random weights of the 0.6B architecture). :func:`auto_dtype`
+#: picks one only when True here; flip it when a measurement (the ``weights`` test
+#: tier on real weights, or the bench) shows it within bounds.
+CPU_WITHIN_BOUNDS = {
+    "int8": False,  # 2.5e-2-4.0e-2 and tau 0.86-0.87 (6 of 28 layers, AVX2 kernels): out of bounds
+    "bfloat16": False,  # 1.2e-2 at full depth over 64 posts; tau over 200 not measured at full depth
+}
+
+
+def auto_dtype(device: str, flags: frozenset[str] | None = None) -> str:
+    """The automatic dtype for ``device``: the fastest measured within the score bounds.
+
+    * CUDA: ``"bfloat16"`` (the model card's choice; native on every recent card);
+    * CPU: ``"int8"`` on x86-64 with AVX2, else ``"bfloat16"`` where the CPU has
+      native bf16, each only when :data:`CPU_WITHIN_BOUNDS` says its scores stayed
+      within bounds -- today neither did, so ``"float32"`` (README "Measured");
+    * MPS and anything else: ``"float32"``.
+
+    Args:
+        device: a torch device name (``"cpu"``, ``"cuda:0"``, ``"mps"``).
+        flags: CPU flags to decide on (default: this machine's, :func:`cpu_flags`).
+
+    Returns:
+        A name from :data:`DTYPE_NAMES` other than ``"auto"``.
+    """
+    if device.startswith("cuda"):
+        return "bfloat16"
+    if device.startswith("cpu"):
+        if CPU_WITHIN_BOUNDS.get(INT8) and int8_supported(flags):
+            return INT8
+        if CPU_WITHIN_BOUNDS.get("bfloat16") and has_native_bf16(flags):
+            return "bfloat16"
+    return "float32"
+
+
+def resolve_dtype(device: str, dtype: str | None) -> str | None:
+    """``"auto"`` -> :func:`auto_dtype`; other names canonical; ``None`` stays ``None``.
+
+    Raises:
+        SieveError: for an unknown name, or ``"int8"`` on a device other than the CPU.
+    """
+    name = normalise_dtype(dtype)
+    if name == AUTO:
+        name = auto_dtype(device)
+        logger.info("Automatic dtype on %s: %s", device, name)
+    if name == INT8 and not device.startswith("cpu"):
+        raise SieveError(f"The int8 dtype runs on the CPU only (dynamic quantisation); the device is "
+                         f"{device}. "
+                         "Use bfloat16 on a GPU, or choose the CPU as device.")
+    return name
+
+
+@lru_cache(maxsize=1)
+def int8_linear_class():
+    """The ``Int8Linear`` module class (defined on first use: importing this module
+    does not import torch)."""
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    class Int8Linear(torch.nn.Module):
+        """``y = s * (Q(W) @ Q(x / s)) + b`` with ``s`` the per-token absolute maximum of ``x``.
+
+        ``Q(W)``: int8 weights, one scale per output channel; ``Q(x / s)``: PyTorch's
+        dynamic (per-call) activation quantisation, which after the scaling is
+        per token. Input and output float32 of shape (..., in_features) / (..., out_features).
+        """
+
+        def __init__(self, linear: torch.nn.Linear) -> None:
+            super().__init__()
+            self.in_features, self.out_features = linear.in_features, linear.out_features
+            bias = linear.bias
+            self.bias = (None if bias is None
+                         else torch.nn.Parameter(bias.detach().clone(), requires_grad=False))
+            linear.bias = None  # added after the rescaling
+            holder = torch.nn.Sequential(linear)
+            quantize_dynamic(holder, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
+                             inplace=True)
+            self.qlinear = holder[0]
+
+        def forward(self, x):
+            shape = x.shape
+            x = x.reshape(-1, shape[-1])
+            s = x.abs().amax(dim=-1, keepdim=True).clamp_min(1e-12)
+            # One extra row holding -1 and +1 pins PyTorch's per-call range to [-1, 1], so each
+            # token is quantised on the same grid relative to its own maximum, whatever else
+            # is in the batch (a post's score then depends on that post alone).
+            buf = x.new_empty((x.shape[0] + 1, x.shape[1]))
+            torch.div(x, s, out=buf[:-1])
+            buf[-1].zero_()
+            buf[-1, 0], buf[-1, -1] = -1.0, 1.0
+            y = self.qlinear(buf)[:-1] * s
+            if self.bias is not None:
+                y = y + self.bias
+            return y.reshape(*shape[:-1], self.out_features)
+
+        def extra_repr(self) -> str:
+            return f"in_features={self.in_features}, out_features={self.out_features}, per-token int8"
+
+    return Int8Linear
+
+
+def quantize_int8(lm):
+    """Quantise the decoder's linear layers of a ``*ForCausalLM`` to int8, in place.
+
+    Args:
+        lm: a float32 causal LM on the CPU (``lm.get_decoder()`` is quantised;
+            ``lm_head`` and the embeddings are left in float32).
+
+    Returns:
+        ``lm`` itself (its decoder's ``nn.Linear`` modules replaced by
+        ``torch.ao.nn.quantized.dynamic.Linear``).
+
+    Raises:
+        SieveError: when this PyTorch has no dynamic quantisation or no int8
+            kernels for this CPU (the message says to use float32).
+    """
+    import torch
+
+    if not _has_quantize_dynamic():
+        raise SieveError(f"This PyTorch ({torch.__version__}) has no dynamic int8 quantisation. "
+                         "Choose the float32 dtype in Settings (or --dtype float32).")
+    param = next(lm.parameters())
+    if param.device.type != "cpu" or param.dtype != torch.float32:
+        raise SieveError(f"int8 quantisation needs the float32 model on the CPU; it is {param.dtype} on "
+                         f"{param.device}.")
+    engines = torch.backends.quantized.supported_engines
+    if torch.backends.quantized.engine == "none" or not engines:
+        raise SieveError(f"This PyTorch has no int8 kernels for this CPU ({platform.machine()}). "
+                         "Choose the float32 dtype in Settings (or --dtype float32).")
+    decoder = lm.get_decoder() if hasattr(lm, "get_decoder") else lm.model
+    targets = [(name, m) for name, m in decoder.named_modules() if type(m) is torch.nn.Linear]
+    with warnings.catch_warnings():
+        # torch.ao.quantization announces its move to torchao; the eager API still works in 2.13
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
+        warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*deprecated.*")
+        cls = int8_linear_class()
+        for name, linear in targets:
+            parent_name, _, attr = name.rpartition(".")
+            parent = decoder.get_submodule(parent_name) if parent_name else decoder
+            setattr(parent, attr, cls(linear))
+    logger.info("Quantised %d linear layers of the decoder to int8 (per-channel weights, per-token "
+                "activations; engine %s)", len(targets), torch.backends.quantized.engine)
+    return lm
+
+
+def model_dtype_name(model) -> str:
+    """``"int8"`` when the model holds dynamically quantised linear layers, else its
+    parameters' dtype name (``"float32"``, ``"bfloat16"``, ...)."""
+    try:
+        from torch.ao.nn.quantized.dynamic import Linear as QLinear
+    except ImportError:
+        QLinear = None
+    if QLinear is not None and any(isinstance(m, QLinear) for m in model.modules()):
+        return INT8
+    return str(next(model.parameters()).dtype).replace("torch.", "")

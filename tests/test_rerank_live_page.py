@@ -1,0 +1,89 @@
+"""The Rerank page's live run (dashboard/live.py) with AppTest and fake models: results
+batch by batch, Cancel keeps what is scored and says so, the time estimate from the
+measured rate. The fakes are those of tests/test_dashboard.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.test_dashboard import FakeScorer, button, fakes, ok, rerank, sample, start  # noqa: F401 (fixtures)
+
+
+class SlowFake(FakeScorer):
+    """The dashboard's fake scorer on a fake clock (0.1 s per post), counting batches;
+    with ``cancel_on_call`` it presses Cancel (sets the flag the button's callback sets)
+    while that batch runs, as a person would mid-run."""
+
+    def __init__(self, clock: dict, cancel_on_call: int | None = None) -> None:
+        super().__init__()
+        self.clock, self.cancel_on_call, self.batches = clock, cancel_on_call, []
+
+    def predict(self, query, documents, *, instruction=None, progress=None, should_cancel=None):
+        import streamlit as st
+
+        from core.errors import Cancelled
+        from dashboard.live import CANCEL_KEY
+
+        self.batches.append(len(documents))
+        self.clock["t"] += 0.1 * len(documents)
+        if self.cancel_on_call == len(self.batches):
+            st.session_state[CANCEL_KEY] = True
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("cancelled")
+        return super().predict(query, documents, instruction=instruction, progress=progress)
+
+
+@pytest.fixture
+def slow(sample, monkeypatch):
+    """Install a :class:`SlowFake` (and its clock) as the dashboard's scorer."""
+    from core.rerank import stream
+    from dashboard import resources
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(stream, "_now", lambda: clock["t"])
+
+    def install(**kw):
+        scorer = SlowFake(clock, **kw)
+        monkeypatch.setattr(resources, "get_scorer", lambda name, device, dtype, cache_dir: scorer)
+        return scorer
+
+    return install
+
+
+def test_rerank_scores_in_growing_batches_and_estimates_the_next_run(slow):
+    scorer = slow()
+    at = start("rerank.py")
+    assert any("No scoring speed measured yet" in c.value for c in at.caption)
+    at = rerank(at, "台风", "relevance")
+    (ranking,) = at.session_state["sieve.rankings"].values()
+    n = ranking.n_candidates
+    assert ranking.complete and ranking.n_scored == n
+    assert scorer.batches[:2] == [8, 16] and sum(scorer.batches) == n  # first batch small (rate unknown)
+    assert not at.warning or not any("Cancelled" in w.value for w in at.warning)
+    table = at.dataframe[0].value
+    assert table["score"].notna().all() and table["score"].is_monotonic_decreasing
+    # the rate measured on this run (10 posts per fake second) gives the estimate
+    at.run()
+    estimate = [c.value for c in at.caption if c.value.startswith("Estimated time")]
+    assert estimate and "10.0 pairs/s" in estimate[0], [c.value for c in at.caption]
+
+
+def test_cancel_keeps_what_is_scored_and_rerank_finishes_it(slow):
+    slow(cancel_on_call=2)  # Cancel pressed while the second batch runs
+    at = rerank(start(), "台风", "relevance")
+    (ranking,) = at.session_state["sieve.rankings"].values()
+    assert not ranking.complete and ranking.n_scored == 8
+    warning = [w.value for w in at.warning if "Cancelled" in w.value]
+    assert warning and f"kept the 8 of {ranking.n_candidates}" in warning[0]
+    table = at.dataframe[0].value
+    scored = table["score"].notna().to_numpy()
+    assert scored[:8].all() and not scored[8:].any()  # scored first, the rest after, unscored
+    assert table["score"].head(8).is_monotonic_decreasing
+    # Compare and Grade do not take the partial ranking as done: pressing Rerank finishes it
+    slow()
+    button(at, "Rerank").click().run()
+    ok(at)
+    (ranking,) = at.session_state["sieve.rankings"].values()
+    assert ranking.complete and not any("Cancelled" in w.value for w in at.warning)
+    assert np.isfinite(at.dataframe[0].value["score"]).all()
