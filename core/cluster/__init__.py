@@ -30,7 +30,8 @@ from core.cluster.algorithms import (
 from core.cluster.algorithms import split_dominant as _split_dominant
 from core.cluster.keywords import cluster_keywords
 from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
-from core.cluster.reduce import reduce_embeddings
+from core.cluster.reduce import UMAP_MIN_N, reduce_embeddings
+from core.cluster.sample import FIT_SAMPLE, cluster_sampled
 from core.cluster.then_rerank import rerank_within_clusters
 from core.errors import ParameterError
 
@@ -73,6 +74,9 @@ class ClusterResult:
             Empty when none was made.
         method, k, min_cluster_size, random_state, assign_noise, n_components,
             split_dominant: the parameters as given.
+        fit_sample_: with more than ``fit_sample`` posts, how many distinct
+            vectors UMAP and the clustering were fitted on (the others placed
+            by :mod:`core.cluster.sample`); None when fitted on all.
     """
 
     labels_: np.ndarray
@@ -90,6 +94,7 @@ class ClusterResult:
     n_components: int
     splits_: tuple[DominantSplit, ...] = ()
     split_dominant: bool | None = None
+    fit_sample_: int | None = None
 
     @property
     def sizes_(self) -> dict[int, int]:
@@ -109,6 +114,7 @@ def cluster_posts(
     n_components: int = 5,
     n_neighbors: int = 50,
     split_dominant: bool | None = None,
+    fit_sample: int = FIT_SAMPLE,
 ) -> ClusterResult:
     """Reduce, cluster and map post embeddings.
 
@@ -141,6 +147,9 @@ def cluster_posts(
         split_dominant: split a cluster holding more than half of the
             clustered posts (HDBSCAN only). ``None`` (default): only with the
             automatic minimum cluster size (``min_cluster_size=None``).
+        fit_sample: above this many posts, fit on a seeded sample of this many
+            distinct vectors and place the rest by their nearest sample points
+            (:mod:`core.cluster.sample`; default :data:`core.cluster.sample.FIT_SAMPLE`).
 
     Returns:
         A :class:`ClusterResult`.
@@ -173,6 +182,20 @@ def cluster_posts(
         _check_int("min_cluster_size", min_cluster_size, 2)
     elif method == "kmeans":
         _check_int("k", k, 1)
+    if valid.size > max(int(fit_sample), UMAP_MIN_N):
+        sampled, n_fit = cluster_sampled(
+            x[valid], fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
+            min_cluster_size=min_cluster_size, method=method, k=k, assign_noise=assign_noise,
+            n_components=n_components, n_neighbors=n_neighbors,
+            split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None)
+        labels[valid] = relabel_by_size(sampled.labels_)
+        coords[valid] = sampled.coords_2d_
+        noise[valid] = sampled.noise_mask_
+        splits = tuple(replace(sp, members=valid[sp.members]) for sp in sampled.splits_)
+        n_clusters = int(labels.max() + 1) if labels.max() >= 0 else 0
+        return replace(sampled, labels_=labels, coords_2d_=coords, noise_mask_=noise, n_clusters_=n_clusters,
+                       splits_=splits, random_state=random_state, split_dominant=split_dominant,
+                       fit_sample_=n_fit)
     if valid.size:
         space, map_xy, reduction = reduce_embeddings(
             x[valid], n_components=n_components, map_components=2,

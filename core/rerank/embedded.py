@@ -193,7 +193,9 @@ class EmbeddedScorer:
             raise SieveError(f"EmbeddedScorer.fit got {len(texts)} texts but {vecs.shape[0]} embeddings.")
         corpus = {"key": key, "texts": texts, "index": cached_index(texts), "vecs": vecs,
                   "row": {t: i for i, t in enumerate(texts)}}
-        self.add_embeddings(texts[: self.cache_size], vecs[: self.cache_size])
+        # zero rows are posts not embedded yet (core.candidates.index): never remember them as vectors
+        known = np.flatnonzero(np.any(vecs != 0, axis=1))[: self.cache_size]
+        self.add_embeddings([texts[i] for i in known], vecs[known])
         bound = copy.copy(self)  # shares _embedder, _vec_cache and _lock
         bound._corpus = corpus
         return bound

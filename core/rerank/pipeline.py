@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.candidates import embed_posts, first_stage
+from core.candidates.index import FULL_EMBED_MAX, pool_embeddings
 from core.errors import Cancelled, SieveError
 from core.rerank.base import ScorerInfo
 from core.rerank.diversify import demote_copies, demote_duplicates, diversify
@@ -200,7 +201,14 @@ def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=N
                      for i in np.flatnonzero(~scorable)]
 
     work = posts.assign(scorable=scorable)
-    if embeddings is None and embedder is not None and int(scorable.sum()) > 0:
+    if embedder is not None and int(scorable.sum()) > FULL_EMBED_MAX:
+        # A large table: do not wait for every post to be embedded (core.candidates.index).
+        embeddings, n_emb, _ = pool_embeddings(embedder, texts, scorable, query, budget=int(budget),
+                                               known=embeddings)
+        if n_emb < int(scorable.sum()):
+            notes.append(f"Dense first stage over {n_emb:,} of {int(scorable.sum()):,} posts (BM25's best "
+                         "for this query and those already embedded); the others were ranked by BM25 only.")
+    elif embeddings is None and embedder is not None and int(scorable.sum()) > 0:
         need_vecs = int(scorable.sum()) > budget or chosen.diversify
         if need_vecs:
             embeddings = np.zeros((len(posts), getattr(embedder, "dim", 0) or 1), dtype=np.float32)

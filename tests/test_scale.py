@@ -1,0 +1,147 @@
+"""Large tables (issue 11): sampled map fit, the BM25 pool for the dense side, the background dense index.
+
+No timed asserts: speed is measured by ``bench/scale.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+import core.candidates.index as index
+import core.rerank.pipeline as pipeline
+from core.candidates.index import DenseIndexBuild, embedded_mask, pool_embeddings
+from core.cluster import cluster_posts
+from core.cluster.sample import distinct_rows
+from core.rerank.embedded import EmbeddedScorer
+from tests._cand_fakes import HashEmbedder
+
+
+def _unit(x):
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# --- map fitted on a sample -----------------------------------------------------------------
+
+
+def test_sampled_fit_places_every_point_and_keeps_the_clusters():
+    x, y = make_blobs(n_samples=900, n_features=16, centers=4, cluster_std=0.05, center_box=(-1, 1),
+                      random_state=3)
+    x = _unit(x)
+    x = np.vstack([x, x[:300]])  # copies, as retweets give identical vectors
+    y = np.concatenate([y, y[:300]])
+    x[5] = 0.0  # an empty post
+    res = cluster_posts(x, method="kmeans", k=4, fit_sample=200)
+    assert res.fit_sample_ == 200
+    ok = np.arange(len(x)) != 5
+    assert not np.isnan(res.coords_2d_[ok]).any()  # every post is on the map, not just the sample
+    assert np.isnan(res.coords_2d_[5]).all() and res.labels_[5] == -1
+    assert adjusted_rand_score(y[ok], res.labels_[ok]) > 0.95
+    # a copy gets exactly its original's place and cluster
+    same = np.arange(300) != 5
+    assert np.allclose(res.coords_2d_[900:][same], res.coords_2d_[:300][same])
+    assert (res.labels_[900:][same] == res.labels_[:300][same]).all()
+    # placed points lie where their cluster's fitted points are
+    for c in range(4):
+        pts = res.coords_2d_[res.labels_ == c]
+        assert np.ptp(pts[:, 0]) < np.ptp(res.coords_2d_[ok][:, 0])
+
+
+def test_small_inputs_are_fitted_on_everything():
+    x, _ = make_blobs(n_samples=120, n_features=8, centers=3, random_state=0)
+    res = cluster_posts(_unit(x), method="kmeans", k=3)
+    assert res.fit_sample_ is None
+
+
+def test_sampled_hdbscan_scales_the_minimum_cluster_size_and_keeps_noise_apart():
+    x, y = make_blobs(n_samples=1200, n_features=16, centers=3, cluster_std=0.05, center_box=(-1, 1),
+                      random_state=1)
+    res = cluster_posts(_unit(x), method="hdbscan", min_cluster_size=60, fit_sample=300)
+    assert res.min_cluster_size == 60 and res.min_cluster_size_ == 15  # 60 posts of 1200 = 15 of 300
+    clustered = res.labels_ >= 0
+    assert clustered.mean() > 0.8
+    assert adjusted_rand_score(y[clustered], res.labels_[clustered]) > 0.9
+
+
+def test_distinct_rows_groups_identical_vectors():
+    x = np.array([[1, 0], [0, 1], [1, 0], [0, 1], [0.5, 0.5]], dtype=np.float32)
+    first, inverse = distinct_rows(x)
+    assert first.tolist() == [0, 1, 4]
+    assert inverse.tolist() == [0, 1, 0, 1, 2]
+
+
+# --- the dense side of the first stage on a large table -----------------------------------
+
+
+def _posts(n):
+    topics = ["flood water rising in the river", "donate blood at the red cross", "power outage downtown",
+              "school closed tomorrow", "traffic jam on the bridge"]
+    texts = [f"{topics[i % 5]} update {i}" for i in range(n)]
+    return pd.DataFrame({"post_id": [str(i) for i in range(n)], "text": texts})
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self):
+        super().__init__()
+        self.embedded = 0
+
+    def embed(self, texts, *, task=None, progress=None):
+        self.embedded += len(texts)
+        return super().embed(texts, task=task, progress=progress)
+
+
+def test_pool_embeddings_embed_bm25_best_only_and_keep_known_rows(tmp_path):
+    posts = _posts(400)
+    emb = CountingEmbedder()
+    texts = posts["text"].tolist()
+    ok = np.ones(len(texts), dtype=bool)
+    vecs, n_emb, n_new = pool_embeddings(emb, texts, ok, "blood donation", budget=10, pool_size=50,
+                                         cache_dir=tmp_path)
+    assert n_new == 50 and n_emb == 50 and emb.embedded == 50
+    have = embedded_mask(vecs, len(texts))
+    assert all("blood" in texts[i] for i in np.flatnonzero(have))  # BM25's best for the query
+    # a second query reuses what is known and embeds only its own new pool rows
+    vecs2, n_emb2, n_new2 = pool_embeddings(emb, texts, ok, "power outage", budget=10, pool_size=50,
+                                            known=vecs, cache_dir=tmp_path)
+    assert n_new2 == 50 and n_emb2 == 100
+    assert np.array_equal(vecs2[have], vecs[have])
+
+
+def test_rerank_of_a_large_table_does_not_embed_every_post(monkeypatch, tmp_path):
+    monkeypatch.setenv("SIEVE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(pipeline, "FULL_EMBED_MAX", 100)
+    monkeypatch.setattr(index, "POOL_MIN", 50)
+    posts = _posts(600)
+    emb = CountingEmbedder()
+    ranking = pipeline.rerank(posts, "blood donation", scorer=EmbeddedScorer(emb), budget=20)
+    assert emb.embedded < 100  # the BM25 pool (3 x budget = 60) and the query, not 600 posts
+    top = ranking.table["text"].head(10).tolist()
+    assert all("blood" in t for t in top)
+    assert any("Dense first stage over" in n for n in ranking.notes)
+    # below the threshold every post is embedded, as before
+    monkeypatch.setattr(pipeline, "FULL_EMBED_MAX", 10_000)
+    emb2 = CountingEmbedder()
+    pipeline.rerank(posts, "blood donation", scorer=EmbeddedScorer(emb2), budget=20)
+    assert emb2.embedded > 500  # every distinct text (the embed cache dedupes "update 1" and "update 2")
+
+
+def test_dense_index_build_in_background_gives_every_row(tmp_path):
+    texts = [f"post number {i} about floods" for i in range(50)] + ["", "post number 1 about floods"]
+    build = DenseIndexBuild(HashEmbedder(), texts, chunk=7, cache_dir=tmp_path)
+    assert build.join() and build.complete and build.error is None
+    vecs = build.vectors()
+    assert vecs.shape == (52, 64)
+    assert not vecs[50].any()  # the empty post stays a zero row
+    assert np.array_equal(vecs[51], vecs[1])  # a copy gets its original's vector
+    assert embedded_mask(vecs, 52).sum() == 51
+
+
+def test_dense_index_build_can_be_cancelled(tmp_path):
+    texts = [f"text {i}" for i in range(40)]
+    build = DenseIndexBuild(HashEmbedder(), texts, chunk=5, cache_dir=tmp_path, start=False)
+    build.cancel()
+    build.run_here()
+    assert build.done == 0 and not build.complete and build.vectors() is None
