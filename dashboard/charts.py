@@ -97,20 +97,43 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
                     "colorbar": {"title": "score"}}, **common))
     else:
         lab = np.full(n, -1) if labels is None else np.asarray(labels)
-        for c in sorted(set(lab.tolist()), key=lambda c: (c == -1, c)):
+        # unclustered points first, small and faint, so the clusters are drawn over them
+        for c in sorted(set(lab.tolist()), key=lambda c: (c != -1, c)):
             sel = lab == c
             label = (names or {}).get(int(c), f"cluster {c}")
             name = "unclustered" if c == -1 else f"{c}: {html.escape(label)}"
             marker = {"size": 6, "opacity": 0.8, "color": CLUSTER_COLORS[int(c) % len(CLUSTER_COLORS)]}
             if c == -1:
-                marker.update(color=NOISE_COLOR, opacity=0.5)
+                marker.update(color=NOISE_COLOR, opacity=0.25, size=4)
             fig.add_trace(go.Scattergl(x=coords[sel, 0], y=coords[sel, 1], text=hover[sel],
-                                       customdata=ids[sel, None], name=name, marker=marker, **common))
+                                       customdata=ids[sel, None], name=name, marker=marker,
+                                       legendrank=2000 if c == -1 else 1000, **common))
     fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
                       legend={"itemsizing": "constant"})
-    fig.update_xaxes(showticklabels=False, title=None)
-    fig.update_yaxes(showticklabels=False, title=None)
+    x_range, y_range = view_range(coords)
+    fig.update_xaxes(showticklabels=False, title=None, range=x_range)
+    fig.update_yaxes(showticklabels=False, title=None, range=y_range)
     return fig
+
+
+def view_range(coords: np.ndarray, *, tail: float = 0.005, pad: float = 0.05) -> tuple[list | None, list | None]:
+    """Axis ranges that hold all but the ``tail`` share of points at each end, plus ``pad``.
+
+    A few outliers (UMAP places a handful of odd posts far away) would
+    otherwise squeeze the cloud into a corner; they stay on the figure, just
+    outside the view (zoom out to see them). Returns ``(None, None)`` (plotly's
+    automatic range) below 200 points.
+    """
+    xy = np.asarray(coords, dtype=float)
+    xy = xy[np.isfinite(xy).all(axis=1)] if xy.ndim == 2 and len(xy) else np.zeros((0, 2))
+    if len(xy) < 200:
+        return None, None
+    out = []
+    for col in (0, 1):
+        lo, hi = np.quantile(xy[:, col], [tail, 1.0 - tail])
+        span = (hi - lo) or 1.0
+        out.append([float(lo - pad * span), float(hi + pad * span)])
+    return out[0], out[1]
 
 
 def selected_post_ids(event) -> list[str]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +72,40 @@ def get_label_store(path: str):
 
 # --------------------------------------------------------------------------- heavy results
 
+#: Datasets whose heavy results (post table, embeddings, clusters) stay in memory per server: a
+#: 60,000-post table with its embeddings is about 0.4 GB, and every file ever opened used to stay.
+MAX_DATASETS = 2
+_dense_lock = threading.Lock()
+_dense: OrderedDict[str, Any] = OrderedDict()
+
+
+def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir: str, texts: list[str]):
+    """The background embedding of every post named by ``key`` (a
+    :class:`core.candidates.index.DenseIndexBuild`), started on first use; the builds of
+    the :data:`MAX_DATASETS` most recent datasets are kept, older ones cancelled and released."""
+    from core.candidates.index import DenseIndexBuild
+
+    name = f"{key}\x1f{embedder_name}\x1f{device}\x1f{dtype}"
+    with _dense_lock:
+        build = _dense.get(name)
+        if build is not None:
+            _dense.move_to_end(name)
+            return build
+        build = DenseIndexBuild(get_embedder(embedder_name, device, dtype), texts, chunk=256,
+                                cache_dir=cache_dir or None)
+        _dense[name] = build
+        while len(_dense) > MAX_DATASETS:
+            _, old = _dense.popitem(last=False)
+            old.cancel()
+    return build
+
 
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data`` (the identity of an uploaded file)."""
     return hashlib.sha256(data).hexdigest()
 
 
-@st.cache_data(show_spinner="Reading the file…", max_entries=6)
+@st.cache_data(show_spinner="Reading the file…", max_entries=MAX_DATASETS)
 def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, max_mb: int,
            reference: str = "", file_time: str = ""):
     """Read an export into a post table, cached by the SHA-256 of its bytes.
@@ -111,7 +140,7 @@ def posts_key(dataset_hash: str, post_ids) -> str:
     return f"{dataset_hash}:{h}"
 
 
-@st.cache_data(show_spinner="Embedding the posts…", max_entries=8)
+@st.cache_data(show_spinner="Embedding the posts…", max_entries=MAX_DATASETS)
 def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir: str,
                _texts: list[str], task: str = "") -> np.ndarray:
     """Embeddings of ``_texts`` (the posts named by ``key``), float32 (n, dim), L2-normalised;
@@ -122,7 +151,7 @@ def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir:
     return embed_texts(embedder, list(_texts), task=task or None, cache_dir=cache_dir or None)
 
 
-@st.cache_data(show_spinner="Clustering…", max_entries=8)
+@st.cache_data(show_spinner="Clustering…", max_entries=MAX_DATASETS)
 def clusters(key: str, embedder_name: str, method: str, k: int, min_cluster_size: int,
              assign_noise: bool, _embeddings: np.ndarray) -> Any:
     """Cluster the embeddings named by (``key``, ``embedder_name``) (``core.cluster.cluster_posts``)."""
@@ -132,7 +161,7 @@ def clusters(key: str, embedder_name: str, method: str, k: int, min_cluster_size
                          min_cluster_size=min_cluster_size or None, assign_noise=assign_noise)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=2 * MAX_DATASETS)
 def keywords(key: str, labels_key: str, _texts: list[str], _labels: np.ndarray, top_n: int = 8):
     """Keywords per cluster (``core.cluster.cluster_keywords``), cached per clustering."""
     from core.cluster import cluster_keywords

@@ -279,16 +279,44 @@ def modes() -> dict[str, Any]:
     return load_modes(state.settings().core_settings().modes_path)
 
 
-def post_embeddings(task: str | None = None) -> np.ndarray:
+def dense_build() -> Any:
+    """The background embedding of every post (``resources.dense_index``) when the loaded
+    dataset has more scorable posts than ``core.candidates.index.FULL_EMBED_MAX``, else None."""
+    from core.candidates.index import FULL_EMBED_MAX
+
+    ds = state.dataset()
+    n_ok = int(ds.posts["scorable"].sum()) if "scorable" in ds.posts else len(ds.posts)
+    if n_ok <= FULL_EMBED_MAX:
+        return None
+    s = state.settings()
+    key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+    return resources.dense_index(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir),
+                                 ds.posts["text"].fillna("").astype(str).tolist())
+
+
+def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
     """Embeddings of every post of the loaded dataset, float32 (n_posts, dim), rows
     L2-normalised (zero rows for empty texts); cached per dataset, embedder and task.
+    For a large dataset this waits for its background build (:func:`dense_build`).
 
     Args:
         task: instruction for instruction-aware embedders: ``None`` for retrieval
             (posts are documents), ``core.embed.CLUSTER_TASK`` for the map.
+        progress_bar: an ``st.progress`` element to move while waiting for the build.
     """
     ds = state.dataset()
     s = state.settings()
+    build = dense_build()
+    if build is not None and (not task or not getattr(resources.embedder_for(s), "uses_task", True)):
+        def progress(done: int, total: int) -> None:
+            if progress_bar is not None:
+                progress_bar.progress(min(1.0, done / max(1, total)),
+                                      text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
+
+        build.join(progress=progress)
+        if build.error is not None:
+            raise build.error
+        return build.vectors()
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     texts = ds.posts["text"].fillna("").astype(str).tolist()
     return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts,
@@ -368,7 +396,9 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
     ds = state.dataset()
     s = state.settings()
     window = window_from_key(request.window)
-    posts, emb = narrow(ds.posts, post_embeddings(), window)  # the time filter acts before the first stage
+    # a large dataset: what its background build has embedded so far (the pipeline adds BM25's pool)
+    vecs = build.vectors() if (build := dense_build()) is not None else post_embeddings()
+    posts, emb = narrow(ds.posts, vecs, window)  # the time filter acts before the first stage
     ranking = rerank(
         posts, request.query, scorer=resources.scorer_for(s), mode=request.mode,
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,

@@ -90,7 +90,9 @@ class DataParams:
         sample: file name of the bundled sample (in ``sample_data/``).
         path: a file on this machine (source ``"path"``).
         columns: analyst column mapping ``{role: source column}``; empty = automatic.
-        collapse_duplicates: keep one representative per duplicate group.
+        collapse_duplicates: keep one representative per duplicate group (the
+            default: ranking, grading and metrics are about distinct posts; each
+            keeps ``dup_count``, shown as "copies").
         time_reference: reference time for relative post times (ISO 8601; "" = the file's).
     """
 
@@ -98,7 +100,7 @@ class DataParams:
     sample: str = "weibo_sample.csv"
     path: str = ""
     columns: dict[str, str] = field(default_factory=dict)
-    collapse_duplicates: bool = False
+    collapse_duplicates: bool = True
     time_reference: str = ""
 
 
@@ -289,6 +291,7 @@ def set_dataset(ds: LoadedDataset | None) -> None:
         st.session_state["sieve.rankings"] = {}
         st.session_state.pop("sieve.comparison", None)
         st.session_state.pop("sieve.clusters", None)
+        st.session_state.pop("map.within", None)
 
 
 # --------------------------------------------------------------------------- rankings

@@ -145,6 +145,8 @@ def posts_table(df: pd.DataFrame, *, columns: tuple[str, ...] | list[str] | None
     config = {
         "text": st.column_config.TextColumn("text", width="large"),
         "post_id": st.column_config.TextColumn("post_id"),
+        "dup_count": st.column_config.NumberColumn(
+            "copies", format="%d", help="Posts in the file with this text (retweet copies included); 1 = unique."),
     }
     config.update(column_config or {})
     kwargs = {"hide_index": True, "column_config": config, "height": height}

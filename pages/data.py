@@ -126,8 +126,6 @@ with mapping_box, st.expander("Column mapping", expanded=bool(p.columns) or fail
         if chosen not in options:
             options.append(chosen)
         cols[i % 3].selectbox(meaning, options, key=state.seed(f"data.col.{role}", chosen))
-    st.toggle("Collapse duplicates (keep one post per group of identical texts; dup_count says how many)",
-              key=state.seed("data.collapse", p.collapse_duplicates))
 
 if current is None:
     st.info("Choose a source above to load posts.", icon=":material/info:")
@@ -143,6 +141,11 @@ m[3].metric("Duplicates", f"{rep.get('duplicates', 0):,}")
 n_scorable = int(current.posts["scorable"].sum()) if "scorable" in current.posts else len(current.posts)
 m[4].metric("Scorable", f"{n_scorable:,}",
             help="; ".join(f"{k}: {v}" for k, v in (rep.get("unscorable") or {}).items()) or None)
+st.toggle("Collapse duplicates for ranking (one post per group of identical texts and retweet copies; "
+          "the “copies” column says how many posts each stands for)",
+          key=state.seed("data.collapse", p.collapse_duplicates),
+          help="On by default: queues, rankings and metrics are then about distinct posts. Turn it off to "
+               "rank every copy (the novelty mode still moves copies down).")
 header = rep.get("header_row")
 st.caption(
     f"Format {escape_markdown(rep.get('format', '?'))} ({escape_markdown(rep.get('layout', '?'))} layout) · "

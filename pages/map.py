@@ -50,7 +50,7 @@ label = "Cluster" if done is None else ("Cluster again with these settings" if s
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
     with error_boundary("clustering"):
         texts = posts["text"].astype(str).tolist()
-        emb = session.post_embeddings(task=CLUSTER_TASK)[mask]
+        emb = session.post_embeddings(task=CLUSTER_TASK, progress_bar=st.progress(0.0))[mask]
         result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb)
         labels_key = f"{params_now}"
         kw = resources.keywords(key, labels_key, texts, np.asarray(result.labels_))
@@ -108,6 +108,9 @@ how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split in
 if result.reduction_ == "umap":
     reduced = (f"UMAP to {result.n_components} dimensions for clustering, map in 2D · "
                f"seed {result.random_state}")
+    if getattr(result, "fit_sample_", None):
+        reduced += (f" · fitted on a sample of {result.fit_sample_:,} distinct posts, the others placed by "
+                    "their nearest sample posts")
 else:  # too few posts for UMAP: clustered on the embeddings themselves, mapped with PCA
     reduced = (f"only {len(posts):,} posts, too few for UMAP: clustered on the full embeddings, "
                "map by PCA (2D)")

@@ -151,11 +151,19 @@ if p.min_score > 0:
     view = view[view["score"].fillna(-1) >= p.min_score]
 if p.moved_only:
     view = view[view["moved"].fillna(0) != 0]
+build = session.dense_build()
+if build is not None and not build.complete:
+    st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
+               "(in the background); until it is complete, the dense side covers BM25's best posts for "
+               "each query and those already embedded.")
 for note in getattr(ranking, "notes", None) or []:
     st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")
+if "dup_count" in ds.posts:  # "copies": how many posts of the file each ranked post stands for
+    copies = dict(zip(ds.posts["post_id"].astype(str), ds.posts["dup_count"], strict=False))
+    view = view.assign(dup_count=view["post_id"].astype(str).map(copies))
 posts_table(
-    view, columns=["rank", "score", "log_odds", "first_stage_rank", "moved", "text", "post_id"],
+    view, columns=["rank", "score", "log_odds", "first_stage_rank", "moved", "dup_count", "text", "post_id"],
     height=560, key="rerank.table",
     column_config={
         "rank": st.column_config.NumberColumn("rank", format="%d"),

@@ -601,7 +601,7 @@ def test_map_figure_carries_post_ids_and_escaped_hover():
     ids = sorted(str(cd[0]) for tr in fig.data for cd in tr.customdata)
     assert ids == ["a", "b", "c"]
     assert all("<b>x" not in str(t) for tr in fig.data for t in tr.text)
-    assert [tr.name for tr in fig.data] == ["0: cluster 0", "unclustered"]
+    assert [tr.name for tr in fig.data] == ["unclustered", "0: cluster 0"]  # drawn under the clusters
     assert {tr.hovertemplate for tr in fig.data} == {"%{text}<extra></extra>"}, "no post text in a template"
 
 
@@ -654,6 +654,13 @@ def test_column_mapping_override_and_duplicate_collapse(fakes):
     at.file_uploader(key="data.upload").upload("two_text_columns.csv", csv.encode(), "text/csv").run()
     ok(at)
     at.selectbox(key="data.col.text").set_value("headline").run()
+    ok(at)
+    ds = at.session_state["sieve.dataset"]  # duplicates are collapsed by default, with their counts
+    assert ds.posts["text"].tolist() == ["short one", "short two"]
+    assert ds.posts["dup_count"].tolist() == [1, 2]
+    assert ds.columns == {"text": "headline"}
+    assert "dup_count" in at.dataframe[-1].value.columns  # the preview shows it (titled "copies")
+    at.toggle(key="data.collapse").set_value(False).run()  # the one switch turns it off
     ok(at)
     ds = at.session_state["sieve.dataset"]
     assert ds.posts["text"].tolist() == ["short one", "short two", "short two"]

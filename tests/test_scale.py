@@ -145,3 +145,68 @@ def test_dense_index_build_can_be_cancelled(tmp_path):
     build.cancel()
     build.run_here()
     assert build.done == 0 and not build.complete and build.vectors() is None
+
+
+# --- the map figure of many points ------------------------------------------------------------
+
+
+def test_map_figure_draws_noise_faintly_under_clusters_and_keeps_outliers_out_of_view():
+    from dashboard.charts import map_figure
+
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(6000, 2))
+    coords[:3] = [[500.0, 0.0], [-400.0, 0.0], [0.0, 900.0]]  # a few far outliers
+    labels = np.where(np.arange(6000) % 3 == 0, -1, np.arange(6000) % 2)
+    posts = pd.DataFrame({"post_id": [str(i) for i in range(6000)], "text": ["t"] * 6000})
+    fig = map_figure(coords, posts, labels=labels)
+    assert all(tr.type == "scattergl" for tr in fig.data)  # WebGL
+    assert fig.data[0].name == "unclustered"  # first = drawn under the clusters
+    assert fig.data[0].marker.opacity < min(tr.marker.opacity for tr in fig.data[1:])
+    assert fig.data[0].legendrank > fig.data[1].legendrank  # but listed last in the legend
+    x0, x1 = fig.layout.xaxis.range
+    y0, y1 = fig.layout.yaxis.range
+    assert -10 < x0 < -2 and 2 < x1 < 10 and -10 < y0 < -2 and 2 < y1 < 10  # the cloud fills the view
+    assert sum(len(tr.x) for tr in fig.data) == 6000  # outliers are still on the figure
+
+
+# --- memory: results of old datasets are released -----------------------------------------
+
+
+def test_ingest_cache_keeps_only_the_most_recent_datasets(monkeypatch):
+    import core.ingest
+    from dashboard import resources
+
+    real = core.ingest.read_posts
+    reads = []
+
+    def counting(data, **kw):
+        reads.append(data)
+        return real(data, **kw)
+
+    monkeypatch.setattr(core.ingest, "read_posts", counting)
+    resources.ingest.clear()
+    files = [f"id,text\n1,post {k} about floods\n2,another post {k}\n".encode() for k in range(3)]
+
+    def load(data):
+        return resources.ingest(resources.sha256_bytes(data), data, "f.csv", "{}", 10)
+
+    for data in files:
+        load(data)
+    load(files[2])  # the newest is still there
+    assert len(reads) == 3
+    load(files[0])  # the oldest was released when the third was read
+    assert len(reads) == 4
+    assert resources.MAX_DATASETS == 2
+
+
+def test_dense_builds_of_replaced_datasets_are_cancelled(monkeypatch, tmp_path):
+    from dashboard import resources
+
+    monkeypatch.setenv("SIEVE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(resources, "get_embedder", lambda *a: HashEmbedder())
+    monkeypatch.setattr(resources, "_dense", type(resources._dense)())
+    builds = [resources.dense_index(f"ds{k}", "fake", "", "", "", [f"text {k} {i}" for i in range(20)])
+              for k in range(3)]
+    assert resources.dense_index("ds2", "fake", "", "", "", []) is builds[2]  # reused, not rebuilt
+    assert list(resources._dense) == [f"ds{k}\x1ffake\x1f\x1f" for k in (1, 2)]
+    assert builds[0]._cancel.is_set() and not builds[2]._cancel.is_set()
