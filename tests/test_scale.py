@@ -210,3 +210,29 @@ def test_dense_builds_of_replaced_datasets_are_cancelled(monkeypatch, tmp_path):
     assert resources.dense_index("ds2", "fake", "", "", "", []) is builds[2]  # reused, not rebuilt
     assert list(resources._dense) == [f"ds{k}\x1ffake\x1f\x1f" for k in (1, 2)]
     assert builds[0]._cancel.is_set() and not builds[2]._cancel.is_set()
+
+
+# --- duplicates collapsed for ranking ----------------------------------------------------------
+
+
+def test_collapsed_table_ranks_distinct_posts_and_keeps_their_counts(tmp_path, monkeypatch):
+    from core.ingest import collapse_duplicates, read_posts
+
+    monkeypatch.setenv("SIEVE_CACHE_DIR", str(tmp_path))
+    rows = ["id,text"]
+    rows += [f"{100 + i},RT @fan{i}: Donate blood at the Red Cross centre on Main St today" for i in range(25)]
+    rows += [f"{200 + i},Blood donation drive number {i} at the school gym, bring ID" for i in range(10)]
+    rows += [f"{300 + i},traffic on the bridge is slow again {i}" for i in range(30)]
+    posts = read_posts("\n".join(rows).encode(), filename="copies.csv").posts
+    whole = pipeline.rerank(posts, "donate blood", scorer=EmbeddedScorer(HashEmbedder()), budget=20)
+    assert whole.table["text"].head(10).str.contains("Red Cross").sum() >= 5  # copies crowd the top
+    collapsed = collapse_duplicates(posts)
+    ranking = pipeline.rerank(collapsed, "donate blood", scorer=EmbeddedScorer(HashEmbedder()), budget=20)
+    top = ranking.table.head(11)
+    assert top["text"].str.contains("Red Cross").sum() == 1  # one post stands for the 25 copies
+    counts = dict(zip(collapsed["post_id"], collapsed["dup_count"]))
+    assert max(counts[p] for p in top["post_id"]) == 25
+    # the novelty mode still works on the collapsed table
+    novel = pipeline.rerank(collapsed, "donate blood", scorer=EmbeddedScorer(HashEmbedder()), mode="novelty",
+                            budget=20)
+    assert novel.diversified and set(novel.table["post_id"]) == set(ranking.table["post_id"])
