@@ -66,7 +66,7 @@ class Steps:
         return out
 
 
-def flow(kind: str, path: Path, embed_sample: int, skip_map: bool) -> list[dict]:
+def flow(kind: str, path: Path, embed_sample: int, skip_map: bool, skip_rerank: bool = False) -> list[dict]:
     import numpy as np
 
     from core.candidates.index import FULL_EMBED_MAX
@@ -87,7 +87,9 @@ def flow(kind: str, path: Path, embed_sample: int, skip_map: bool) -> list[dict]
     scorer = EmbeddedScorer(embedder)
     fresh = Path(tempfile.mkdtemp(prefix="sieve-scale-cache-"))
     os.environ["SIEVE_CACHE_DIR"] = str(fresh)  # the timed steps start from an empty embedding cache
-    if kind == "baseline":
+    if skip_rerank:
+        pass
+    elif kind == "baseline":
         sample = unique[:embed_sample]
         steps.run(f"embed {len(sample)} distinct texts (sample)",
                   lambda: embed_texts(embedder, sample, cache_dir=fresh))
@@ -108,10 +110,9 @@ def flow(kind: str, path: Path, embed_sample: int, skip_map: bool) -> list[dict]
         r1 = steps.run("first rerank",
                        lambda: rerank(posts, QUERIES[0], scorer=scorer, embedder=embedder))
         r2 = steps.run("second query", lambda: rerank(posts, QUERIES[1], scorer=scorer, embedder=embedder))
-    top = r1.table.head(20)
-    distinct_top = len({normal for normal in dedupe_texts(top["text"].tolist())[0]})
-    steps.rows[-2]["top20_distinct"] = distinct_top
-    steps.rows[-1]["top20_distinct"] = len(set(dedupe_texts(r2.table.head(20)["text"].tolist())[0]))
+    if not skip_rerank:
+        steps.rows[-2]["top20_distinct"] = len(set(dedupe_texts(r1.table.head(20)["text"].tolist())[0]))
+        steps.rows[-1]["top20_distinct"] = len(set(dedupe_texts(r2.table.head(20)["text"].tolist())[0]))
     if not skip_map:
         all_vecs = embed_texts(embedder, texts, cache_dir=CACHE)  # the index (cached once; not timed)
         fit = 10**9 if kind == "baseline" else None
@@ -135,12 +136,14 @@ def main() -> None:
     ap.add_argument("--embed-sample", type=int, default=1000)
     ap.add_argument("--skip-baseline-map", action="store_true")
     ap.add_argument("--skip-map", action="store_true", help="no map step in either flow")
+    ap.add_argument("--skip-rerank", action="store_true", help="no rerank steps in either flow")
     ap.add_argument("--flow", choices=("baseline", "sieve"), help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.flow:
         rows = flow(args.flow, Path(args.file), args.embed_sample,
-                    skip_map=args.skip_map or (args.flow == "baseline" and args.skip_baseline_map))
+                    skip_map=args.skip_map or (args.flow == "baseline" and args.skip_baseline_map),
+                    skip_rerank=args.skip_rerank)
         print(json.dumps(rows))
         return
     from bench._scale_data import build_export
@@ -150,7 +153,8 @@ def main() -> None:
     results = {}
     for kind in ("sieve", "baseline"):
         cmd = [sys.executable, __file__, "--flow", kind, "--file", str(path), "--embed-sample",
-               str(args.embed_sample)] + (["--skip-baseline-map"] if args.skip_baseline_map else [])
+               str(args.embed_sample)] + [f"--{f}" for f in ("skip-baseline-map", "skip-map", "skip-rerank")
+                                          if getattr(args, f.replace("-", "_"))]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
         results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
         print(kind, json.dumps(results[kind][0]), "load average:", os.getloadavg(), flush=True)
