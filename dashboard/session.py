@@ -316,7 +316,9 @@ def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
         build.join(progress=progress)
         if build.error is not None:
             raise build.error
-        return build.vectors()
+        if build.complete:
+            return build.vectors()
+        # cancelled (a newer dataset replaced it): embed here through the disk cache instead
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     texts = ds.posts["text"].fillna("").astype(str).tolist()
     return resources.embeddings(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), texts,

@@ -8,6 +8,9 @@ Steps (docs/ARCHITECTURE.md, "core.rerank"):
    scorable posts than the budget, BM25 + dense cosine fused by reciprocal rank
    fusion keep the best ``budget`` candidates; otherwise every scorable post is
    a candidate. Their fused order is the "before" order (``first_stage_rank``).
+   Above ``core.candidates.index.FULL_EMBED_MAX`` scorable posts, only BM25's
+   best posts for the query (and those already embedded) get a vector
+   (:func:`core.candidates.index.pool_embeddings`); the rest rank by BM25 alone.
 3. The scorer scores the candidates under the mode's instruction.
 4. Modes with ``diversify`` re-order the scored list by maximal marginal
    relevance over embeddings (:func:`core.candidates.mmr`; relevance = the
