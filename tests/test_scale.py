@@ -10,11 +10,11 @@ import pandas as pd
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-import core.candidates.index as index
-import core.rerank.pipeline as pipeline
+from core.candidates import index
 from core.candidates.index import DenseIndexBuild, embedded_mask, pool_embeddings
 from core.cluster import cluster_posts
 from core.cluster.sample import distinct_rows
+from core.rerank import pipeline
 from core.rerank.embedded import EmbeddedScorer
 from tests._cand_fakes import HashEmbedder
 

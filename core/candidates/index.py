@@ -89,7 +89,7 @@ def pool_embeddings(
         vectors = np.zeros((n, int(getattr(embedder, "dim", 1) or 1)), dtype=np.float32)
     n_embedded = int(embedded_mask(vectors, n)[pool_idx].sum())
     logger.info("dense pool: %d new, %d of %d scorable posts embedded", len(want), n_embedded, len(pool_idx))
-    return vectors, n_embedded, int(len(want))
+    return vectors, n_embedded, len(want)
 
 
 class DenseIndexBuild:

@@ -137,7 +137,7 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
     sample = np.sort(rng.choice(m, size=min(int(fit_sample), m), replace=False))
     mcs = None
     if min_cluster_size is not None:
-        mcs = max(2, int(round(min_cluster_size * len(sample) / max(1, len(x)))))
+        mcs = max(2, round(min_cluster_size * len(sample) / max(1, len(x))))
     res = fit(xd[sample], random_state=random_state, min_cluster_size=mcs, **params)
     labels = np.full(m, -1, dtype=np.int64)
     coords = np.zeros((m, 2), dtype=np.float32)
@@ -154,4 +154,4 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
     logger.info("clustered %d vectors (%d distinct) by fitting on a sample of %d", len(x), m, len(sample))
     out = replace(res, labels_=labels[inverse], coords_2d_=coords[inverse], noise_mask_=noise[inverse],
                   splits_=splits, min_cluster_size=min_cluster_size)
-    return out, int(len(sample))
+    return out, len(sample)
