@@ -141,7 +141,7 @@ class DenseIndexBuild:
                         self._vecs = np.zeros((len(self._unique), vecs.shape[1]), dtype=np.float32)
                     self._vecs[part] = vecs
                     self.done += len(part)
-        except BaseException as exc:  # noqa: BLE001 - reported through .error, the page shows it
+        except BaseException as exc:  # reported through .error; the page shows it
             logger.exception("building the dense index failed")
             self.error = exc
 
