@@ -8,11 +8,14 @@ Steps (docs/ARCHITECTURE.md, "core.rerank"):
    scorable posts than the budget, BM25 + dense cosine fused by reciprocal rank
    fusion keep the best ``budget`` candidates; otherwise every scorable post is
    a candidate. Their fused order is the "before" order (``first_stage_rank``).
-3. The scorer scores the candidates under the mode's instruction.
+3. The scorer scores the candidates under the mode's instruction. A scorer
+   that cannot follow instructions (the embedded default) gets the mode's
+   model-agnostic signal fused with its relevance score instead
+   (:mod:`core.rerank.mode_part`; ``relevance_score`` and ``mode_score``
+   columns); ``Ranking.notes`` says which part was used.
 4. Modes with ``diversify`` re-order the scored list by maximal marginal
    relevance over embeddings (:func:`core.candidates.mmr`; relevance = the
-   scores in [0, 1], similarity = cosine), with the weight recorded. It is the only part of a mode a scorer that ignores instructions
-   (the embedded default) applies; ``Ranking.notes`` says so.
+   scores in [0, 1], similarity = cosine), with the weight recorded.
 5. Modes with ``diversify`` then move every duplicate of a higher-ranked post
    below all the distinct posts (:func:`demote_duplicates`): MMR alone keeps
    an identical retweet near its original when both score high (lambda 0.7
@@ -35,6 +38,7 @@ import pandas as pd
 from core.candidates import embed_posts, first_stage, mmr
 from core.errors import Cancelled, SieveError
 from core.rerank.base import ScorerInfo
+from core.rerank.mode_part import apply_mode_part
 from core.rerank.modes import Mode, resolve_instruction
 from core.text.tokenize import normalise_for_dedupe
 
@@ -56,22 +60,29 @@ class Ranking:
         info: the :class:`ScorerInfo` of the scorer that produced the scores.
         table: one row per scored candidate, best first, columns
             ``post_id`` (str), ``rank`` (int, 1 = best), ``score`` (float, the
-            scorer's relevance score in [0, 1]), ``log_odds`` (float, NaN for
+            ranking score in [0, 1]: the scorer's relevance score, or, when
+            the mode part was fused in, ``(1 - w) * mm(relevance_score) + w *
+            mode_score``), ``log_odds`` (float, NaN for
             scorers without one), ``first_stage_rank`` (int, 1-based position in
             the first-stage "before" order), ``moved`` (``first_stage_rank -
-            rank``: > 0 = moved up), ``text``; then ``bm25_rank`` and
-            ``dense_rank`` (1-based ranks among all scorable posts; 0 when no
-            dense retrieval ran).
+            rank``: > 0 = moved up), ``text``; then ``relevance_score`` (the
+            scorer's own score), ``mode_score`` (the mode's model-agnostic
+            signal in [0, 1], :mod:`core.rerank.mode_part`; NaN when none was
+            applied), ``bm25_rank`` and ``dense_rank`` (1-based ranks among all
+            scorable posts; 0 when no dense retrieval ran).
         unscored: posts not scored, columns ``post_id``, ``reason``.
         created_at: ISO 8601 UTC time of the ranking.
         notes: sentences for the analyst about how the ranking was made (first
-            stage used, instruction ignored, diversification applied).
+            stage used, mode part fused, diversification applied).
         diversified: whether MMR re-ordered the list.
         mmr_lambda: the MMR weight used, or ``None``.
         n_candidates: how many candidates the scorer saw.
         n_scorable: how many scorable posts the table has.
         budget: the rerank budget.
         first_stage_method: ``"rrf"``, ``"convex"`` or ``"bm25"``.
+        mode_signal: the mode signal fused into ``score`` (``"emotion"``,
+            ``"accuracy"``, ``"instruction"``), or ``None``.
+        mode_weight: its weight ``w``, or ``None``.
         duplicates_moved: how many duplicates a diversifying mode moved below
             the distinct posts (:func:`demote_duplicates`); 0 otherwise.
     """
@@ -91,6 +102,8 @@ class Ranking:
     budget: int = 200
     first_stage_method: str = "rrf"
     duplicates_moved: int = 0
+    mode_signal: str | None = None
+    mode_weight: float | None = None
 
     def to_run(self) -> dict[str, float]:
         """The ranking as a ranx/TREC run for one query: ``{post_id: score}``.
@@ -123,6 +136,23 @@ def _unwrap(scorer):
             return scorer
         scorer, seen = inner, seen + 1
     return scorer
+
+
+def _candidate_vectors(cands, embedder, cand_texts: list[str]) -> np.ndarray | None:
+    """The candidates' embeddings: the first stage's, else embedded now (disk-cached), else None."""
+    if cands.embeddings is not None:
+        return np.asarray(cands.embeddings)
+    return None if embedder is None else embed_posts(embedder, cand_texts)
+
+
+def _scorer_note(info: ScorerInfo, chosen: Mode, part) -> str:
+    """The note saying which part of the mode the scorer used."""
+    head = f"{info.model_id} cannot follow instructions, so the instruction of mode '{chosen.name}' was not given to it"
+    if part is not None:
+        return f"{head}. {part.note}"
+    if chosen.diversify:
+        return f"{head} (only its diversification was applied)."
+    return f"{head}; this is a plain relevance ranking."
 
 
 def demote_duplicates(texts: list[str], groups: list[str | None] | None = None) -> tuple[np.ndarray, int]:
@@ -273,23 +303,28 @@ def rerank(
     for i in np.flatnonzero(~ok):
         unscored_rows.append((ids[pos[i]], "not scored by the model (empty after cleaning)"))
 
+    # A scorer that cannot read the instruction gets the mode's model-agnostic part instead.
+    relevance, mode_scores, part = scores.copy(), np.full(len(pos), np.nan), None
+    if not info.follows_instructions and chosen.signal is not None and ok.any():
+        part = apply_mode_part(chosen, instr, scores, cand_texts, embedder=embedder,
+                               embeddings=_candidate_vectors(cands, embedder, cand_texts))
+        if part is not None:
+            scores, mode_scores = np.where(ok, part.fused, np.nan), part.scores
+        _check_cancel(should_cancel)
+
     fs_rank = np.arange(1, len(pos) + 1)
     keep = np.flatnonzero(ok)
     # Best first by log-odds when present (it separates scores saturated near 1), else by score;
     # ties keep the first-stage order.
-    key = np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if result.log_odds is not None \
-        else scores[keep]
+    key = np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) \
+        if result.log_odds is not None and part is None else scores[keep]
     order = keep[np.lexsort((fs_rank[keep], -key))]
 
     if not info.follows_instructions:
-        notes.append(f"{info.model_id} cannot follow instructions: the instruction of mode "
-                     f"'{chosen.name}' was not applied"
-                     + (" (only its diversification was)." if chosen.diversify else "; this is a plain relevance ranking."))
+        notes.append(_scorer_note(info, chosen, part))
     diversified, lam = False, None
     if chosen.diversify and len(order) > 1:
-        vecs = cands.embeddings
-        if vecs is None and embedder is not None:
-            vecs = embed_posts(embedder, cand_texts)
+        vecs = _candidate_vectors(cands, embedder, cand_texts)
         if vecs is None:
             notes.append(f"Mode '{chosen.name}' asks for diversification, but no embedder was given: skipped.")
         else:
@@ -325,6 +360,8 @@ def rerank(
         "first_stage_rank": fs_rank[order].astype(np.int64),
         "moved": (fs_rank[order] - np.arange(1, n + 1)).astype(np.int64),
         "text": [cand_texts[i] for i in order],
+        "relevance_score": relevance[order],
+        "mode_score": mode_scores[order],
         "bm25_rank": cands.bm25_rank[order],
         "dense_rank": cands.dense_rank[order],
     })
@@ -335,4 +372,6 @@ def rerank(
     return Ranking(query=query, mode=chosen.name, instruction=instr, info=info, table=table,
                    unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
                    n_candidates=len(pos), n_scorable=cands.n_scorable, budget=int(budget),
-                   first_stage_method=cands.method, duplicates_moved=moved)
+                   first_stage_method=cands.method, duplicates_moved=moved,
+                   mode_signal=None if part is None else part.signal,
+                   mode_weight=None if part is None else part.weight)
