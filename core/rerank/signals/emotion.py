@@ -31,6 +31,7 @@ import pickle
 import re
 import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,19 @@ def _chinese_intensity(runs: list[str], bangs: int, emoticons: int) -> float:
     return total / (total + 2.0)
 
 
+@lru_cache(maxsize=65536)
+def _intensity(text: str) -> float:
+    """Intensity of one post (module docstring), kept in memory by text: modes
+    compared over the same candidates read each post once."""
+    text = URL_RE.sub(" ", text)
+    n_emoticons = len(_EMOTICON.findall(text))
+    text = _EMOTICON.sub(" ", text)
+    runs = _CJK_RUN.findall(text)
+    en = _english_intensity(_CJK_RUN.sub(" ", text))
+    zh = _chinese_intensity(runs, len(_BANG.findall(text)), n_emoticons) if runs or n_emoticons else 0.0
+    return 1.0 - (1.0 - en) * (1.0 - zh)
+
+
 def emotion_intensity(texts: Sequence[str]) -> np.ndarray:
     """How strongly each post expresses feeling.
 
@@ -129,15 +143,4 @@ def emotion_intensity(texts: Sequence[str]) -> np.ndarray:
         >>> bool(s[0] > s[1] and s[2] > s[1])
         True
     """
-    out = np.zeros(len(texts), dtype=np.float32)
-    for i, text in enumerate(texts):
-        text = URL_RE.sub(" ", "" if text is None else str(text))
-        n_emoticons = len(_EMOTICON.findall(text))
-        text = _EMOTICON.sub(" ", text)
-        runs = _CJK_RUN.findall(text)
-        latin = _CJK_RUN.sub(" ", text)
-        en = _english_intensity(latin)
-        zh = (_chinese_intensity(runs, len(_BANG.findall(text)), n_emoticons)
-              if runs or n_emoticons else 0.0)
-        out[i] = 1.0 - (1.0 - en) * (1.0 - zh)
-    return out
+    return np.asarray([_intensity("" if t is None else str(t)) for t in texts], dtype=np.float32)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -64,6 +66,28 @@ def instruction_content(instruction: str) -> str:
     return " ".join(dict.fromkeys(words))
 
 
+_VEC_CACHE: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_VEC_LOCK = threading.Lock()
+
+
+def _content_vector(embedder, content: str) -> np.ndarray:
+    """The content's query embedding, kept in memory by (model id, content): comparing
+    modes or re-running a query with the same instruction embeds it once."""
+    from core.candidates import embed_query
+
+    key = (str(getattr(embedder, "model_id", id(embedder))), content)
+    with _VEC_LOCK:
+        if key in _VEC_CACHE:
+            _VEC_CACHE.move_to_end(key)
+            return _VEC_CACHE[key]
+    vec = embed_query(embedder, content)
+    with _VEC_LOCK:
+        _VEC_CACHE[key] = vec
+        while len(_VEC_CACHE) > 256:
+            _VEC_CACHE.popitem(last=False)
+    return vec
+
+
 def _minmax(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
@@ -73,7 +97,7 @@ def _minmax(x: np.ndarray) -> np.ndarray:
 
 
 def instruction_scores(instruction: str, texts: Sequence[str], *, embeddings: np.ndarray | None = None,
-                       embedder=None) -> np.ndarray:
+                       embedder=None, bm25: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
     """How well each candidate matches the instruction's content (step 2 of the module docstring).
 
     Args:
@@ -82,13 +106,18 @@ def instruction_scores(instruction: str, texts: Sequence[str], *, embeddings: np
         embeddings: optional float32 (n, dim) L2-normalised embeddings of
             ``texts`` by ``embedder``.
         embedder: the :class:`core.embed.base.Embedder` that made
-            ``embeddings`` (used to embed the instruction's content).
+            ``embeddings`` (used to embed the instruction's content; the
+            content's vector is kept in memory, so one instruction is embedded once).
+        bm25: optional ``bm25(text) -> float array (n,)``: BM25 scores of the
+            candidates for a text, e.g. read from the table's index (the
+            pipeline passes one); default: a :class:`core.candidates.BM25Index`
+            over the candidates.
 
     Returns:
         float64 array of shape (n,), in [0, 1] (1 = the best match among
         these candidates); all 0 when the instruction has no content word.
     """
-    from core.candidates import BM25Index, embed_query
+    from core.candidates import BM25Index
 
     n = len(texts)
     content = instruction_content(instruction)
@@ -96,9 +125,11 @@ def instruction_scores(instruction: str, texts: Sequence[str], *, embeddings: np
         return np.zeros(n)
     parts = []
     if embeddings is not None and embedder is not None and len(embeddings) == n:
-        q = embed_query(embedder, content)
+        q = _content_vector(embedder, content)
         parts.append(_minmax(np.asarray(embeddings, dtype=np.float32) @ q))
-    bm25 = BM25Index(["" if t is None else str(t) for t in texts]).scores(content)
-    if np.any(bm25 > 0):
-        parts.append(_minmax(bm25))
+    lexical = (bm25(content) if bm25 is not None
+               else BM25Index(["" if t is None else str(t) for t in texts]).scores(content))
+    lexical = np.asarray(lexical, dtype=np.float64)
+    if lexical.shape == (n,) and np.any(lexical > 0):
+        parts.append(_minmax(lexical))
     return np.mean(parts, axis=0) if parts else np.zeros(n)
