@@ -195,7 +195,6 @@ def main() -> int:
     n = res["event"].nunique()
     print(f"\nrerank time per query (200 candidates of {len(df)} posts, embeddings precomputed, after a warm-up; "
           f"mean of {n}; relevance: mean of a run before and after the modes):")
-    base = seconds["relevance"] / n
     for mode, s in seconds.items():
         print(f"  {mode:<10} wall {1000 * s / n:6.0f} ms ({s / seconds['relevance']:.2f}x relevance), "
               f"CPU {1000 * cpu[mode] / n:6.0f} ms ({cpu[mode] / cpu['relevance']:.2f}x relevance)")
