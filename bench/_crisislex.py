@@ -11,13 +11,15 @@ import csv
 import hashlib
 import html
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-T26 = ROOT.parent / "shared" / "real_data" / "crisislex_t26"
+SHARED = Path(os.environ.get("SIEVE_SHARED_DIR", ROOT.parent / "shared"))
+T26 = SHARED / "real_data" / "crisislex_t26"
 CACHE = ROOT / ".sieve" / "bench"
 
 

@@ -247,7 +247,8 @@ def model_badge() -> None:
     if info.kind == "embedded" or not info.follows_instructions:
         st.badge("Embedded fallback, not Qwen3", icon=":material/warning:", color="orange")
         st.caption(
-            f"Scores come from {info.model_id}, which ignores instructions. "
+            f"Scores come from {info.model_id}, which cannot read instructions (modes apply their "
+            "model-agnostic part). "
             + ("No Qwen3-Reranker weights were found offline. " if s.reranker == "auto" else "")
             + "Choose a Qwen3 model on the Settings page."
         )

@@ -194,8 +194,9 @@ def score_meaning(info) -> str:
     if kind in ("qwen3", "vllm"):
         return "Qwen3-Reranker's P(yes) in [0, 1]: its probability that the post answers the query"
     if kind == "embedded":
-        return ("fused similarity in [0, 1] (embedding cosine + BM25), not a probability: "
-                "compare scores within one query only")
+        return ("fused similarity in [0, 1] (embedding cosine + BM25; under a mode, fused with the "
+                "mode part: see relevance_score and mode_score), not a probability: compare scores "
+                "within one query only")
     return "relevance score in [0, 1] (higher = more relevant)"
 
 
@@ -208,9 +209,11 @@ def scorer_caption(info) -> None:
     st.caption(f"Scored by {escape_markdown(info.label)} · score: {escape_markdown(score_meaning(info))}")
     if not info.follows_instructions:
         st.warning(
-            "The embedded fallback scorer is in use, not Qwen3-Reranker: it ignores the "
-            "instruction, so modes differ only where a mode also diversifies the list. "
-            "Choose a Qwen3 model on the Settings page to compare instructions for real.",
+            "The embedded fallback scorer is in use, not Qwen3-Reranker: it cannot read the "
+            "instruction, so each mode applies its model-agnostic part instead (emotion: feeling "
+            "lexicons; accuracy: a small informativeness classifier; custom and your own modes: the "
+            "instruction's words as a second query; novelty: MMR), shown as mode_score beside "
+            "relevance_score. Choose a Qwen3 model on the Settings page to use the instructions themselves.",
             icon=":material/warning:",
         )
 

@@ -29,9 +29,6 @@ s = state.settings()
 info = None
 with error_boundary("loading the reranker"):
     info = resources.scorer_for(s).info
-if info is not None and not info.follows_instructions and "compare.modes" not in st.session_state \
-        and p.modes == state.CompareParams().modes and "novelty" in all_modes:
-    p.modes = ["relevance", "novelty"]  # the embedded scorer ignores instructions; novelty still diversifies
 
 p.query = st.text_input("Query", key=state.seed("compare.query", p.query))
 p.modes = st.multiselect("Modes (2 to 4), each with its own instruction", list(all_modes),

@@ -159,11 +159,18 @@ if build is not None and not build.complete:
 for note in getattr(ranking, "notes", None) or []:
     st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")
+<<<<<<< HEAD
 if "dup_count" in ds.posts:  # "copies": how many posts of the file each ranked post stands for
     copies = dict(zip(ds.posts["post_id"].astype(str), ds.posts["dup_count"], strict=False))
     view = view.assign(dup_count=view["post_id"].astype(str).map(copies))
 posts_table(
     view, columns=["rank", "score", "log_odds", "first_stage_rank", "moved", "dup_count", "text", "post_id"],
+=======
+has_part = "mode_score" in table.columns and bool(table["mode_score"].notna().any())
+parts = ["relevance_score", "mode_score"] if has_part else []
+posts_table(
+    view, columns=["rank", "score", *parts, "log_odds", "first_stage_rank", "moved", "text", "post_id"],
+>>>>>>> modes
     height=560, key="rerank.table",
     column_config={
         "rank": st.column_config.NumberColumn("rank", format="%d"),
@@ -172,6 +179,12 @@ posts_table(
         "log_odds": st.column_config.NumberColumn("log-odds", format="%.2f",
                                                   help="logit(yes) − logit(no); empty for the "
                                                        "embedded scorer"),
+        "relevance_score": st.column_config.NumberColumn("relevance part", format="%.3f",
+                                                         help="the scorer's own relevance score"),
+        "mode_score": st.column_config.NumberColumn(
+            "mode part", format="%.3f",
+            help=f"the mode's signal in [0, 1] ({getattr(ranking, 'mode_signal', None)}), fused with weight "
+                 f"{getattr(ranking, 'mode_weight', None)} because the scorer cannot read the instruction"),
         "first_stage_rank": st.column_config.NumberColumn("first-stage rank", format="%d"),
         "moved": st.column_config.NumberColumn("moved", format="%+d",
                                                help="first-stage rank − new rank: positive = moved up"),

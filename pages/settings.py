@@ -22,7 +22,7 @@ s = state.settings()
 
 CHOICES = {
     "auto": "Automatic: Qwen3-Reranker-0.6B if its weights are here, else the embedded default",
-    EMBEDDED: "Embedded default (USE multilingual + BM25; no download; ignores instructions)",
+    EMBEDDED: "Embedded default (USE multilingual + BM25; no download; modes use their model-agnostic part)",
     **{mid: f"{mid} ({size})" for size, mid in QWEN3_RERANKERS.items()},
     "__other__": "Another model id or a local folder…",
 }

@@ -339,6 +339,9 @@ def test_whole_flow_on_real_data_in_chromium(server, real_data, name):
             page.get_by_role("button", name="Compare", exact=True).click()
             expect(page.get_by_text("Agreement between modes", exact=False)).to_be_visible()
             _idle(page)
+            # relevance and accuracy rank differently under the embedded default too (issue 9)
+            expect(page.get_by_text("Posts that moved most between modes", exact=False)).to_be_visible()
+            expect(page.get_by_text("No post changed rank between these modes", exact=False)).to_have_count(0)
 
             page.get_by_role("link", name="Map").click()
             _idle(page)

@@ -377,7 +377,7 @@ def test_embedded_fallback_shows_a_warning_badge(sample, monkeypatch):
     ok(at)
     sidebar = " ".join(str(m.value) for m in at.sidebar.markdown)
     assert "Embedded fallback" in sidebar
-    assert any("ignores the instruction" in w.value for w in at.warning)
+    assert any("cannot read the instruction" in w.value and "mode_score" in w.value for w in at.warning)
 
 
 def _score_help(at: AppTest) -> str:

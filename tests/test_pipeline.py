@@ -94,7 +94,7 @@ def test_scorer_that_ignores_instructions_is_reported():
     r = rerank(_posts(), "flood", scorer=scorer, mode="novelty", embedder=HashEmbedder())
     assert r.diversified and r.mmr_lambda == 0.7
     assert any("cannot follow instructions" in n and "only its diversification" in n for n in r.notes)
-    r2 = rerank(_posts(), "flood", scorer=scorer, mode="emotion")
+    r2 = rerank(_posts(), "flood", scorer=scorer, mode="relevance")
     assert any("plain relevance ranking" in n for n in r2.notes)
 
 

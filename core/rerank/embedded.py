@@ -3,6 +3,8 @@
 Used when no Qwen3-Reranker weights are available. It cannot follow an
 instruction (``ScorerInfo.follows_instructions`` is False): the score of a post
 depends on the query and the post only, never on the mode.
+:func:`core.rerank.pipeline.rerank` then fuses each mode's model-agnostic part
+with this score (:mod:`core.rerank.mode_part`).
 
 Score of document ``d`` for query ``q`` (all terms documented in
 :mod:`core.candidates`):

@@ -7,6 +7,12 @@ instructions were mostly English (Qwen3 Embedding technical report,
 arXiv:2506.05176). Defaults live here; the analyst's edits and additions live
 in a JSON file (``Settings.modes_path``), a list of objects with the fields of
 :class:`Mode`, that overrides defaults of the same name.
+
+A mode has two parts: its instruction, for rerankers that follow instructions
+(Qwen3, vLLM), and a model-agnostic part that the pipeline applies when the
+scorer cannot follow instructions (the embedded default): a *signal* scored on
+every candidate and fused with the relevance score (:mod:`core.rerank.mode_part`),
+and/or diversification (MMR).
 """
 
 from __future__ import annotations
@@ -19,6 +25,12 @@ from pathlib import Path
 from core.errors import SieveError
 
 logger = logging.getLogger(__name__)
+
+#: Model-agnostic signals a mode can carry (see :mod:`core.rerank.mode_part`):
+#: ``emotion`` (strength of expressed feeling), ``accuracy`` (P(informative) of a
+#: classifier trained on CrisisLex T26), ``instruction`` (the instruction's own
+#: content words as a second query).
+SIGNALS = ("emotion", "accuracy", "instruction")
 
 #: The model card's default instruction (Qwen/Qwen3-Reranker-0.6B, "Usage").
 DEFAULT_INSTRUCTION = "Given a web search query, retrieve relevant passages that answer the query"
@@ -39,6 +51,12 @@ class Mode:
             also applies when the scorer ignores instructions).
         mmr_lambda: MMR trade-off in [0, 1]: 1 = relevance only, 0 = diversity
             only (Carbonell & Goldstein, SIGIR 1998). Used when ``diversify``.
+        signal: the model-agnostic signal applied when the scorer cannot
+            follow instructions: one of :data:`SIGNALS`, or ``None`` (none).
+            Default ``"instruction"``, so a mode an analyst writes moves the
+            embedded ranking by its own words.
+        signal_weight: weight ``w`` in [0, 1] of the signal in the fused
+            score ``(1 - w) * relevance + w * signal`` (default 0.5).
     """
 
     name: str
@@ -47,6 +65,8 @@ class Mode:
     instruction: str
     diversify: bool = False
     mmr_lambda: float = 0.7
+    signal: str | None = "instruction"
+    signal_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
@@ -60,6 +80,12 @@ class Mode:
             raise SieveError(
                 f"The mmr_lambda of mode {self.name!r} must be in [0, 1]. Got {self.mmr_lambda} instead."
             )
+        if self.signal is not None and self.signal not in SIGNALS:
+            raise SieveError(f"The signal of mode {self.name!r} must be one of {', '.join(SIGNALS)} or null. "
+                             f"Got {self.signal!r} instead.")
+        if not 0.0 <= self.signal_weight <= 1.0:
+            raise SieveError(f"The signal_weight of mode {self.name!r} must be in [0, 1]. "
+                             f"Got {self.signal_weight} instead.")
 
 
 DEFAULT_MODES: tuple[Mode, ...] = (
@@ -68,6 +94,7 @@ DEFAULT_MODES: tuple[Mode, ...] = (
         label="Plain relevance",
         description="Posts about the query first (the model card's default instruction).",
         instruction=DEFAULT_INSTRUCTION,
+        signal=None,
     ),
     Mode(
         name="accuracy",
@@ -78,6 +105,7 @@ DEFAULT_MODES: tuple[Mode, ...] = (
             "specific, verifiable facts about it (who, what, when, where, figures, official or "
             "cited sources), not opinions, jokes, rumours or vague reactions"
         ),
+        signal="accuracy",
     ),
     Mode(
         name="emotion",
@@ -88,6 +116,7 @@ DEFAULT_MODES: tuple[Mode, ...] = (
             "expresses strong personal emotion about it, such as grief, anger, fear, joy, excitement "
             "or sympathy"
         ),
+        signal="emotion",
     ),
     Mode(
         name="novelty",
@@ -100,6 +129,7 @@ DEFAULT_MODES: tuple[Mode, ...] = (
         ),
         diversify=True,
         mmr_lambda=0.7,
+        signal=None,
     ),
     Mode(
         name="custom",

@@ -36,10 +36,12 @@ import numpy as np
 import pandas as pd
 
 from core.candidates import embed_posts, first_stage
+from core.candidates.bm25 import cached_index
 from core.candidates.index import FULL_EMBED_MAX, pool_embeddings
 from core.errors import Cancelled, SieveError
 from core.rerank.base import ScorerInfo
 from core.rerank.diversify import demote_copies, demote_duplicates, diversify
+from core.rerank.mode_part import fuse_for_scorer, scorer_note
 from core.rerank.modes import Mode, resolve_instruction
 
 logger = logging.getLogger(__name__)
@@ -62,12 +64,16 @@ class Ranking:
         info: the :class:`ScorerInfo` of the scorer that produced the scores.
         table: one row per scored candidate, best first, columns
             ``post_id`` (str), ``rank`` (int, 1 = best), ``score`` (float, the
-            scorer's relevance score in [0, 1]), ``log_odds`` (float, NaN for
-            scorers without one), ``first_stage_rank`` (int, 1-based position in
-            the first-stage "before" order), ``moved`` (``first_stage_rank -
-            rank``: > 0 = moved up), ``text``; then ``bm25_rank`` and
-            ``dense_rank`` (1-based ranks among all scorable posts; 0 when no
-            dense retrieval ran).
+            ranking score in [0, 1]: the scorer's relevance score, or, when
+            the mode part was fused in, ``(1 - w) * mm(relevance_score) + w *
+            mode_score``), ``log_odds`` (float, NaN for scorers without one),
+            ``first_stage_rank`` (int, 1-based position in the first-stage
+            "before" order), ``moved`` (``first_stage_rank - rank``: > 0 = moved
+            up), ``text``; then ``relevance_score`` (the scorer's own score),
+            ``mode_score`` (the mode's model-agnostic signal in [0, 1],
+            :mod:`core.rerank.mode_part`; NaN when none was applied),
+            ``bm25_rank`` and ``dense_rank`` (1-based ranks among all scorable
+            posts; 0 when no dense retrieval ran).
         unscored: posts not scored, columns ``post_id``, ``reason``.
         created_at: ISO 8601 UTC time of the ranking.
         notes: sentences for the analyst about how the ranking was made (first
@@ -78,6 +84,9 @@ class Ranking:
         n_scorable: how many scorable posts the table has.
         budget: the rerank budget.
         first_stage_method: ``"rrf"``, ``"convex"`` or ``"bm25"``.
+        mode_signal: the mode signal fused into ``score`` (``"emotion"``,
+            ``"accuracy"``, ``"instruction"``), or ``None``.
+        mode_weight: its weight ``w``, or ``None``.
         duplicates_moved: how many duplicates a diversifying mode moved below
             the distinct posts (:func:`demote_duplicates`); 0 otherwise.
         n_scored: candidates scored so far (``n_candidates`` when complete).
@@ -104,6 +113,8 @@ class Ranking:
     duplicates_moved: int = 0
     n_scored: int = 0
     complete: bool = True
+    mode_signal: str | None = None
+    mode_weight: float | None = None
 
     def to_run(self) -> dict[str, float]:
         """The ranking as a ranx/TREC run for one query: ``{post_id: score}``.
@@ -154,6 +165,8 @@ class Prepared:
         unscored_rows: ``(post_id, reason)`` of posts set aside before scoring.
         notes: sentences for :attr:`Ranking.notes` so far.
         budget: the rerank budget.
+        bm25: ``bm25(text) -> float (n_candidates,)``: BM25 scores of the candidates from the
+            table's own index (for a mode's instruction words).
     """
 
     query: str
@@ -169,6 +182,7 @@ class Prepared:
     unscored_rows: list[tuple[str, str]]
     notes: list[str]
     budget: int
+    bm25: object = None
 
 
 def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=None, top_k=None, budget=200,
@@ -233,7 +247,9 @@ def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=N
         # Its scores depend on the table (BM25 statistics, feedback pool), so they are never
         # cached: score with a copy bound to this table, leaving the shared scorer untouched.
         scorer = inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
-    return Prepared(query=query, mode=chosen, instruction=instr, scorer=scorer, embedder=embedder,
+    pool, rows = np.flatnonzero(scorable), np.searchsorted(np.flatnonzero(scorable), cands.positions)
+    bm25 = lambda text: cached_index([texts[i] for i in pool]).scores(text)[rows]  # noqa: E731
+    return Prepared(bm25=bm25, query=query, mode=chosen, instruction=instr, scorer=scorer, embedder=embedder,
                     info=scorer.info, candidates=cands, texts=[texts[i] for i in cands.positions], ids=ids,
                     posts=posts, unscored_rows=unscored_rows, notes=notes, budget=int(budget))
 
@@ -267,17 +283,21 @@ def assemble(prep: Prepared, scores: np.ndarray, log_odds: np.ndarray | None, *,
     for i in np.flatnonzero(done & ~ok):
         unscored_rows.append((ids[pos[i]], "not scored by the model (empty after cleaning)"))
 
+    # A scorer that cannot read the instruction gets the mode's model-agnostic part instead.
+    relevance = scores.copy()
+    scores, mode_scores, part = fuse_for_scorer(prep, info, scores, ok)
+    _check_cancel(should_cancel)
+
     fs_rank = np.arange(1, n_cand + 1)
     keep = np.flatnonzero(ok)
     # Best first by log-odds when present (it separates scores saturated near 1), else by score;
     # ties keep the first-stage order.
-    key = np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if has_lo else scores[keep]
+    key = (np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if has_lo and part is None
+           else scores[keep])
     order = keep[np.lexsort((fs_rank[keep], -key))]
 
     if not info.follows_instructions:
-        notes.append(f"{info.model_id} cannot follow instructions: the instruction of mode "
-                     f"'{chosen.name}' was not applied"
-                     + (" (only its diversification was)." if chosen.diversify else "; this is a plain relevance ranking."))
+        notes.append(scorer_note(info, chosen, part))
     diversified, lam, moved = False, None, 0
     if chosen.diversify and len(order) > 1:
         order, diversified, lam = diversify(prep, order, scores, notes, should_cancel)
@@ -294,6 +314,8 @@ def assemble(prep: Prepared, scores: np.ndarray, log_odds: np.ndarray | None, *,
         "first_stage_rank": fs_rank[order].astype(np.int64),
         "moved": (fs_rank[order] - np.arange(1, n + 1)).astype(np.int64),
         "text": [prep.texts[i] for i in order],
+        "relevance_score": relevance[order],
+        "mode_score": mode_scores[order],
         "bm25_rank": cands.bm25_rank[order],
         "dense_rank": cands.dense_rank[order],
     })
@@ -304,7 +326,8 @@ def assemble(prep: Prepared, scores: np.ndarray, log_odds: np.ndarray | None, *,
                    unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
                    n_candidates=n_cand, n_scorable=cands.n_scorable, budget=prep.budget,
                    first_stage_method=cands.method, duplicates_moved=moved, n_scored=int(done.sum()),
-                   complete=bool(done.all()))
+                   complete=bool(done.all()), mode_signal=None if part is None else part.signal,
+                   mode_weight=None if part is None else part.weight)
 
 
 def rerank(
