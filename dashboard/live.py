@@ -97,7 +97,7 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
     for ranking in rerank_stream(
         ds.posts, request.query, scorer=scorer, mode=request.mode, first_batch=first_batch_size(scorer),
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
-        embedder=resources.embedder_for(s), embeddings=session.post_embeddings(), modes=session.modes(),
+        embedder=resources.embedder_for(s), embeddings=session.retrieval_embeddings(), modes=session.modes(),
         rates=_rates(), should_cancel=cancel_requested,
     ):
         state.put_ranking(request, ranking)

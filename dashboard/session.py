@@ -295,6 +295,13 @@ def dense_build() -> Any:
                                  ds.posts["text"].fillna("").astype(str).tolist())
 
 
+def retrieval_embeddings() -> np.ndarray | None:
+    """The post vectors a rerank uses now: for a large dataset what its background build has
+    embedded so far (zero rows elsewhere; the pipeline adds BM25's pool), else :func:`post_embeddings`."""
+    build = dense_build()
+    return build.vectors() if build is not None else post_embeddings()
+
+
 def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
     """Embeddings of every post of the loaded dataset, float32 (n_posts, dim), rows
     L2-normalised (zero rows for empty texts); cached per dataset, embedder and task.
@@ -399,9 +406,7 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
     ds = state.dataset()
     s = state.settings()
     window = window_from_key(request.window)
-    # a large dataset: what its background build has embedded so far (the pipeline adds BM25's pool)
-    vecs = build.vectors() if (build := dense_build()) is not None else post_embeddings()
-    posts, emb = narrow(ds.posts, vecs, window)  # the time filter acts before the first stage
+    posts, emb = narrow(ds.posts, retrieval_embeddings(), window)  # the time filter acts before the first stage
     ranking = rerank(
         posts, request.query, scorer=resources.scorer_for(s), mode=request.mode,
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
