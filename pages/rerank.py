@@ -159,18 +159,14 @@ if build is not None and not build.complete:
 for note in getattr(ranking, "notes", None) or []:
     st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")
-<<<<<<< HEAD
 if "dup_count" in ds.posts:  # "copies": how many posts of the file each ranked post stands for
     copies = dict(zip(ds.posts["post_id"].astype(str), ds.posts["dup_count"], strict=False))
     view = view.assign(dup_count=view["post_id"].astype(str).map(copies))
-posts_table(
-    view, columns=["rank", "score", "log_odds", "first_stage_rank", "moved", "dup_count", "text", "post_id"],
-=======
 has_part = "mode_score" in table.columns and bool(table["mode_score"].notna().any())
 parts = ["relevance_score", "mode_score"] if has_part else []
 posts_table(
-    view, columns=["rank", "score", *parts, "log_odds", "first_stage_rank", "moved", "text", "post_id"],
->>>>>>> modes
+    view, columns=["rank", "score", *parts, "log_odds", "first_stage_rank", "moved", "dup_count", "text",
+                   "post_id"],
     height=560, key="rerank.table",
     column_config={
         "rank": st.column_config.NumberColumn("rank", format="%d"),
