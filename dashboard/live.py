@@ -88,18 +88,24 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
         core.errors.SieveError: for an empty query, a bad mode, a model that cannot load.
     """
     from core.rerank.stream import rerank_stream
+    from dashboard.timefilter import narrow, window_from_key
 
     st.session_state[CANCEL_KEY] = False
     ds = state.dataset()
     s = state.settings()
     ranking = None
     scorer = resources.scorer_for(s)
+    window = window_from_key(request.window)
+    posts, emb = narrow(ds.posts, session.retrieval_embeddings(), window)  # the time filter acts first
     for ranking in rerank_stream(
-        ds.posts, request.query, scorer=scorer, mode=request.mode, first_batch=first_batch_size(scorer),
+        posts, request.query, scorer=scorer, mode=request.mode, first_batch=first_batch_size(scorer),
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
-        embedder=resources.embedder_for(s), embeddings=session.retrieval_embeddings(), modes=session.modes(),
+        embedder=resources.embedder_for(s), embeddings=emb, modes=session.modes(),
         rates=_rates(), should_cancel=cancel_requested,
     ):
+        if not window.is_open and ranking.complete:
+            ranking.notes.append(f"Posts narrowed to the time range {window.describe()} before the first stage: "
+                                 f"{len(posts):,} of {len(ds.posts):,} posts.")
         state.put_ranking(request, ranking)
         yield ranking
     if ranking is not None and ranking.complete:
