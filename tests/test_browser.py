@@ -354,11 +354,15 @@ def test_whole_flow_on_real_data_in_chromium(server, real_data, name):
 
             page.get_by_role("link", name="Grade").click()
             _idle(page)
-            for key in "4251":
+            _idle(page)
+            expect(page.get_by_text(re.compile(r"^0 of \d+ graded"))).to_be_visible()
+            for i, key in enumerate("4251", start=1):
                 page.get_by_role("heading", name="Grade").click()
                 page.keyboard.press(key)
+                # the next key goes to the next post only once the page has moved on (the count is
+                # shown with it); a key pressed earlier regrades the post still on screen, by design
+                expect(page.get_by_text(re.compile(rf"^{i} of \d+ graded"))).to_be_visible()
                 _idle(page)
-            expect(page.get_by_text(re.compile(r"^4 of \d+ graded"))).to_be_visible()
 
             page.get_by_role("link", name="Evaluate & export").click()
             _idle(page)
