@@ -190,7 +190,8 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
     (returns ``None``; "Clear my grade" removes a grade).
     """
     g = grade_state()
-    kept = current(query).get(str(post_id))
+    before = current(query)  # one read: what was there decides the skip, and the queue's next open post
+    kept = before.get(str(post_id))
     if grade is None and kept is not None and not kept.skipped:
         g.infos.append(f"Post {post_id} already has your grade {kept.describe(GRADE_SCALE)}: skip moved on "
                        "without changing it (use “Clear my grade” to remove a grade).")
@@ -203,7 +204,8 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
             note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
         outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
     if query == g.query and post_id in ids:
-        done = {pid for pid, r in current(query).items() if not r.skipped} | {post_id}
+        # the write only ever adds post_id to the graded ones (a skip never replaces a grade)
+        done = {pid for pid, r in before.items() if not r.skipped} | {post_id}
         g.position = next_open(ids, ids.index(post_id), done)
     return outcome
 
