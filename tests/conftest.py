@@ -157,3 +157,18 @@ def selfmade_qwen3_dir(tmp_path_factory) -> Path:
     """A local folder with a tiny random Qwen3 causal LM and a self-built word-level
     tokenizer (no ``../shared`` needed); see :func:`build_selfmade_qwen3`."""
     return build_selfmade_qwen3(tmp_path_factory.mktemp("selfmade-qwen3"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A running Sieve server (embedded scorer, temporary home) on a free port; yields its URL.
+
+    Skips when Chromium or playwright is absent (see ``tests/_browserkit.py``)."""
+    from tests._browserkit import HOMES, require_browser, sieve_server
+
+    require_browser()
+    home = tmp_path_factory.mktemp("sieve-browser")
+    with sieve_server(home) as url:
+        HOMES[url] = home
+        yield url
+

@@ -10,24 +10,14 @@ to ``tests/_artifacts/`` (git-ignored): look at them.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, HOMES, idle
+
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: The Grade page's button that recomputes the rankings after a browser refresh.
 RECOMPUTE = "Recompute the rankings from before the page was reloaded"
 #: A post that would run script or render markup if shown as HTML/Markdown.
@@ -43,67 +33,6 @@ POSTS = [
     "I just want to watch the game and eat pizza",
     NASTY,
 ]
-
-
-#: Server URL -> its temporary home (data folder under ``data/``).
-HOMES: dict[str, Path] = {}
-
-
-def _idle(page) -> None:
-    """Wait until the app has finished its rerun (the stApp script state is no longer running)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !['running', 'rerunRequested'].includes("
-        "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state'))",
-        timeout=120_000)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A running Sieve server on a free port; yields its URL."""
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} is absent (install the 'chromium' system package)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    home = tmp_path_factory.mktemp("sieve-browser")
-    port = _free_port()
-    env = {**os.environ, "SIEVE_DATA_DIR": str(home / "data"), "SIEVE_CACHE_DIR": str(home / "cache"),
-           "SIEVE_RERANKER": "embedded", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    log = open(home / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    HOMES[url] = home
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                tail = (home / "server.log").read_text()[-3000:]
-                pytest.fail("the Streamlit server did not start:\n" + tail)
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
@@ -130,7 +59,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             expect(page.get_by_text("Files up to 200 MB", exact=False)).to_be_visible()
             page.locator("input[type=file]").set_input_files(str(export))
             expect(page.get_by_role("heading", name="boston_posts.csv")).to_be_visible()
-            _idle(page)
+            idle(page)
             page.screenshot(path=str(ARTIFACTS / "browser_1_data.png"), full_page=True)
 
             # Rerank.
@@ -146,7 +75,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             expect(page.get_by_text("Embedded fallback, not Qwen3")).to_be_visible()
             expect(page.get_by_test_id("stDataFrame").first).to_be_visible()  # the ranking (a canvas grid)
             page.wait_for_timeout(500)  # let the data grid paint
-            _idle(page)
+            idle(page)
             page.screenshot(path=str(ARTIFACTS / "browser_2_rerank.png"), full_page=True)
 
             # Grade one post with the keyboard, then refresh the browser.
@@ -157,7 +86,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             page.get_by_role("heading", name="Grade").click()  # focus the page, not an input
             page.keyboard.press("4")
             expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
-            _idle(page)
+            idle(page)
             page.screenshot(path=str(ARTIFACTS / "browser_3_grade.png"), full_page=True)
             # Step through the queue (key N) to the post full of markup: it shows exactly as typed.
             shown = page.get_by_test_id("stText")
@@ -166,7 +95,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
                     break
                 page.get_by_role("heading", name="Grade").click()
                 page.keyboard.press("N")
-                _idle(page)
+                idle(page)
             assert shown.first.inner_text().strip() == NASTY
             page.screenshot(path=str(ARTIFACTS / "browser_3b_plain_text.png"), full_page=True)
             page.reload()
@@ -174,7 +103,7 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
             page.get_by_role("link", name="Grade").click()
             page.get_by_role("button", name=RECOMPUTE).click()
             expect(page.get_by_text(f"1 of {len(POSTS)} graded")).to_be_visible()
-            _idle(page)
+            idle(page)
             page.screenshot(path=str(ARTIFACTS / "browser_4_after_refresh.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser_failure.png"), full_page=True)
@@ -207,7 +136,7 @@ def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
             expect(page.get_by_text("Results for", exact=False)).to_be_visible(timeout=120_000)
             page.get_by_role("link", name="Grade").click()
             expect(page.get_by_text("graded", exact=False).first).to_be_visible()
-            _idle(page)
+            idle(page)
             # Record, at each key press, which post container is on screen (and its text).
             page.evaluate("""() => { window.__rec = []; window.addEventListener('keydown', () => {
                 const el = document.querySelector('[class*="st-key-grade-post-"]');
@@ -217,9 +146,9 @@ def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
             for key, gap in zip("34521", (150, 250, 150, 250, 150), strict=True):
                 page.keyboard.press(key)
                 page.wait_for_timeout(gap)
-            _idle(page)
+            idle(page)
             page.wait_for_timeout(1000)
-            _idle(page)
+            idle(page)
             seen = page.evaluate("() => window.__rec")
             page.screenshot(path=str(ARTIFACTS / "browser_5_fast_keys.png"), full_page=True)
         finally:
@@ -257,14 +186,14 @@ def test_two_tabs_grading_one_post_are_told_and_can_undo(server):
             expect(a.get_by_text("Results for", exact=False)).to_be_visible()
             a.get_by_role("link", name="Grade").click()
             expect(a.get_by_text(" graded", exact=False).first).to_be_visible()
-            _idle(a)
+            idle(a)
             assert "s=" in a.url, a.url
             b = context.new_page()  # a new tab: the same analyst's last dataset, its own session
             b.goto(f"{server}/grade")
-            _idle(b)
+            idle(b)
             b.get_by_role("button", name=RECOMPUTE).click()
             expect(b.get_by_text(" graded", exact=False).first).to_be_visible()
-            _idle(b)
+            idle(b)
             assert "s=" in b.url and b.url.split("s=")[1][:32] != a.url.split("s=")[1][:32]
             b.get_by_role("heading", name="Grade").click()
             b.keyboard.press("4")
@@ -274,11 +203,11 @@ def test_two_tabs_grading_one_post_are_told_and_can_undo(server):
             undo = a.get_by_role("button", name="Undo: put back 4 (highly relevant)")
             expect(undo).to_be_visible()
             expect(a.get_by_text("changed elsewhere after this card was shown", exact=False)).to_be_visible()
-            _idle(a)
+            idle(a)
             a.screenshot(path=str(ARTIFACTS / "browser_6_two_tabs.png"), full_page=True)
             undo.click()
             expect(undo).to_have_count(0)
-            _idle(a)
+            idle(a)
         finally:
             browser.close()
     db = HOMES[server] / "data" / "labels.sqlite"
@@ -317,44 +246,44 @@ def test_whole_flow_on_real_data_in_chromium(server, real_data, name):
             expect.set_options(timeout=300_000)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(server)
-            _idle(page)
+            idle(page)
             page.get_by_text("Upload a file", exact=True).click()
-            _idle(page)
+            idle(page)
             page.locator("input[type=file]").set_input_files(str(path))
             expect(page.get_by_role("heading", name=path.name)).to_be_visible()
-            _idle(page)
+            idle(page)
 
             page.get_by_role("link", name="Rerank").click()
-            _idle(page)
+            idle(page)
             box = page.get_by_label("Query")
             box.fill(query)
             box.press("Enter")
-            _idle(page)
+            idle(page)
             page.get_by_role("button", name="Rerank", exact=True).click()
             expect(page.get_by_text("ranked posts shown", exact=False)).to_be_visible()
-            _idle(page)
+            idle(page)
             page.screenshot(path=str(ARTIFACTS / f"real_{name}_rerank.png"))
 
             page.get_by_role("link", name="Compare modes").click()
-            _idle(page)
+            idle(page)
             page.get_by_role("button", name="Compare", exact=True).click()
             expect(page.get_by_text("Agreement between modes", exact=False)).to_be_visible()
-            _idle(page)
+            idle(page)
             # relevance and accuracy rank differently under the embedded default too (issue 9)
             expect(page.get_by_text("Posts that moved most between modes", exact=False)).to_be_visible()
             expect(page.get_by_text("No post changed rank between these modes", exact=False)).to_have_count(0)
 
             page.get_by_role("link", name="Map").click()
-            _idle(page)
+            idle(page)
             page.get_by_role("button", name="Cluster", exact=True).click()
             expect(page.get_by_role("heading", name="Clusters")).to_be_visible()
             page.locator(".js-plotly-plot .main-svg").first.wait_for()
-            _idle(page)
+            idle(page)
             page.screenshot(path=str(ARTIFACTS / f"real_{name}_map.png"))
 
             page.get_by_role("link", name="Grade").click()
-            _idle(page)
-            _idle(page)
+            idle(page)
+            idle(page)
             expect(page.get_by_text(re.compile(r"^0 of \d+ graded"))).to_be_visible()
             for i, key in enumerate("4251", start=1):
                 page.get_by_role("heading", name="Grade").click()
@@ -362,12 +291,12 @@ def test_whole_flow_on_real_data_in_chromium(server, real_data, name):
                 # the next key goes to the next post only once the page has moved on (the count is
                 # shown with it); a key pressed earlier regrades the post still on screen, by design
                 expect(page.get_by_text(re.compile(rf"^{i} of \d+ graded"))).to_be_visible()
-                _idle(page)
+                idle(page)
 
             page.get_by_role("link", name="Evaluate & export").click()
-            _idle(page)
+            idle(page)
             page.get_by_role("button", name="Evaluate", exact=True).click()
-            _idle(page)
+            idle(page)
             expect(page.get_by_text("Relevant for binary metrics", exact=False)).to_be_visible()
             with page.expect_download() as dl:
                 page.get_by_role("button", name="Download the bundle (zip)").click()

@@ -14,24 +14,13 @@ Screenshots go to ``tests/_artifacts/team_*.png``.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
 from core.security import UserFile
+from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, idle, require_browser, sieve_server
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ACCOUNTS = {"admin": ("admin", "admin-pass-1"), "lead": ("analyst", "lead-pass-1"),
             "ana": ("annotator", "ana-pass-1"), "bo": ("annotator", "bo-pass-1")}
 QUERY = "台风"
@@ -39,58 +28,19 @@ QUERY = "台风"
 GRADES = {"ana": [5, 3, 1], "bo": [1, 3, 3]}  # posts 1 and 3 differ by 2 or more
 
 
-def _idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !['running', 'rerunRequested'].includes("
-        "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state'))",
-        timeout=120_000)
-
-
 @pytest.fixture(scope="module")
 def team_server(tmp_path_factory):
-    """A team server on a free port; yields (url, home)."""
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} is absent (install the 'chromium' system package)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    from test_serve import free_port
-
+    """A team server (every interface, like ``make serve``) on a free port; yields (url, home)."""
+    require_browser()
     home = tmp_path_factory.mktemp("sieve-team")
     uf = UserFile(home / "data" / "users.json")
     for name, (role, password) in ACCOUNTS.items():
         uf.add(name, password, role=role)
     (home / "allowed").mkdir()
     (home / "secret.csv").write_text("id,text\n1,the server's private file\n", encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "SIEVE_DATA_DIR": str(home / "data"), "SIEVE_CACHE_DIR": str(home / "cache"),
-           "SIEVE_RERANKER": "embedded", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "SIEVE_SERVE": "team", "SIEVE_DATA_ROOTS": str(home / "allowed")}
-    log = open(home / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port",
-                             str(port), "--server.headless", "true"],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("the Streamlit server did not start:\n" + (home / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
+    env = {"SIEVE_SERVE": "team", "SIEVE_DATA_ROOTS": str(home / "allowed")}
+    with sieve_server(home, env, address=None) as url:
         yield url, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +75,7 @@ def new_page(browser, url: str, path: str = ""):
     page.set_default_timeout(120_000)
     expect.set_options(timeout=120_000)
     page.goto(f"{url}/{path}")
-    _idle(page)
+    idle(page)
     dismiss_not_found(page)
     return page
 
@@ -139,7 +89,7 @@ def sign_in(browser, url: str, name: str, path: str = ""):
     page.get_by_label("Password", exact=True).fill(ACCOUNTS[name][1])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
-    _idle(page)
+    idle(page)
     return page
 
 
@@ -173,14 +123,14 @@ def test_a_path_outside_the_allowed_folders_is_refused(team_server, browser):
     page = sign_in(browser, url, "admin")
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     page.get_by_text("A file on this machine", exact=True).click()
-    _idle(page)
+    idle(page)
     box = page.get_by_label("Path of the export on this machine")
     for path in (str(home / "secret.csv"), str(home / "allowed" / ".." / "secret.csv")):
         box.fill(path)
         box.press("Enter")
-        _idle(page)
+        idle(page)
         page.get_by_role("button", name="Load this file").click()
-        _idle(page)
+        idle(page)
         expect(page.get_by_test_id("stAlertContentError").first).to_contain_text("not allowed" if ".." in path
                                                                                  else "outside the folders")
     assert page.get_by_text("the server's private file").count() == 0
@@ -201,23 +151,23 @@ def test_two_annotators_grade_one_pool_with_overlap_two_and_the_reviewer_sees_di
     assert "Settings" not in nav_links(lead) and "Review" in nav_links(lead)
     # Rerank the query, then hand its pool to ana and bo, each post to both.
     lead.get_by_role("link", name="Rerank").click()
-    _idle(lead)
+    idle(lead)
     box = lead.get_by_label("Query")
     box.fill(QUERY)
     box.press("Enter")
     lead.get_by_role("button", name="Rerank", exact=True).click()
     expect(lead.get_by_text("Results for", exact=False)).to_be_visible()
     lead.get_by_role("link", name="Assign").click()
-    _idle(lead)
+    idle(lead)
     for name in ("ana", "bo"):
         lead.get_by_test_id("stMultiSelect").click()
         lead.get_by_role("option", name=name, exact=True).click()
-        _idle(lead)
+        idle(lead)
     lead.keyboard.press("Escape")
     overlap = lead.get_by_label("Overlap: graders per post")
     overlap.fill("2")
     overlap.press("Enter")
-    _idle(lead)
+    idle(lead)
     lead.get_by_role("button", name="Assign", exact=True).click()
     expect(lead.get_by_text("Assigned", exact=False).first).to_be_visible()
     lead.screenshot(path=str(ARTIFACTS / "team_3_assign.png"), full_page=True)
@@ -232,19 +182,19 @@ def test_two_annotators_grade_one_pool_with_overlap_two_and_the_reviewer_sees_di
         for i, g in enumerate(grades, start=1):
             page.get_by_role("button", name=f"{g} · ", exact=False).first.click()
             expect(page.get_by_text(f"{i} of", exact=False).first).to_be_visible()
-            _idle(page)
+            idle(page)
         if who == "ana":
             page.screenshot(path=str(ARTIFACTS / "team_4_my_queue.png"), full_page=True)
             # Data and Settings by address: not this user's pages, the queue is shown instead.
             for path in ("data", "settings", "assign"):
                 page.goto(f"{url}/{path}")
-                _idle(page)
+                idle(page)
                 dismiss_not_found(page)
                 expect(page.get_by_role("heading", name="Sign in")).to_be_visible()  # a new tab session
                 page.get_by_label("User name").fill(who)
                 page.get_by_label("Password", exact=True).fill(ACCOUNTS[who][1])
                 page.get_by_role("button", name="Sign in").click()
-                _idle(page)
+                idle(page)
                 dismiss_not_found(page)
                 expect(page.get_by_role("heading", name="My queue")).to_be_visible()
                 assert page.get_by_role("heading", name="Data").count() == 0
@@ -253,7 +203,7 @@ def test_two_annotators_grade_one_pool_with_overlap_two_and_the_reviewer_sees_di
         page.context.close()
 
     lead.get_by_role("link", name="Review").click()
-    _idle(lead)
+    idle(lead)
     expect(lead.get_by_role("heading", name="Disagreements")).to_be_visible()
     expect(lead.get_by_text("2 posts: grades 2 or more apart", exact=False)).to_be_visible()
     lead.wait_for_timeout(500)

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _idle, server  # noqa: F401 - fixture
+from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SANDY = "crisislex_t6/2012_Sandy_Hurricane-ontopic_offtopic.csv"
@@ -22,11 +22,11 @@ SANDY = "crisislex_t6/2012_Sandy_Hurricane-ontopic_offtopic.csv"
 def _choose_preset(page, label: str) -> None:
     """Open the time range expander and pick a preset in its select box."""
     page.get_by_text("Time range:", exact=False).first.click()
-    _idle(page)
+    idle(page)
     box = page.get_by_test_id("stSelectbox").filter(has_text="Posts from")
     box.locator("input").click()
     page.get_by_role("option", name=label, exact=True).click()
-    _idle(page)
+    idle(page)
 
 
 def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_path):
@@ -51,16 +51,16 @@ def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_pat
             expect.set_options(timeout=300_000)
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(server)
-            _idle(page)
+            idle(page)
             page.get_by_text("Upload a file", exact=True).click()
-            _idle(page)
+            idle(page)
             page.locator("input[type=file]").set_input_files(str(subset))
             expect(page.get_by_role("heading", name=subset.name)).to_be_visible()
             expect(page.get_by_text("snowflake", exact=False).first).to_be_visible()
-            _idle(page)
+            idle(page)
 
             page.get_by_role("link", name="Map").click()
-            _idle(page)
+            idle(page)
             # copies are collapsed by default: read how many posts the table holds from the caption
             everything = page.get_by_text(re.compile(r"Time range: all times · ([\d,]+) of \1 posts"))
             expect(everything).to_be_visible()
@@ -76,7 +76,7 @@ def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_pat
             expect(page.get_by_role("heading", name="Over time")).to_be_visible()
             page.locator(".js-plotly-plot .main-svg").nth(1).wait_for()
             expect(page.get_by_text(f"{shown:,} posts in", exact=False)).to_be_visible()
-            _idle(page)
+            idle(page)
             page.wait_for_timeout(1000)
             chart = page.locator(".st-key-map-timeline")
             chart.scroll_into_view_if_needed()
@@ -88,7 +88,7 @@ def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_pat
             expect(page.get_by_text(f"Time range: all times · {n:,} of {n:,} posts", exact=False)).to_be_visible()
             page.get_by_role("button", name=re.compile("^Cluster")).first.click()
             expect(page.get_by_text(f"{n:,} posts in", exact=False)).to_be_visible()
-            _idle(page)
+            idle(page)
             page.wait_for_timeout(1000)
             chart = page.locator(".st-key-map-timeline")
             chart.scroll_into_view_if_needed()
@@ -96,15 +96,15 @@ def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_pat
 
             # Rerank: when the query's top posts appeared, and their scores over time.
             page.get_by_role("link", name="Rerank").click()
-            _idle(page)
+            idle(page)
             box = page.get_by_label("Query")
             box.fill("power outage")
             box.press("Enter")
-            _idle(page)
+            idle(page)
             page.get_by_role("button", name="Rerank", exact=True).click()
             expect(page.get_by_role("heading", name=re.compile("Results for"))).to_be_visible()
             expect(page.get_by_text("ranked posts in bins of one", exact=False)).to_be_visible()
-            _idle(page)
+            idle(page)
             page.wait_for_timeout(1000)
             chart = page.locator(".st-key-rerank-timeline")
             chart.scroll_into_view_if_needed()
