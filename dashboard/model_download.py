@@ -6,11 +6,23 @@ any other click while the download runs, makes Streamlit rerun the page: the
 rerun interrupts the running script at its next progress update, and
 :func:`core.models.download_model` then stops its child process cleanly, keeping
 the partial file so that the next Download resumes it.
+
+Streamlit's fast reruns start the new run at once, while the interrupted one is
+still stopping the child process; the new run waits for that end
+(:attr:`DownloadPanel.ended`) before it says "cancelled", so the message is true
+and a new Download never races the old one for the partial file.
+
+Both buttons act through ``on_click`` callbacks that set :class:`DownloadPanel`
+fields: a button's own value would still read True in the rerun that a Cancel
+click forces (Streamlit resets a button only when a run completes), which started
+the download again behind the "cancelled" message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -18,6 +30,7 @@ import streamlit as st
 from core.config import QWEN3_RERANKERS
 from core.models.download import (
     DOWNLOADABLE,
+    STOP_WAIT_S,
     ModelFiles,
     cached_model_path,
     default_cache_dir,
@@ -32,7 +45,6 @@ from dashboard.errors import error_boundary
 from dashboard.widgets import escape_markdown
 
 
-
 @dataclass
 class DownloadPanel:
     """The panel's state in a session: ``sizes`` (repo id -> :class:`ModelFiles` from
@@ -41,6 +53,27 @@ class DownloadPanel:
 
     sizes: dict[str, ModelFiles] = field(default_factory=dict)
     running: str | None = None
+    requested: str | None = None
+    cancelled: bool = False
+    ended: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def request(self, repo_id: str) -> None:
+        """The Download button's callback: start ``repo_id`` in this run."""
+        self.requested, self.cancelled = repo_id, False
+
+    def cancel(self) -> None:
+        """The Cancel button's callback (its click has already stopped a running download)."""
+        self.requested, self.cancelled = None, True
+
+
+@contextlib.contextmanager
+def _signal_end(ended: threading.Event):
+    """Set ``ended`` when the block is left, however (a Cancel click leaves it with a
+    ``StopException`` once :func:`download_model` has stopped its child)."""
+    try:
+        yield
+    finally:
+        ended.set()
 
 
 def _hub_offline() -> bool:
@@ -72,26 +105,30 @@ def render_model_download() -> None:
     if c1.button("Check size", key="download.check"):
         with error_boundary("asking the model hub for the model's files"), st.spinner("Asking the hub…"):
             sizes[repo_id] = list_model_files(repo_id, cache_dir=cache)
-    if panel.running and not st.session_state.get("download.start"):
-        cancelled = st.session_state.get("download.cancel")
+    if panel.running and not panel.requested:
+        cancelled, panel.cancelled = panel.cancelled, False
+        if not panel.ended.wait(timeout=STOP_WAIT_S + 5):
+            st.warning(f"The download of {escape_markdown(panel.running)} is still stopping; wait a few "
+                       "seconds before downloading again.", icon=":material/hourglass:")
         st.info(("Download cancelled." if cancelled else "The download stopped when the page was used.")
                 + f" What was downloaded of {escape_markdown(panel.running)} is kept: Check size shows it, "
                 "and Download resumes from there.", icon=":material/pause:")
         sizes.pop(panel.running, None)  # what is here has changed: check again
         panel.running = None
     files = sizes.get(repo_id)
-    start = False
     if files is not None:
-        start = c2.button(f"Download {format_bytes(files.missing_bytes)}", type="primary",
-                          key="download.start", disabled=files.missing_bytes == 0)
-        c3.button("Cancel", key="download.cancel", help="Stops a running download; what was downloaded is "
-                  "kept and the next Download resumes it.")
+        c2.button(f"Download {format_bytes(files.missing_bytes)}", type="primary", key="download.start",
+                  disabled=files.missing_bytes == 0, on_click=panel.request, args=(repo_id,))
+        c3.button("Cancel", key="download.cancel", on_click=panel.cancel,
+                  help="Stops a running download; what was downloaded is kept and the next Download resumes it.")
         st.write(f"{escape_markdown(files.repo_id)}: {len(files.files)} files, "
                  f"**{format_bytes(files.total_bytes)}** ({format_bytes(files.cached_bytes)} already here, "
                  f"{format_bytes(files.missing_bytes)} to download).")
+    start, panel.requested = panel.requested == repo_id and files is not None, None
     if start:
         panel.running = repo_id
-        with error_boundary("downloading the model"):
+        panel.ended.clear()
+        with error_boundary("downloading the model"), _signal_end(panel.ended):
             bar = st.progress(0.0, text="Connecting to the hub…")
 
             def progress(done: int, total: int) -> None:

@@ -50,7 +50,8 @@ DOWNLOADABLE = {
 ProgressCallback = Callable[[int, int], None]
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _LIST_TIMEOUT_S = 120.0
-_STOP_WAIT_S = 15.0
+#: Seconds a stopped download child gets to end cleanly before it is killed.
+STOP_WAIT_S = 15.0
 
 
 class HubUnreachableError(ModelUnavailableError):
@@ -253,11 +254,11 @@ def _run_worker(action: str, repo_id: str, revision: str, endpoint: str, cache_d
                 cancel_sent = True
     finally:  # also on an exception from a callback (a Streamlit rerun, Ctrl-C): stop the child cleanly
         try:
-            proc.wait(timeout=_STOP_WAIT_S if last else 0.5)
+            proc.wait(timeout=STOP_WAIT_S if last else 0.5)
         except subprocess.TimeoutExpired:
             stop()
             try:
-                proc.wait(timeout=_STOP_WAIT_S)
+                proc.wait(timeout=STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
