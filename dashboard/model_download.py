@@ -72,8 +72,8 @@ def render_model_download() -> None:
     if c1.button("Check size", key="download.check"):
         with error_boundary("asking the model hub for the model's files"), st.spinner("Asking the hub…"):
             sizes[repo_id] = list_model_files(repo_id, cache_dir=cache)
-    if panel.running and not st.session_state.get("download.start"):
-        cancelled = st.session_state.get("download.cancel")
+    if panel.running and not state.widget("download.start"):
+        cancelled = state.widget("download.cancel")
         st.info(("Download cancelled." if cancelled else "The download stopped when the page was used.")
                 + f" What was downloaded of {escape_markdown(panel.running)} is kept: Check size shows it, "
                 "and Download resumes from there.", icon=":material/pause:")
