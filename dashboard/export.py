@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from dashboard import resources, state
 from dashboard.rerank import run_name
+
+
+def grades() -> pd.DataFrame:
+    """Every grade of the loaded dataset in the label store (``LabelStore.grades``: ``GRADE_COLUMNS``)."""
+    return resources.label_store_for(state.settings()).grades(state.dataset().dataset_hash)
 
 
 def runs_by_name() -> dict[str, list[Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, export, resources, state
+from dashboard import auth, export, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
 from dashboard.timefilter import time_filter
@@ -18,10 +18,9 @@ ds = require_dataset()
 time_filter(ds.posts)  # runs are made on the posts of the range in force when they were reranked
 
 p = state.params(EvaluateParams)
-s = state.settings()
 grades = pd.DataFrame()
 with error_boundary("reading the grades"):
-    grades = resources.label_store_for(s).grades(ds.dataset_hash)
+    grades = export.grades()
 n_graded = int(grades["grade"].notna().sum()) if len(grades) else 0
 n_queries = grades["query_id"].nunique() if len(grades) else 0
 runs = export.runs_by_name()
