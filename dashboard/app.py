@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, remember, session, state
+from dashboard import auth, data, remember, state
 from dashboard.errors import error_boundary
-from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown
+from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown, model_badge
 
 st.set_page_config(page_title="Sieve", page_icon=":material/filter_alt:", layout="wide")
 
@@ -37,7 +37,7 @@ with error_boundary("reopening the last session"):
     remember.restore_settings()
     state.settings().annotator = auth.annotator_name(state.settings().annotator)
     if auth.can("data"):
-        session.reopen_last_dataset()
+        data.reopen_last_dataset()
 
 try:
     with error_boundary(f"showing the page {page.title}"):
@@ -53,4 +53,4 @@ with st.sidebar:
         st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
     if auth.can("rerank"):
         with error_boundary("loading the reranker", compact=True):
-            session.model_badge()
+            model_badge()

@@ -28,13 +28,12 @@ from core.security import (
     requires_sign_in,
     resolve_allowed,
 )
+from dashboard import state
 from dashboard.errors import error_boundary
 from dashboard.widgets import end_page, escape_markdown
 
-#: Session-state key of the signed-in :class:`core.security.User`.
-USER_KEY = "sieve.user"
-#: Session-state key of the owner of the tab's remembered session (see :mod:`dashboard.remember`).
-OWNER_KEY = "sieve.user_name"
+#: Session-state keys of the signed-in user and of the tab's owner (their owner is dashboard.state).
+USER_KEY, OWNER_KEY = state.USER_KEY, state.OWNER_KEY
 #: Seconds a failed sign-in waits before answering (slows password guessing).
 FAILED_SIGN_IN_DELAY_S = 1.0
 
@@ -55,7 +54,7 @@ def team_mode() -> bool:
 
 def user() -> User | None:
     """The signed-in user (``None`` in local mode or before signing in)."""
-    return st.session_state.get(USER_KEY)
+    return state.user()
 
 
 def role() -> str | None:
@@ -124,7 +123,7 @@ def sign_in_page() -> None:
                 time.sleep(FAILED_SIGN_IN_DELAY_S)
                 raise
         if signed_in is not None:
-            st.session_state[USER_KEY] = signed_in
+            state.set_user(signed_in)
             st.rerun()
 
 
@@ -140,11 +139,9 @@ def gate() -> None:
     u = user()
     current = users_file().users().get(u.name) if u is not None else None
     if current is not None:
-        st.session_state[USER_KEY] = current
-        st.session_state[OWNER_KEY] = current.name
+        state.set_user(current)
         return
-    st.session_state.pop(USER_KEY, None)
-    st.session_state.pop(OWNER_KEY, None)
+    state.set_user(None)
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]).run()
     st.stop()
 
@@ -167,6 +164,5 @@ def sidebar() -> None:
         return
     st.caption(f"Signed in as **{escape_markdown(u.name)}** ({escape_markdown(u.role)})")
     if st.button("Sign out", key="auth.sign_out", icon=":material/logout:"):
-        for key in list(st.session_state):
-            del st.session_state[key]
+        state.clear_session()
         st.rerun()

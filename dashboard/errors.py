@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from core.errors import SieveError
+from core.errors import SieveError  # pages raise it for the analyst (dashboard.errors.SieveError)
 from dashboard.widgets import escape_markdown
 
 logger = logging.getLogger(__name__)

@@ -16,13 +16,14 @@ import itertools
 import logging
 from dataclasses import dataclass
 
-import streamlit as st
+import pandas as pd
 
+from core.evaluate.names import evaluation_depth
 from core.labels import records
-from core.labels.pool import GRADE_SCALE
+from core.labels.pool import GRADE_SCALE, grading_queue
 from core.labels.records import GradeRecord, SaveOutcome
 from dashboard import remember, resources, state
-from dashboard.state import GradeParams
+from dashboard.state import EvaluateParams, GradeParams
 from dashboard.widgets import post_token
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,17 @@ def notices_from_json(items) -> list[StaleNotice]:
 def grade_state() -> GradeParams:
     """The session's Grade page state."""
     return state.params(GradeParams)
+
+
+def pool_depth() -> int:
+    """The depth of the grading pool: the largest k of the Evaluate page's metrics (10 without one)."""
+    return evaluation_depth(state.params(EvaluateParams).metrics)
+
+
+def queue_for(query: str) -> pd.DataFrame:
+    """The grading queue of ``query`` over the session's rankings of it, pooled to :func:`pool_depth`
+    (:func:`core.labels.pool.grading_queue`: the columns and order are documented there)."""
+    return grading_queue(state.rankings_for_query(query), pool_depth=pool_depth())
 
 
 def _store():
@@ -198,8 +210,8 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
         outcome = None
     else:
         if g.card == (query, post_id):
-            note = str(st.session_state.get("grade.note") or "")
-            unsure = bool(st.session_state.get("grade.unsure"))
+            note = str(state.widget("grade.note") or "")
+            unsure = bool(state.widget("grade.unsure"))
         else:
             note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
         outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)

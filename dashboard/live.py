@@ -14,10 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import remember, resources, session, state
-from dashboard.state import RankingRequest
-
-CANCEL_KEY = "rerank.cancel_requested"
+from dashboard import remember, rerank, resources, state
+from dashboard.state import CANCEL_KEY, RankingRequest  # noqa: F401 (CANCEL_KEY: tests set it as the button does)
 
 
 @st.cache_resource(show_spinner=False)
@@ -34,12 +32,12 @@ def _rates():
 
 def request_cancel() -> None:
     """Callback of the Cancel button: the running stream stops after the current batch."""
-    st.session_state[CANCEL_KEY] = True
+    state.set_cancel(True)
 
 
 def cancel_requested() -> bool:
     """Whether Cancel was pressed since the last run started."""
-    return bool(st.session_state.get(CANCEL_KEY))
+    return state.cancel_requested()
 
 
 def estimate_text(scorer, n_pairs: int) -> str:
@@ -90,17 +88,17 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
     from core.rerank.stream import rerank_stream
     from dashboard.timefilter import narrow, window_from_key
 
-    st.session_state[CANCEL_KEY] = False
+    state.set_cancel(False)
     ds = state.dataset()
     s = state.settings()
     ranking = None
     scorer = resources.scorer_for(s)
     window = window_from_key(request.window)
-    posts, emb = narrow(ds.posts, session.retrieval_embeddings(), window)  # the time filter acts first
+    posts, emb = narrow(ds.posts, rerank.retrieval_embeddings(), window)  # the time filter acts first
     for ranking in rerank_stream(
         posts, request.query, scorer=scorer, mode=request.mode, first_batch=first_batch_size(scorer),
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,
-        embedder=resources.embedder_for(s), embeddings=emb, modes=session.modes(),
+        embedder=resources.embedder_for(s), embeddings=emb, modes=rerank.modes(),
         rates=_rates(), should_cancel=cancel_requested,
     ):
         if not window.is_open and ranking.complete:

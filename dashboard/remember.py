@@ -4,7 +4,7 @@ Each tab has an ID kept in its URL (``?s=<32 hex>``), so a refresh of that tab
 finds its own file, ``<data folder>/sessions/<owner>/<tab ID>.json``. Every
 save also writes ``<owner>/last.json``: a new tab (no ID in its URL) starts from
 the last dataset this analyst used, never from another analyst's. ``owner``
-is the signed-in user when there is one (``st.session_state["sieve.user_name"]``),
+is the signed-in user when there is one (:func:`dashboard.state.owner_name`),
 else ``local``. A file from before tabs had IDs (``dashboard_session.json``) is
 read once as the fallback.
 
@@ -48,18 +48,19 @@ def tab_id() -> str:
     replaced), then written back to the URL on every run: page switches may
     drop query parameters.
     """
-    tid = st.session_state.get("sieve.tab_id")
+    flags = state.params(state.SessionFlags)
+    tid = flags.tab_id
     if tid is None:
         given = st.query_params.get(TAB_PARAM)
         tid = given if isinstance(given, str) and _TAB_ID.match(given) else uuid.uuid4().hex
-        st.session_state["sieve.tab_id"] = tid
+        flags.tab_id = tid
     if st.query_params.get(TAB_PARAM) != tid:
         st.query_params[TAB_PARAM] = tid
     return tid
 
 
 def _owner_dir() -> Path:
-    user = st.session_state.get("sieve.user_name")
+    user = state.owner_name()
     owner = "local" if not user else "u-" + hashlib.sha256(str(user).encode("utf-8")).hexdigest()[:16]
     return get_settings().data_dir / SESSIONS_DIR / owner
 
@@ -134,9 +135,10 @@ def remembered_requests() -> list[state.RankingRequest]:
 def restore_settings() -> None:
     """Once per session: take the settings (and, on a refresh, the grading position) from the
     remembered session."""
-    if st.session_state.get("sieve.settings_restored"):
+    flags = state.params(state.SessionFlags)
+    if flags.settings_restored:
         return
-    st.session_state["sieve.settings_restored"] = True
+    flags.settings_restored = True
     remembered = load_session_file()
     saved = remembered.get("settings")
     if isinstance(saved, dict):
@@ -144,7 +146,7 @@ def restore_settings() -> None:
         base = asdict(state.AppSettings.from_environment())
         base.update({k: v for k, v in saved.items() if k in known})
         try:
-            st.session_state[f"sieve.params.{state.AppSettings.__name__}"] = state.AppSettings(**base)
+            state.set_params(state.AppSettings(**base))
         except TypeError:
             pass
     grade = remembered.get("grade")  # the position is this tab's own: a new tab starts at the top

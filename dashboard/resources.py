@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from core.config import EMBEDDED, QWEN3_RERANKERS  # noqa: F401 (the Settings page's model choices)
+
 logger = logging.getLogger(__name__)
 
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from core.labels.assign import Assignments
+from core.labels.pool import GRADE_SCALE  # noqa: F401 (the team pages' grade buttons)
+from core.labels.review import (  # noqa: F401 (the Review page's tables and rules)
+    CONSENSUS_RULES,
+    annotator_report,
+    disagreements,
+)
 from dashboard import auth, resources, state
 
 
@@ -76,3 +82,34 @@ def post_texts(dataset: str) -> dict[str, str]:
     a = assignments().assignments(dataset)
     out.update(zip(a["post_id"].astype(str), a["text"].astype(str), strict=False))
     return out
+
+
+def consensus_files(grades: pd.DataFrame, adjudicated: pd.DataFrame | None, *, rule: str,
+                    provenance: dict) -> tuple[bytes, bytes]:
+    """Qrels from one grade per post (``core.labels.review.consensus_qrels``) as TREC qrels bytes,
+    and their provenance (``provenance`` plus the rule's own) as JSON bytes.
+
+    Args:
+        grades: the grades of one dataset (``LabelStore.grades``), maybe of one query.
+        adjudicated: the adjudicated grades (``Assignments.adjudications``), used by the rule
+            ``"adjudicated"``.
+        rule: a key of ``core.labels.review.CONSENSUS_RULES``.
+        provenance: what to say first in the provenance (dataset, query...).
+
+    Raises:
+        core.errors.SieveError: an unknown rule or no grade to build qrels from.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from core.export.trec import write_qrels
+    from core.labels.review import consensus_qrels
+
+    qrels, prov = consensus_qrels(grades, adjudicated if rule == "adjudicated" else None, rule=rule)
+    prov = {**provenance, "grades_held": f"one grade per post: {CONSENSUS_RULES[rule]}", **prov,
+            "annotators": sorted(grades["annotator"].unique())}
+    with tempfile.TemporaryDirectory() as tmp:
+        write_qrels(qrels, Path(tmp) / "qrels.txt")
+        data = (Path(tmp) / "qrels.txt").read_bytes()
+    return data, json.dumps(prov, indent=1).encode("utf-8")

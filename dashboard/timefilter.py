@@ -131,9 +131,9 @@ def time_filter(posts: pd.DataFrame, *, key: str = "time") -> TimeWindow:
         labels = list(PRESETS)
         # TimeParams is the one owner of the value: every page's widget starts from it, and writes to it
         # (Streamlit gives a keyed widget its default again on another page).
-        st.session_state[f"{key}.preset"] = p.preset if p.preset in labels else labels[0]
+        state.set_widget(f"{key}.preset", p.preset if p.preset in labels else labels[0])
         st.selectbox("Posts from", labels, key=f"{key}.preset",
-                     on_change=lambda: setattr(p, "preset", st.session_state[f"{key}.preset"]),
+                     on_change=lambda: setattr(p, "preset", state.widget(f"{key}.preset")),
                      help="Narrows the posts before the first stage on every page. "
                           "“Last …” counts back from the newest post.")
         if p.preset == "Custom range":
@@ -227,7 +227,7 @@ def times_summary(report: dict) -> str | None:
 
 def reference_editor(ds) -> None:
     """Data page: how times were resolved, and the reference time of relative times (editable)."""
-    from dashboard import session
+    from dashboard import data
     from dashboard.widgets import escape_markdown
 
     rep = ds.report or {}
@@ -251,9 +251,9 @@ def reference_editor(ds) -> None:
                                   key="data.ref_time", step=60)
             go = st.form_submit_button("Apply the reference time")
         if ds.time_reference and st.button("Use the file's own reference again", key="data.ref_reset"):
-            session.reload_with_reference(ds, "")
+            data.reload_with_reference(ds, "")
             st.rerun()
         if go and day is not None and clock is not None:
             chosen = pd.Timestamp(datetime.combine(day, clock)).tz_localize(tz).tz_convert("UTC").isoformat()
-            session.reload_with_reference(ds, chosen)
+            data.reload_with_reference(ds, chosen)
             st.rerun()

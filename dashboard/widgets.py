@@ -296,3 +296,22 @@ def post_token(query: str, post_id: str) -> str:
     import hashlib
 
     return hashlib.sha1(f"{query}\x1f{post_id}".encode()).hexdigest()[:16]
+
+
+def model_badge() -> None:
+    """Sidebar: the reranker really in use; a warning badge for the embedded fallback."""
+    from dashboard import resources, state
+
+    s = state.settings()
+    info = resources.scorer_for(s).info
+    if info.kind == "embedded" or not info.follows_instructions:
+        st.badge("Embedded fallback, not Qwen3", icon=":material/warning:", color="orange")
+        st.caption(
+            f"Scores come from {info.model_id}, which cannot read instructions (modes apply their "
+            "model-agnostic part). "
+            + ("No Qwen3-Reranker weights were found offline. " if s.reranker == "auto" else "")
+            + "Choose a Qwen3 model on the Settings page."
+        )
+    else:
+        st.badge(info.model_id, icon=":material/memory:", color="green")
+        st.caption(f"Reranker on {info.device}, {info.dtype}")

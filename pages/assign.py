@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, session, state, team
+from dashboard import auth, grading, state, team
 from dashboard.errors import error_boundary
-from dashboard.state import EvaluateParams
 from dashboard.widgets import escape_markdown, page_link, require_dataset
 
 auth.require("assign")
@@ -21,8 +20,8 @@ if not queries:
     page_link("rerank.py", "Go to the Rerank page", icon=":material/sort:")
 else:
     query = st.selectbox("Query", queries, key="assign.query")
-    depth = session.evaluation_depth(state.params(EvaluateParams).metrics)
-    queue = session.grading_queue(state.rankings_for_query(query), pool_depth=depth)
+    depth = grading.pool_depth()
+    queue = grading.queue_for(query)
     n_pool = int(queue["pooled"].sum())
     scope = st.radio("Posts to hand out", ["pool", "all"], horizontal=True, key="assign.scope",
                      format_func={"pool": f"The pool: every mode's top {depth} ({n_pool} posts)",

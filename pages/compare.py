@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, charts, resources, session, state
+from dashboard import auth, charts, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
 from dashboard.timefilter import time_filter
@@ -21,7 +21,7 @@ if not p.query:
     p.query = state.params(RerankParams).query
 all_modes = {}
 with error_boundary("reading the instruction modes"):
-    all_modes = session.modes()
+    all_modes = rerank.modes()
 if not all_modes:
     end_page()
 p.modes = [m for m in p.modes if m in all_modes] or list(all_modes)[:2]
@@ -51,18 +51,13 @@ if not ready:
 if st.button("Compare", type="primary", disabled=not ready, icon=":material/compare_arrows:"):
     bar = st.progress(0.0, text="Reranking…")
     with error_boundary("comparing modes"):
-        from core.compare import compare_rankings
-
-        by_mode = session.ensure_rankings(p.query.strip(), list(p.modes), top_k=p.top_k,
-                                          budget=s.rerank_budget, progress_bar=bar)
-        st.session_state["sieve.comparison"] = (p.query.strip(), tuple(p.modes), p.k,
-                                                by_mode, compare_rankings(by_mode, k=p.k))
+        rerank.compare_modes(p, budget=s.rerank_budget, progress_bar=bar)
     bar.empty()
 
-found = st.session_state.get("sieve.comparison")
-if not found:
+found = state.work().comparison
+if found is None:
     end_page()
-query, modes, k, by_mode, comparison = found
+query, modes, k, by_mode, comparison = found.query, found.modes, found.k, found.by_mode, found.result
 st.subheader(f"“{escape_markdown(query)}”: {', '.join(escape_markdown(m) for m in modes)}")
 
 st.markdown("**Agreement between modes**: Kendall's tau-b over the posts both modes ranked, "

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.schema import ROLES
-from dashboard import auth, session, state
+from dashboard import auth, data, state
 from dashboard.errors import error_boundary
+from dashboard.data import ROLES
 from dashboard.state import DataParams
 from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import end_page, escape_markdown, posts_table
@@ -15,7 +15,7 @@ from dashboard.widgets import end_page, escape_markdown, posts_table
 auth.require("data")
 st.title("Data")
 p = state.params(DataParams)
-samples = session.available_samples()
+samples = data.available_samples()
 
 SOURCES = {"sample": "Bundled sample", "upload": "Upload a file", "path": "A file on this machine"}
 if not auth.can("server_files"):  # team mode: only an admin names files on the server
@@ -42,7 +42,7 @@ elif p.source == "upload":
     st.caption(
         f"Files up to {limit_mb} MB (the server's upload limit, `server.maxUploadSize` in "
         "`.streamlit/config.toml`). For a larger export, choose \"A file on this machine\" "
-        f"and give its path (up to {session.PATH_MAX_MB:,} MB). An uploaded file is kept in the data "
+        f"and give its path (up to {data.PATH_MAX_MB:,} MB). An uploaded file is kept in the data "
         "folder so a browser refresh reopens it."
     )
 else:
@@ -55,51 +55,50 @@ AUTO, NONE = "(automatic)", "(none)"
 # The file chosen: a new one starts from the automatic column mapping.
 origin = (p.source, p.sample if p.source == "sample" else "", p.path if p.source == "path" else "",
           upload.file_id if upload is not None else "")
-if st.session_state.get("data.origin", origin) != origin:
+if p.origin is not None and p.origin != origin:
     p.columns.clear()
-    for role in ROLES:
-        st.session_state.pop(f"data.col.{role}", None)
-st.session_state["data.origin"] = origin
+    state.forget_widgets(*(f"data.col.{role}" for role in ROLES))
+p.origin = origin
 # Widget values of this rerun are in session state before the widgets are drawn (below the
 # load, so their options are the columns of the file just read).
 for role in ROLES:
-    if f"data.col.{role}" not in st.session_state:
+    if not state.has_widget(f"data.col.{role}"):
         continue  # not drawn yet: keep the stored mapping (e.g. reopened after a refresh)
-    value = st.session_state[f"data.col.{role}"]
+    value = state.widget(f"data.col.{role}")
     if value == AUTO:
         p.columns.pop(role, None)
     else:
         p.columns[role] = None if value == NONE else value
-p.collapse_duplicates = bool(st.session_state.get("data.collapse", p.collapse_duplicates))
+p.collapse_duplicates = bool(state.widget("data.collapse", p.collapse_duplicates))
 mapping_box = st.container()
 current = state.dataset()
 
 wanted = (*origin, tuple(sorted(p.columns.items(), key=str)), p.collapse_duplicates)
-if current is not None and st.session_state.get("data.loaded_for") is None:
+if current is not None and p.loaded_for is None:
     # a dataset reopened after a refresh (or at start): it stands for the current choice
-    st.session_state["data.loaded_for"] = wanted
-needs_load = current is None or st.session_state.get("data.loaded_for") != wanted
+    p.loaded_for = wanted
+needs_load = current is None or p.loaded_for != wanted
 if p.source == "path":
     needs_load = st.button("Load this file", type="primary", disabled=not p.path.strip())
 
 reload = st.button("Reload", help="Read the source again (e.g. after fixing the file).")
-failed = st.session_state.get("data.failed")
+failed = p.failed
 with error_boundary("reading the file"):
     if failed is not None and failed[0] == wanted and not reload and p.source != "path":
         raise failed[1]  # same choice as the failed attempt: show its error, don't re-read
     if needs_load or reload:
-        st.session_state.pop("data.failed", None)
+        p.failed = None
         try:
-            ds = session.load_from_params(p, upload)
+            ds = data.load_from_params(p, upload)
         except Exception as exc:
-            st.session_state["data.failed"] = (wanted, exc)
+            p.failed = (wanted, exc)
             raise
         if ds is not None:
-            session.use_dataset(ds)
-            st.session_state["data.loaded_for"] = wanted
+            data.use_dataset(ds)
+            p.loaded_for = wanted
             current = ds
 
-failed = st.session_state.get("data.failed")
+failed = p.failed
 failed_now = failed is not None and failed[0][:len(origin)] == origin  # this file failed to load
 if failed_now and current is not None:
     st.warning(f"The file above was not loaded. The previous dataset, **{escape_markdown(current.name)}** "
@@ -110,7 +109,7 @@ with mapping_box, st.expander("Column mapping", expanded=bool(p.columns) or fail
     # The columns offered are those of the file chosen above, also when it failed to load
     # (e.g. no column was recognised as the text): pick its text column here to load it.
     if failed_now:
-        source_columns = session.columns_of_failed_load(failed[1], p, upload)
+        source_columns = data.columns_of_failed_load(failed[1], p, upload)
     else:
         source_columns = list((current.report or {}).get("source_columns") or []) if current else []
     if failed_now and source_columns:

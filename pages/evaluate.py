@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, resources, session, state
+from dashboard import auth, export, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
 from dashboard.timefilter import time_filter
@@ -18,13 +18,12 @@ ds = require_dataset()
 time_filter(ds.posts)  # runs are made on the posts of the range in force when they were reranked
 
 p = state.params(EvaluateParams)
-s = state.settings()
 grades = pd.DataFrame()
 with error_boundary("reading the grades"):
-    grades = resources.label_store_for(s).grades(ds.dataset_hash)
+    grades = export.grades()
 n_graded = int(grades["grade"].notna().sum()) if len(grades) else 0
 n_queries = grades["query_id"].nunique() if len(grades) else 0
-runs = session.runs_by_name()
+runs = export.runs_by_name()
 c = st.columns(3)
 c[0].metric("Grades on this dataset", f"{n_graded:,}")
 c[1].metric("Graded queries", f"{n_queries:,}")
@@ -39,14 +38,13 @@ test = st.radio("Significance test (paired, per query)", ["student", "fisher"], 
                 key="evaluate.test")
 if st.button("Evaluate", type="primary", disabled=not (runs and n_graded and p.metrics)):
     with error_boundary("evaluating"), st.spinner("Evaluating (the first time compiles ranx's metrics)…"):
-        st.session_state["sieve.evaluation"] = (ds.dataset_hash, session.evaluate(p.metrics, stat_test=test))
+        export.evaluate(p.metrics, stat_test=test)
 if not runs:
     st.caption("Rerank at least one query (Rerank or Compare modes page) to have runs to evaluate.")
 elif not n_graded:
     st.caption("Grade some posts on the Grade page first.")
 
-found = st.session_state.get("sieve.evaluation")
-result = found[1] if found and found[0] == ds.dataset_hash else None
+result = state.work().evaluation  # of this dataset: another one replaces every result
 if result is not None:
     st.dataframe(result.table(), hide_index=True)
     st.caption(f"Relevant for binary metrics: {escape_markdown(result.relevance_threshold)} · "
@@ -63,8 +61,7 @@ st.caption("TREC qrels and runs for trec_eval / ranx; judgements as CSV (UTF-8 w
            "instructions, dataset hash, ingest report).")
 files: dict[str, bytes] = {}
 with error_boundary("preparing the exports"):
-    files = session.export_files(evaluation=result)
-    st.session_state["sieve.exports"] = files
+    files = export.export_files(evaluation=result)
 MIME = {".txt": "text/plain", ".csv": "text/csv", ".jsonl": "application/x-ndjson", ".zip": "application/zip"}
 if files:
     bundle = files.get("sieve-bundle.zip")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, grading, remember, session, state
+from dashboard import auth, grading, remember, rerank, state
 from dashboard.errors import error_boundary
-from dashboard.state import EvaluateParams
+from dashboard.grading import GRADE_SCALE
 from dashboard.timefilter import keep_in_window, time_filter
 from dashboard.widgets import (
     POST_PREVIEW_CHARS,
@@ -41,19 +41,19 @@ if not queries:
     if remember.remembered_requests():
         if st.button("Recompute the rankings from before the page was reloaded"):
             with error_boundary("recomputing earlier rankings"):
-                session.recompute_remembered(progress_bar=st.progress(0.0))
+                rerank.recompute_remembered(progress_bar=st.progress(0.0))
                 st.rerun()
     end_page()
 
 if g.query not in queries:
     g.query = queries[0]
-    st.session_state.pop("grade.query", None)
+    state.forget_widgets("grade.query")
 g.query = st.selectbox("Query", queries, key=state.seed("grade.query", g.query))
 if g.position_for != g.query:  # another query: start at its first open post
     g.position_for, g.position, g.card = g.query, 0, None
     g.picks += 1
-depth = session.evaluation_depth(state.params(EvaluateParams).metrics)
-queue = keep_in_window(session.grading_queue(state.rankings_for_query(g.query), pool_depth=depth), ds.posts)
+depth = grading.pool_depth()
+queue = keep_in_window(grading.queue_for(g.query), ds.posts)
 m = len(queue)
 if m == 0:
     st.info("This query's rankings are empty: nothing to grade.")
@@ -93,7 +93,7 @@ for notice in list(g.notices):
     with st.container(border=True):
         st.warning(escape_markdown(notice.message()), icon=":material/sync_problem:")
         c_undo, c_keep = st.columns(2)
-        back = "no grade" if notice.theirs is None else notice.theirs.describe(session.GRADE_SCALE)
+        back = "no grade" if notice.theirs is None else notice.theirs.describe(GRADE_SCALE)
         c_undo.button(f"Undo: put back {back}", key=f"grade.undo.{notice.id}", on_click=grading.undo,
                       args=(notice.id,), icon=":material/undo:")
         c_keep.button("Keep mine", key=f"grade.keep.{notice.id}", on_click=grading.dismiss, args=(notice.id,))
@@ -120,11 +120,11 @@ now = existing.version if existing is not None else grading.version_of(g.query, 
 # card failed to draw. The card keeps the version it loaded: a grade changed elsewhere while
 # it is open is shown on it, and grading it then is reported with an undo.
 if (g.card != (g.query, pid) or token not in g.drawn
-        or "grade.note" not in st.session_state or "grade.unsure" not in st.session_state):
+        or not state.has_widget("grade.note") or not state.has_widget("grade.unsure")):
     g.card = (g.query, pid)
     g.drawn[token] = now
-    st.session_state["grade.note"] = existing.note if existing is not None else ""
-    st.session_state["grade.unsure"] = existing.unsure if existing is not None else False
+    state.set_widget("grade.note", existing.note if existing is not None else "")
+    state.set_widget("grade.unsure", existing.unsure if existing is not None else False)
 version = g.drawn[token]
 
 
@@ -147,9 +147,9 @@ def draw_card() -> None:
     with st.container(border=True, key=f"grade-post-{token}"):
         post_text(row.text, max_chars=POST_PREVIEW_CHARS, key=f"grade.full.{token}")
     if existing is not None:
-        st.caption(f"Your grade: {escape_markdown(existing.describe(session.GRADE_SCALE))}")
+        st.caption(f"Your grade: {escape_markdown(existing.describe(GRADE_SCALE))}")
     if now != version:
-        what = ("was cleared" if existing is None else f"is now {existing.describe(session.GRADE_SCALE)} "
+        what = ("was cleared" if existing is None else f"is now {existing.describe(GRADE_SCALE)} "
                 f"(source {existing.source}, note “{existing.note}”)")
         st.warning(escape_markdown(
             f"This post's grade changed elsewhere while this card was open: it {what}. The note and "
@@ -165,7 +165,7 @@ def draw_card() -> None:
     # Buttons are keyed by the post they grade: a click always grades the post it was drawn for,
     # and names the grade version the card showed.
     buttons = st.columns(5)
-    for grade, meaning in session.GRADE_SCALE.items():
+    for grade, meaning in GRADE_SCALE.items():
         buttons[grade - 1].button(
             f"{grade} · {meaning}", key=f"grade.btn.{token}.{grade}", width="stretch",
             type="primary" if existing is not None and existing.grade == grade else "secondary",

@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.cluster import ClusterNames, rerank_within_clusters
-from core.embed import CLUSTER_TASK
-from dashboard import auth, charts, remember, resources, session, state
+from dashboard import auth, charts, mapping, remember, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
 from dashboard.timecharts import cluster_volume, rose_section
@@ -43,19 +41,13 @@ p.assign_noise = c3.toggle("Noise to nearest cluster", key=state.seed("map.noise
 p.color_by = c4.radio("Colour by", ["cluster", "relevance"], key=state.seed("map.color", p.color_by),
                       format_func={"cluster": "cluster", "relevance": "relevance (last rerank)"}.get)
 
-params_now = (key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise)
-done = st.session_state.get("sieve.clusters")
-stale = done is not None and done[0] != params_now
+params_now = mapping.made_with(p, key)
+done = state.work().clusters
+stale = done is not None and done.made_with != params_now
 label = "Cluster" if done is None else ("Cluster again with these settings" if stale else "Cluster again")
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
     with error_boundary("clustering"):
-        texts = posts["text"].astype(str).tolist()
-        emb = session.post_embeddings(task=CLUSTER_TASK, progress_bar=st.progress(0.0))[mask]
-        result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb)
-        labels_key = f"{params_now}"
-        kw = resources.keywords(key, labels_key, texts, np.asarray(result.labels_))
-        st.session_state["sieve.clusters"] = (params_now, result, kw)
-        done = st.session_state["sieve.clusters"]
+        done = mapping.cluster(p, posts, mask, key, progress_bar=st.progress(0.0))
         stale = False
 
 if done is None:
@@ -66,7 +58,7 @@ if done is None:
 if stale:
     st.caption("The map below was made with other settings; press the button to redo it.")
 
-_, result, kw = done
+result, kw = done.result, done.keywords
 labels = np.asarray(result.labels_)
 coords = np.asarray(result.coords_2d_)
 relevance = None
@@ -82,7 +74,7 @@ if p.color_by == "relevance" and last is None:
                 icon=":material/history:")
         if st.button("Recompute the remembered rankings", key="map.recompute"):
             with error_boundary("recomputing earlier rankings"):
-                session.recompute_remembered(progress_bar=st.progress(0.0))
+                rerank.recompute_remembered(progress_bar=st.progress(0.0))
                 st.rerun()
     last = state.last_request()
 if p.color_by == "relevance":
@@ -97,7 +89,7 @@ if p.color_by == "relevance":
                    f"{escape_markdown(score_meaning(getattr(state.rankings()[last], 'info', None)))}; "
                    "grey: not scored.")
 
-names = ClusterNames.from_keywords(kw)
+names = mapping.cluster_names(kw)
 fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by,
                         names=names.names)
 event = st.plotly_chart(fig, key="map.chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
@@ -146,23 +138,18 @@ p.top_n = int(st.number_input("Best posts per cluster", min_value=1, max_value=5
                               key=state.seed("map.top_n", p.top_n)))
 if st.button("Rerank inside each cluster", disabled=not q.strip()):
     with error_boundary("reranking inside clusters"):
-        mode = session.modes().get(rp.mode)
-        out = rerank_within_clusters(posts, labels, scorer=resources.scorer_for(s), query=q.strip(),
-                                     instruction=(rp.instruction or (mode.instruction if mode else None)),
-                                     top_n=p.top_n, names=names.names)
-        st.session_state["map.within"] = (q.strip(), out, done[0])
-within = st.session_state.get("map.within")
-if within and (len(within) < 3 or within[2] != done[0]):
+        mapping.rerank_within(q.strip(), posts, labels, top_n=p.top_n, names=names.names)
+within = state.work().within
+if within is not None and within.made_with != done.made_with:
     # made on another clustering: its clusters are not the ones on the map any more
-    st.session_state.pop("map.within", None)
-    within = None
+    state.work().within = within = None
     st.info("The clustering changed since the last “Rerank inside each cluster”: press it again for "
             "the clusters on the map now.", icon=":material/refresh:")
 if within:
-    st.caption(f"Clusters by mean relevance to “{escape_markdown(within[0])}”, with their best posts · "
+    st.caption(f"Clusters by mean relevance to “{escape_markdown(within.query)}”, with their best posts · "
                f"score: {escape_markdown(score_meaning(resources.scorer_for(s).info))}")
     rows = []
-    for r in within[1].itertuples(index=False):
+    for r in within.table.itertuples(index=False):
         best = zip(r.top_post_ids, r.top_scores, r.top_texts, strict=False)
         for i, (pid, score, text) in enumerate(best, 1):
             rows.append({"cluster": r.name, "size": r.size, "mean relevance": r.mean_relevance,

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, team
+from dashboard import auth, state, team
 from dashboard.errors import error_boundary
-from dashboard.session import GRADE_SCALE
+from dashboard.state import QueueParams
+from dashboard.team import GRADE_SCALE
 from dashboard.widgets import POST_PREVIEW_CHARS, end_page, escape_markdown, post_text, posts_table
 
 auth.require("my_queue")
@@ -28,7 +29,8 @@ dataset, qid = key
 query = str(queries.loc[queries["query_id"] == qid, "query"].iloc[0])
 posts = team.my_posts(dataset, qid)
 m = len(posts)
-positions: dict = st.session_state.setdefault("queue.positions", {})
+qs = state.params(QueueParams)
+positions = qs.positions
 pos = positions.get(key)
 if pos is None or not 0 <= pos < m:  # start at the first open post
     open_rows = [i for i, s in enumerate(posts["status"]) if s == "open"]
@@ -38,12 +40,12 @@ positions[key] = pos
 
 def on_grade(grade: int | None, post_id: str, note_key: str, unsure_key: str) -> None:
     try:
-        team.save_my_grade(dataset, query, qid, post_id, grade, note=st.session_state.get(note_key) or None,
-                           unsure=bool(st.session_state.get(unsure_key)))
+        team.save_my_grade(dataset, query, qid, post_id, grade, note=state.widget(note_key) or None,
+                           unsure=bool(state.widget(unsure_key)))
         nxt = [i for i in list(range(pos + 1, m)) + list(range(pos)) if posts["status"].iloc[i] == "open"]
         positions[key] = nxt[0] if nxt else pos
     except Exception as exc:  # noqa: BLE001 - shown by the error boundary below
-        st.session_state["queue.error"] = exc
+        qs.error = exc
 
 
 def on_move(to: int) -> None:
@@ -51,7 +53,7 @@ def on_move(to: int) -> None:
 
 
 with error_boundary("saving the grade"):
-    err = st.session_state.pop("queue.error", None)
+    err, qs.error = qs.error, None
     if err is not None:
         raise err
 
@@ -92,7 +94,7 @@ view["grade"] = view["grade"].astype("Int64")
 event = posts_table(view, columns=["#", "status", "grade", "unsure", "text", "note", "post_id"], height=320,
                     key="queue.table", on_select="rerun")
 rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-if rows and rows != st.session_state.get("queue.last_pick"):
-    st.session_state["queue.last_pick"] = rows
+if rows and rows != qs.last_pick:
+    qs.last_pick = rows
     positions[key] = int(rows[0])
     st.rerun()

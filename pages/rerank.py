@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, live, remember, resources, session, state
+from dashboard import auth, live, remember, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
 from dashboard.timecharts import ranking_timeline
@@ -29,7 +29,7 @@ p = state.params(RerankParams)
 s = state.settings()
 all_modes = {}
 with error_boundary("reading the instruction modes"):
-    all_modes = session.modes()
+    all_modes = rerank.modes()
 if not all_modes:
     end_page()
 if p.mode not in all_modes:
@@ -47,20 +47,20 @@ p.budget = int(c3.number_input("Candidates scored (budget)", min_value=1, max_va
                                key=state.seed("rerank.budget", p.budget or s.rerank_budget),
                                help="How many first-stage (BM25 + dense) candidates the reranker scores."))
 st.caption(escape_markdown(mode.description))
-if session.overridden_builtin(p.mode):
+if rerank.overridden_builtin(p.mode):
     c_w, c_b = st.columns([3, 1])
     c_w.warning(f"The built-in mode “{escape_markdown(p.mode)}” is replaced by a saved instruction.",
                 icon=":material/edit_note:")
     if c_b.button("Restore the built-in mode", key="rerank.restore_mode", icon=":material/restore:"):
         with error_boundary("restoring the mode"):
-            session.restore_mode(p.mode)
-            st.session_state["rerank.reseed"] = p.mode  # the editor shows the default again
+            rerank.restore_mode(p.mode)
+            p.reseed = p.mode  # the editor shows the default again
             st.rerun()
 # One editor per mode: switching modes shows that mode's instruction; edits stay with it.
 # After a save or restore, the mode's editor starts again from the mode's instruction.
-reseed = st.session_state.pop("rerank.reseed", None)
+reseed, p.reseed = p.reseed, None
 if reseed is not None:
-    st.session_state.pop(f"rerank.instruction.{reseed}", None)
+    state.forget_widgets(f"rerank.instruction.{reseed}")
 edit_key = f"rerank.instruction.{p.mode}"
 instruction = st.text_area("Instruction given to the reranker (editable, English works best)",
                            key=state.seed(edit_key, mode.instruction), height=90)
@@ -68,7 +68,7 @@ if not instruction.strip():
     st.error("The instruction is empty. Write one sentence saying which posts should come first, "
              "or restore this mode's own instruction.", icon=":material/error:")
     if st.button("Restore this mode's instruction", key="rerank.restore_instruction"):
-        st.session_state["rerank.reseed"] = p.mode
+        p.reseed = p.mode
         st.rerun()
 p.instruction = "" if instruction.strip() == mode.instruction.strip() else instruction.strip()
 if p.instruction:
@@ -85,10 +85,10 @@ if p.instruction:
                      "you tick this; a replaced one can be restored here later.")
             if st.form_submit_button("Save mode"):
                 with error_boundary("saving the mode"):
-                    session.save_mode(name=name.strip(), label=label.strip() or name.strip(),
+                    rerank.save_mode(name=name.strip(), label=label.strip() or name.strip(),
                                       instruction=p.instruction, based_on=p.mode,
                                       replace_builtin=replace_builtin)
-                    st.session_state["rerank.reseed"] = name.strip()  # its editor shows the saved text
+                    p.reseed = name.strip()  # its editor shows the saved text
                     st.success(f"Saved the mode {escape_markdown(name.strip())}; pick it in the list above.")
 
 info = None
@@ -124,7 +124,7 @@ if not state.rankings() and remembered:
     if st.button("Recompute earlier rankings"):
         bar = st.progress(0.0)
         with error_boundary("recomputing earlier rankings"):
-            session.recompute_remembered(progress_bar=bar)
+            rerank.recompute_remembered(progress_bar=bar)
         bar.empty()
 
 ranking = state.rankings().get(request)
@@ -151,7 +151,7 @@ if p.min_score > 0:
     view = view[view["score"].fillna(-1) >= p.min_score]
 if p.moved_only:
     view = view[view["moved"].fillna(0) != 0]
-build = session.dense_build()
+build = rerank.dense_build()
 if build is not None and not build.complete:
     st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
                "(in the background); until it is complete, the dense side covers BM25's best posts for "

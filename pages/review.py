@@ -5,18 +5,12 @@ majority or mean grade, with provenance."""
 
 from __future__ import annotations
 
-import json
-import tempfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
-from core.errors import SieveError
-from core.export.trec import write_qrels
-from core.labels.review import CONSENSUS_RULES, annotator_report, consensus_qrels, disagreements
-from dashboard import auth, session, state, team
-from dashboard.errors import error_boundary
+from dashboard import auth, state, team
+from dashboard.errors import SieveError, error_boundary
+from dashboard.team import CONSENSUS_RULES, GRADE_SCALE, annotator_report, disagreements
 from dashboard.widgets import end_page, escape_markdown, posts_table
 
 auth.require("review")
@@ -64,8 +58,8 @@ else:
     keys = list(zip(d["query_id"], d["post_id"], strict=True))
     with st.form("adjudicate"):
         target = st.selectbox("Post", keys, index=pick, format_func=lambda k: f"{k[1]} ({queries.get(k[0], k[0])})")
-        grade = st.segmented_control("Adjudicated grade", list(session.GRADE_SCALE),
-                                     format_func=lambda g: f"{g} · {session.GRADE_SCALE[g]}", key="review.grade")
+        grade = st.segmented_control("Adjudicated grade", list(GRADE_SCALE),
+                                     format_func=lambda g: f"{g} · {GRADE_SCALE[g]}", key="review.grade")
         note = st.text_input("Note (optional)", key="review.note")
         if st.form_submit_button("Set the adjudicated grade", type="primary"):
             with error_boundary("saving the adjudicated grade"):
@@ -90,13 +84,9 @@ st.subheader("Qrels from a consensus")
 rule = st.radio("One grade per post from", list(CONSENSUS_RULES), horizontal=True, key="review.rule")
 st.caption(escape_markdown(CONSENSUS_RULES[rule]) + ". Gain = grade − 1.")
 with error_boundary("building the qrels"):
-    qrels, prov = consensus_qrels(grades, adjudicated if rule == "adjudicated" else None, rule=rule)
-    prov = {"dataset": dataset, "dataset_name": names.get(dataset), "query_id": qid, "grades_held": f"one grade per post: {CONSENSUS_RULES[rule]}",
-            **prov, "annotators": sorted(grades["annotator"].unique())}
-    with tempfile.TemporaryDirectory() as tmp:
-        write_qrels(qrels, Path(tmp) / "qrels.txt")
-        data = (Path(tmp) / "qrels.txt").read_bytes()
+    data, prov_json = team.consensus_files(grades, adjudicated, rule=rule, provenance={
+        "dataset": dataset, "dataset_name": names.get(dataset), "query_id": qid})
     c1, c2 = st.columns(2)
     c1.download_button(f"Download qrels ({rule})", data, file_name=f"qrels-{rule}.txt", mime="text/plain")
-    c2.download_button("Download its provenance (JSON)", json.dumps(prov, indent=1).encode("utf-8"),
+    c2.download_button("Download its provenance (JSON)", prov_json,
                        file_name=f"qrels-{rule}.provenance.json", mime="application/json")

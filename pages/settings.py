@@ -7,11 +7,10 @@ import dataclasses
 
 import streamlit as st
 
-from core.config import EMBEDDED, QWEN3_RERANKERS
-from core.errors import SieveError
 from dashboard import auth, remember, resources, state
-from dashboard.errors import error_boundary
+from dashboard.errors import SieveError, error_boundary
 from dashboard.model_download import render_model_download
+from dashboard.resources import EMBEDDED, QWEN3_RERANKERS
 from dashboard.state import RerankParams
 from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import escape_markdown
@@ -85,7 +84,7 @@ if saved:
             setattr(s, f.name, getattr(new, f.name))
         rp = state.params(RerankParams)  # the Rerank page starts from the new budget
         rp.budget = int(budget)
-        st.session_state.pop("rerank.budget", None)
+        state.forget_widgets("rerank.budget")
         remember.save_session_file()
         applied = True
     if applied:

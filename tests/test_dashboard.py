@@ -23,6 +23,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.rerank.base import ScoreResult, ScorerInfo
+from dashboard import state
 
 _TOKEN = re.compile(r"\w", re.UNICODE)
 
@@ -199,14 +200,14 @@ def test_every_page_runs_with_results_present(sample, page):
 def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
     at = start()
     ok(at)
-    assert "sieve.dataset" in at.session_state, "the bundled sample loads by itself"
-    ds = at.session_state["sieve.dataset"]
+    assert state.dataset(at.session_state) is not None, "the bundled sample loads by itself"
+    ds = state.dataset(at.session_state)
     n_posts = len(ds.posts)
     assert n_posts > 10
 
     rerank(at, "台风", "relevance")
     rerank(at, "台风", "accuracy")
-    rankings = at.session_state["sieve.rankings"]
+    rankings = state.work(at.session_state).rankings
     assert {r.mode for r in rankings} == {"relevance", "accuracy"}
     table = at.dataframe[0].value
     assert {"rank", "score", "log_odds", "first_stage_rank", "moved", "text"} <= set(table.columns)
@@ -216,7 +217,7 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
     assert at.text_input(key="compare.query").value == "台风", "the query carries over from Rerank"
     button(at, "Compare").click().run()
     ok(at)
-    assert at.session_state["sieve.comparison"][1] == ("relevance", "accuracy")
+    assert state.work(at.session_state).comparison.modes == ("relevance", "accuracy")
     assert len(at.get("plotly_chart")) == 1, "the slope chart is drawn"
 
     at.switch_page("../pages/map.py").run()
@@ -237,7 +238,7 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
 
     at.switch_page("../pages/evaluate.py").run()
     ok(at)
-    files = at.session_state["sieve.exports"]
+    files = state.work(at.session_state).exports
     assert {"qrels.txt", "judgements.csv", "judgements.jsonl", "sieve-bundle.zip"} <= set(files)
     assert {"run-relevance.txt", "run-accuracy.txt"} <= set(files)
     with zipfile.ZipFile(io.BytesIO(files["sieve-bundle.zip"])) as zf:
@@ -255,7 +256,7 @@ def test_full_flow_load_rerank_compare_cluster_grade_export(sample):
     assert not at.exception
     # Three grades on one query may or may not include a relevant post (grade >= 4 counts):
     # either the metrics table or a readable message, never a traceback.
-    assert at.session_state["sieve.evaluation"] if "sieve.evaluation" in at.session_state else at.error
+    assert state.work(at.session_state).evaluation is not None or at.error
 
 
 def test_grades_and_dataset_survive_a_browser_refresh(sample):
@@ -264,11 +265,11 @@ def test_grades_and_dataset_survive_a_browser_refresh(sample):
     at.switch_page("../pages/grade.py").run()
     _, pid = on_screen(at)
     grade_button(at, 3).click().run()
-    dataset_hash = at.session_state["sieve.dataset"].dataset_hash
+    dataset_hash = state.dataset(at.session_state).dataset_hash
 
     fresh = start()  # a new browser session: nothing in session state
     ok(fresh)
-    assert fresh.session_state["sieve.dataset"].dataset_hash == dataset_hash
+    assert state.dataset(fresh.session_state).dataset_hash == dataset_hash
     fresh.switch_page("../pages/grade.py").run()
     button(fresh, "Recompute the rankings from before the page was reloaded").click().run()
     ok(fresh)
@@ -295,7 +296,7 @@ def test_post_text_is_never_rendered_as_markdown_or_html(fakes, tmp_path):
     at.segmented_control(key="data.source").set_value("upload").run()
     at.file_uploader(key="data.upload").upload("nasty.csv", csv.encode("utf-8"), "text/csv").run()
     ok(at)
-    assert at.session_state["sieve.dataset"].name == "nasty.csv"
+    assert state.dataset(at.session_state).name == "nasty.csv"
     rerank(at, "台风", "relevance")
     at.switch_page("../pages/grade.py").run()
     ok(at)
@@ -362,7 +363,7 @@ def test_a_core_error_on_a_page_is_shown_and_the_app_keeps_working(sample, tmp_p
     button(at, "Load this file").click().run()
     assert not at.exception
     assert at.error and "missing.csv" in at.error[0].value.replace("\\", "")
-    assert at.session_state["sieve.dataset"].path.endswith("weibo_sample.csv"), "the sample stays loaded"
+    assert state.dataset(at.session_state).path.endswith("weibo_sample.csv"), "the sample stays loaded"
 
 
 # --------------------------------------------------------------------------- sidebar badge, settings
@@ -475,7 +476,7 @@ class _R:
 
 
 def test_grading_queue_puts_disagreement_first_then_rank():
-    from dashboard.session import grading_queue
+    from core.labels.pool import grading_queue
 
     # a: ranks a1 b2 c3 d4; b: ranks c1 b2 a3 (d absent -> 4)
     q = grading_queue({"a": _R(["a", "b", "c", "d"]), "b": _R(["c", "b", "a"])})
@@ -487,7 +488,7 @@ def test_grading_queue_puts_disagreement_first_then_rank():
 
 
 def test_grading_queue_with_one_mode_is_the_ranking():
-    from dashboard.session import grading_queue
+    from core.labels.pool import grading_queue
 
     assert grading_queue({"a": _R(["x", "y", "z"])})["post_id"].tolist() == ["x", "y", "z"]
 
@@ -495,7 +496,8 @@ def test_grading_queue_with_one_mode_is_the_ranking():
 def test_grading_queue_pools_every_modes_top_k_first():
     """TREC-style pooling: the union of each mode's top k first (disagreement order inside),
     even when posts further down disagree more; then the rest."""
-    from dashboard.session import evaluation_depth, grading_queue
+    from core.evaluate.names import evaluation_depth
+    from core.labels.pool import grading_queue
 
     modes = {"a": _R(["a", "b", "c", "d", "e", "f"]), "b": _R(["a", "b", "c", "f", "e", "d"])}
     q = grading_queue(modes, pool_depth=2)
@@ -539,7 +541,7 @@ def test_key_grades_land_on_the_post_on_screen_even_when_stale_or_repeated(sampl
     _key_events(at, ("k-1", first, 3), ("k-2", second, 4), ("k-3", first, 5))
     ok(at)
     store = resources.label_store_for(at.session_state["sieve.params.AppSettings"])
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     grades = store.grades(ds.dataset_hash, "台风")
     got = dict(zip(grades["post_id"].astype(str), grades["grade"], strict=False))
     assert got == {first: 5, second: 4}, "each grade on the post it was pressed for, none elsewhere"
@@ -624,10 +626,10 @@ def test_edited_instruction_is_used_and_named_in_the_run(sample):
     at.text_area(key="rerank.instruction.relevance").set_value("Retrieve posts that report damage").run()
     button(at, "Rerank").click().run()
     ok(at)
-    (req, ranking), = at.session_state["sieve.rankings"].items()
+    (req, ranking), = state.work(at.session_state).rankings.items()
     assert ranking.instruction == "Retrieve posts that report damage"
     assert req.instruction == "Retrieve posts that report damage"
-    from dashboard.session import run_name
+    from dashboard.rerank import run_name
 
     assert run_name(req).startswith("relevance-edited-")
 
@@ -655,39 +657,39 @@ def test_column_mapping_override_and_duplicate_collapse(fakes):
     ok(at)
     at.selectbox(key="data.col.text").set_value("headline").run()
     ok(at)
-    ds = at.session_state["sieve.dataset"]  # duplicates are collapsed by default, with their counts
+    ds = state.dataset(at.session_state)  # duplicates are collapsed by default, with their counts
     assert ds.posts["text"].tolist() == ["short one", "short two"]
     assert ds.posts["dup_count"].tolist() == [1, 2]
     assert ds.columns == {"text": "headline"}
     assert "dup_count" in at.dataframe[-1].value.columns  # the preview shows it (titled "copies")
     at.toggle(key="data.collapse").set_value(False).run()  # the one switch turns it off
     ok(at)
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     assert ds.posts["text"].tolist() == ["short one", "short two", "short two"]
     assert ds.columns == {"text": "headline"}
     at.toggle(key="data.collapse").set_value(True).run()
     ok(at)
-    assert len(at.session_state["sieve.dataset"].posts) == 2
+    assert len(state.dataset(at.session_state).posts) == 2
 
 
 def test_a_file_without_a_known_text_column_offers_its_own_columns_and_loads(sample):
     """Finding: the mapping offered the previous dataset's columns, never the failed file's."""
     at = start()
-    before = at.session_state["sieve.dataset"]
+    before = state.dataset(at.session_state)
     at.segmented_control(key="data.source").set_value("upload").run()
     at.file_uploader(key="data.upload").upload("short.csv", b"id,blurb\n1,ok\n2,yes sure\n3,fine then\n",
                                                "text/csv").run()
     assert not at.exception
     assert any("no usable text column" in e.value for e in at.error)
     assert any("Column mapping" in i.value for i in at.info), "the hint names the real control"
-    assert at.session_state["sieve.dataset"] is before
+    assert state.dataset(at.session_state) is before
     assert any("is still loaded" in w.value and "previous dataset" in w.value for w in at.warning)
     options = at.selectbox(key="data.col.text").options
     assert "blurb" in options and "id" in options
     assert not set(before.report.get("source_columns") or []) - {"id", "blurb"} & set(options)
     at.selectbox(key="data.col.text").set_value("blurb").run()
     ok(at)
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     assert ds.name == "short.csv" and ds.posts["text"].tolist() == ["ok", "yes sure", "fine then"]
     assert not any("still loaded" in w.value for w in at.warning)
 
@@ -698,7 +700,7 @@ def test_cluster_then_rerank_lists_posts_per_cluster(sample):
     at.number_input(key="map.k").set_value(3).run()
     button(at, "Cluster").click().run()
     ok(at)
-    assert at.session_state["sieve.clusters"][1].n_clusters_ == 3
+    assert state.work(at.session_state).clusters.result.n_clusters_ == 3
     at.text_input(key="map.query").set_value("台风").run()
     button(at, "Rerank inside each cluster").click().run()
     ok(at)
@@ -711,8 +713,8 @@ def test_cluster_then_rerank_lists_posts_per_cluster(sample):
     assert len(at.dataframe) == n_tables, "still the same clustering: the table stays"
     button(at, "Cluster again with these settings").click().run()
     ok(at)
-    assert at.session_state["sieve.clusters"][1].n_clusters_ == 4
-    assert "map.within" not in at.session_state
+    assert state.work(at.session_state).clusters.result.n_clusters_ == 4
+    assert state.work(at.session_state).within is None
     assert len(at.dataframe) == n_tables - 1
     assert any("clustering changed" in i.value for i in at.info)
 
@@ -795,14 +797,14 @@ def test_unavailable_model_gives_a_message_on_every_page_not_a_crash(sample, mon
     button(at, "Rerank").click().run()
     assert not at.exception
     assert any("Qwen3-Reranker-4B" in e.value.replace("\\", "") for e in at.main.error)
-    assert not at.session_state["sieve.rankings"]
+    assert not state.work(at.session_state).rankings
 
 
 def test_switching_to_the_x_sample_loads_it(sample):
     at = start()
     at.selectbox(key="data.sample").set_value("x_sample.csv").run()
     ok(at)
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     assert ds.path.endswith("x_sample.csv") and len(ds.posts) > 10
     # duplicates are collapsed by default: each kept post counts its copies, and every post is accounted for
     assert len(ds.posts) == ds.report["n_posts"] - ds.report["duplicates"]

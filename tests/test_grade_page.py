@@ -27,6 +27,7 @@ from test_dashboard import (  # noqa: F401  (fixtures)
 
 from core.labels import records
 from core.labels.store import LabelStore, query_id_for
+from dashboard import state
 
 
 def _store(at: AppTest) -> LabelStore:
@@ -36,7 +37,7 @@ def _store(at: AppTest) -> LabelStore:
 
 
 def _grades(at: AppTest, query: str) -> dict[str, int | None]:
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     got = records.current_records(_store(at), ds.dataset_hash, query, annotator="analyst")
     return {pid: r.grade for pid, r in got.items()}
 
@@ -114,7 +115,7 @@ def test_going_back_to_a_graded_post_shows_it_and_grades_it_again(sample):
     assert on_screen(at)[1] == first and at.text_input(key="grade.note").value == "eyewitness"
     _key_events(at, ("k-1", first, 5))  # a key on the post on screen regrades it, note kept
     ok(at)
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     got = records.current_records(_store(at), ds.dataset_hash, "台风", annotator="analyst")
     assert (got[first].grade, got[first].note, got[second].grade, got[second].note) == (5, "eyewitness", 4, "")
     # selecting the second post's row in the queue shows it
@@ -148,7 +149,7 @@ def test_a_grade_changed_in_another_tab_is_saved_reported_and_can_be_undone(samp
     ok(a)
     assert _grades(a, "台风")[post] == 4
     assert not [w for w in a.warning if post in w.value], "the notice is gone after the undo"
-    ds = a.session_state["sieve.dataset"]
+    ds = state.dataset(a.session_state)
     history = _store(a).history(ds.dataset_hash, query_id_for("台风"), post)
     assert history["grade"].tolist() == [4, 1, 4]
     # B grades again over A's undo-write it has not seen: B is told, keeps its value
@@ -208,18 +209,18 @@ def test_each_tab_reopens_its_own_dataset_and_position_after_a_refresh(sample):
     b = tab("b" * 32)
     b.selectbox(key="data.sample").set_value("x_sample.csv").run()
     ok(b)
-    assert b.session_state["sieve.dataset"].path.endswith("x_sample.csv")
+    assert state.dataset(b.session_state).path.endswith("x_sample.csv")
     new = tab()  # a new tab: the last dataset this analyst used (tab B's load)
-    assert new.session_state["sieve.dataset"].path.endswith("x_sample.csv")
+    assert state.dataset(new.session_state).path.endswith("x_sample.csv")
     assert len(new.query_params["s"]) == 32 and new.query_params["s"] not in ("a" * 32, "b" * 32)
 
     a2 = tab("a" * 32, "grade.py")  # refresh of tab A
     ok(a2)
-    assert a2.session_state["sieve.dataset"].path.endswith("weibo_sample.csv")
+    assert state.dataset(a2.session_state).path.endswith("weibo_sample.csv")
     button(a2, "Recompute the rankings from before the page was reloaded").click().run()
     ok(a2)
     assert on_screen(a2) == at_card, "the refreshed tab shows the post it showed before"
-    assert tab("b" * 32).session_state["sieve.dataset"].path.endswith("x_sample.csv")
+    assert state.dataset(tab("b" * 32).session_state).path.endswith("x_sample.csv")
 
 
 def test_a_malformed_tab_id_in_the_url_is_replaced(sample):
@@ -273,7 +274,7 @@ def test_a_grade_changed_elsewhere_while_the_card_is_open_is_shown_on_it_and_rep
     at = rerank(start(), "台风", "relevance")
     at.switch_page("../pages/grade.py").run()
     post = on_screen(at)[1]
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     _store(at).set_grade(ds.dataset_hash, "台风", post, 5, annotator="analyst", note="colleague's note",
                          source="import:x.jsonl")
     at.checkbox(key="grade.unsure").check().run()
@@ -300,7 +301,7 @@ def test_undo_writes_the_key_it_replaced_even_after_the_name_or_dataset_changed(
     a.run()
     button(a, "Undo: put back 4 (highly relevant)").click().run()
     ok(a)
-    ds = a.session_state["sieve.dataset"]
+    ds = state.dataset(a.session_state)
     store = _store(a)
     assert records.current_records(store, ds.dataset_hash, "台风", annotator="analyst")[post].grade == 4
     assert records.current_records(store, ds.dataset_hash, "台风", annotator="carol") == {}

@@ -28,6 +28,7 @@ from test_dashboard import APP, button, fakes, on_screen, sample  # noqa: F401  
 
 from core.labels import records
 from core.labels.pool import GRADE_SCALE
+from dashboard import state
 
 QUERIES = ("台风", "烟花")
 TOP_K = 6
@@ -67,9 +68,9 @@ class GradePage(RuleBasedStateMachine):
                 self.at.text_input(key="rerank.query").set_value(query).run()
                 self.at.number_input(key="rerank.top_k").set_value(TOP_K).run()
                 button(self.at, "Rerank").click().run()
-            GradePage.rankings = dict(self.at.session_state["sieve.rankings"])
+            GradePage.rankings = dict(state.work(self.at.session_state).rankings)
         else:
-            self.at.session_state["sieve.rankings"] = dict(GradePage.rankings)
+            state.work(self.at.session_state).rankings = dict(GradePage.rankings)
         self.at.switch_page("../pages/grade.py").run()
         self.at.selectbox(key="grade.query").set_value(QUERIES[0]).run()
         # the model: the store, the query and position on screen, the note/unsure typed for it
@@ -203,7 +204,7 @@ class GradePage(RuleBasedStateMachine):
     def store_equals_the_model(self):
         from dashboard import resources
 
-        ds = self.at.session_state["sieve.dataset"]
+        ds = state.dataset(self.at.session_state)
         store = resources.label_store_for(self.at.session_state["sieve.params.AppSettings"])
         got = {}
         for query in QUERIES:

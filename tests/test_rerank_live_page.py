@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dashboard import state
 from tests.test_dashboard import FakeScorer, button, fakes, ok, rerank, sample, start  # noqa: F401 (fixtures)
 
 
@@ -56,7 +57,7 @@ def test_rerank_scores_in_growing_batches_and_estimates_the_next_run(slow):
     at = start("rerank.py")
     assert any("No scoring speed measured yet" in c.value for c in at.caption)
     at = rerank(at, "台风", "relevance")
-    (ranking,) = at.session_state["sieve.rankings"].values()
+    (ranking,) = state.work(at.session_state).rankings.values()
     n = ranking.n_candidates
     assert ranking.complete and ranking.n_scored == n
     assert scorer.batches[:2] == [8, 16] and sum(scorer.batches) == n  # first batch small (rate unknown)
@@ -72,7 +73,7 @@ def test_rerank_scores_in_growing_batches_and_estimates_the_next_run(slow):
 def test_cancel_keeps_what_is_scored_and_rerank_finishes_it(slow):
     slow(cancel_on_call=2)  # Cancel pressed while the second batch runs
     at = rerank(start(), "台风", "relevance")
-    (ranking,) = at.session_state["sieve.rankings"].values()
+    (ranking,) = state.work(at.session_state).rankings.values()
     assert not ranking.complete and ranking.n_scored == 8
     warning = [w.value for w in at.warning if "Cancelled" in w.value]
     assert warning and f"kept the 8 of {ranking.n_candidates}" in warning[0]
@@ -84,6 +85,6 @@ def test_cancel_keeps_what_is_scored_and_rerank_finishes_it(slow):
     slow()
     button(at, "Rerank").click().run()
     ok(at)
-    (ranking,) = at.session_state["sieve.rankings"].values()
+    (ranking,) = state.work(at.session_state).rankings.values()
     assert ranking.complete and not any("Cancelled" in w.value for w in at.warning)
     assert np.isfinite(at.dataframe[0].value["score"]).all()

@@ -15,6 +15,7 @@ from test_dashboard import APP, button, fakes, ok, rerank, sample, start  # noqa
 
 from core.labels.store import query_id_for
 from core.security import UserFile
+from dashboard import state
 
 PASSWORD = {"lead": "lead-pass-1", "ana": "ana-pass-1", "bo": "bo-pass-1", "admin": "admin-pass-1"}
 ROLE = {"lead": "analyst", "ana": "annotator", "bo": "annotator", "admin": "admin"}
@@ -45,7 +46,7 @@ def test_an_unsigned_visitor_sees_only_the_sign_in(team):
     at.run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Sign in"]
-    assert "sieve.dataset" not in at.session_state, "nothing is loaded before signing in"
+    assert state.dataset(at.session_state) is None, "nothing is loaded before signing in"
     with pytest.raises(ValueError, match=r"Known pages: \['Sign in'\]"):
         at.switch_page("../pages/data.py")  # no other page is registered before signing in
 
@@ -71,7 +72,7 @@ def test_the_annotator_sees_only_their_queue_and_every_other_page_refuses(team):
     ok(at)
     assert [t.value for t in at.title] == ["My queue"]
     assert "Nothing is assigned to you (ana) yet" in at.info[0].value.replace("\\", "")
-    assert "sieve.dataset" not in at.session_state, "no dataset is opened for an annotator"
+    assert state.dataset(at.session_state) is None, "no dataset is opened for an annotator"
     for page in ("data.py", "settings.py", "rerank.py", "grade.py", "assign.py", "review.py", "evaluate.py"):
         with pytest.raises(ValueError, match=r"Known pages: \['[^',]*/pages/queue.py'\]"):
             at.switch_page(f"../pages/{page}")  # not in the annotator's navigation
@@ -123,13 +124,13 @@ def _save_mode_as_analyst():
     import streamlit as st
 
     from core.security import User
-    from dashboard import session
+    from dashboard import rerank
     from dashboard.errors import error_boundary
 
     os.environ["SIEVE_SERVE"] = "team"
     st.session_state["sieve.user"] = User("lead", "analyst")
     with error_boundary("saving the mode"):
-        session.save_mode(name="mine", label="Mine", instruction="Find posts about floods.")
+        rerank.save_mode(name="mine", label="Mine", instruction="Find posts about floods.")
 
 
 def test_the_annotator_name_is_the_signed_in_user_not_the_settings_field(team):
@@ -156,11 +157,11 @@ def test_a_path_outside_the_allowed_folders_is_refused_for_the_admin_too(team, t
         button(at, "Load this file").click().run()
         assert not at.exception
         assert at.error and why in at.error[0].value.replace("\\", ""), (path, [e.value for e in at.error])
-        assert "outside" not in at.session_state["sieve.dataset"].name
+        assert "outside" not in state.dataset(at.session_state).name
     at.text_input(key="data.path").set_value("posts.csv").run()  # relative to the allowed folder
     button(at, "Load this file").click().run()
     ok(at)
-    assert at.session_state["sieve.dataset"].name == "posts.csv"
+    assert state.dataset(at.session_state).name == "posts.csv"
     # The data folder on the Settings page is checked the same way.
     at.switch_page("../pages/settings.py").run()
     at.text_input(key="settings.data_dir").set_value(str(tmp_path / "elsewhere"))
@@ -190,7 +191,7 @@ def test_assign_with_overlap_two_blind_queues_and_review_of_disagreements(team):
     button(lead, "Assign").click().run()
     ok(lead)
     assert "Assigned" in lead.success[0].value
-    ds = lead.session_state["sieve.dataset"].dataset_hash
+    ds = state.dataset(lead.session_state).dataset_hash
 
     grades = {"ana": [5, 4, 1], "bo": [2, 4, 1]}
     for who, given in grades.items():

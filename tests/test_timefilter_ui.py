@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard import state
 from tests.test_dashboard import button, fakes, ok, rerank, sample, start  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("sample")
@@ -35,7 +36,7 @@ def _choose(at, preset: str):
 
 def test_time_filter_narrows_the_candidates_and_is_remembered_across_pages():
     at = start("rerank.py")
-    posts = at.session_state["sieve.dataset"].posts
+    posts = state.dataset(at.session_state).posts
     assert "Time range: all times" in _captions(at)
     _choose(at, "Last 30 days")
     newest = posts["time"].max()
@@ -44,7 +45,7 @@ def test_time_filter_narrows_the_candidates_and_is_remembered_across_pages():
     assert f"{len(inside)} of {len(posts)} posts" in _captions(at)
 
     rerank(at, "电池", "relevance")
-    (req, ranking), = at.session_state["sieve.rankings"].items()
+    (req, ranking), = state.work(at.session_state).rankings.items()
     assert req.window, "the window travels with the request"
     ranked = set(ranking.table["post_id"]) | set(ranking.unscored["post_id"])
     assert ranked and ranked <= inside, "only posts of the range reach the first stage"
@@ -56,7 +57,7 @@ def test_time_filter_narrows_the_candidates_and_is_remembered_across_pages():
     assert f"{len(inside)} of {len(posts)} posts" in _captions(at), "the range carries over to Compare"
     button(at, "Compare").click().run()
     ok(at)
-    for r in at.session_state["sieve.rankings"].values():
+    for r in state.work(at.session_state).rankings.values():
         assert set(r.table["post_id"]) <= inside
 
     at.switch_page("../pages/grade.py").run()
@@ -65,7 +66,7 @@ def test_time_filter_narrows_the_candidates_and_is_remembered_across_pages():
 
     at.switch_page("../pages/evaluate.py").run()
     ok(at)
-    with zipfile.ZipFile(io.BytesIO(at.session_state["sieve.exports"]["sieve-bundle.zip"])) as zf:
+    with zipfile.ZipFile(io.BytesIO(state.work(at.session_state).exports["sieve-bundle.zip"])) as zf:
         prov = json.loads(zf.read("provenance.json"))
     window = prov["time_filter"]["window"]
     assert pd.Timestamp(window["end"]) == newest
@@ -79,11 +80,11 @@ def test_time_filter_narrows_the_candidates_and_is_remembered_across_pages():
 def test_map_shows_cluster_volume_over_time_and_what_rose():
     at = start("map.py")
     _choose(at, "Last 90 days")
-    posts = at.session_state["sieve.dataset"].posts
+    posts = state.dataset(at.session_state).posts
     inside = (posts["time"] >= posts["time"].max() - pd.Timedelta(days=90)) & posts["scorable"]
     button(at, "Cluster").click().run()
     ok(at)
-    _, result, _ = at.session_state["sieve.clusters"]
+    result = state.work(at.session_state).clusters.result
     assert len(result.labels_) == int(inside.sum()), "only the range's scorable posts are clustered"
     charts = at.get("plotly_chart")
     assert len(charts) == 2, "the map and the volume timeline"
@@ -97,12 +98,12 @@ def test_map_shows_cluster_volume_over_time_and_what_rose():
 def test_reference_time_is_shown_and_can_be_changed_on_the_data_page():
     at = start("data.py")
     assert any("Times:" in c and "relative" in c for c in (x.value.replace("\\", "") for x in at.caption))
-    before = at.session_state["sieve.dataset"].posts.set_index("post_id")["time"]
+    before = state.dataset(at.session_state).posts.set_index("post_id")["time"]
     at.date_input(key="data.ref_day").set_value(pd.Timestamp("2025-05-01").date())
     at.time_input(key="data.ref_time").set_value(pd.Timestamp("2025-05-01 09:00").time())
     at.button(key="FormSubmitter:data.reference-Apply the reference time").click().run()
     ok(at)
-    ds = at.session_state["sieve.dataset"]
+    ds = state.dataset(at.session_state)
     assert ds.report["times"]["reference_source"] == "analyst"
     moved = (ds.posts.set_index("post_id")["time"] - before)
     assert (moved > pd.Timedelta(0)).sum() >= 3, "relative times moved with the reference"
@@ -114,7 +115,7 @@ def test_a_click_on_a_bin_names_the_posts_of_that_bin():
     from dashboard.timecharts import clicked_bins, volume_figure
 
     at = start("data.py")
-    posts = at.session_state["sieve.dataset"].posts
+    posts = state.dataset(at.session_state).posts
     tl = timeline(posts["time"], tz="Asia/Shanghai")
     fig = volume_figure(tl)
     busiest = int(np.argmax(tl.counts["posts"].to_numpy()))

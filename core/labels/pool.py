@@ -21,17 +21,6 @@ GRADE_SCALE: dict[int, str] = {
 }
 
 
-def evaluation_depth(metrics: list[str] | tuple[str, ...], default: int = 10) -> int:
-    """The cut-off k the Evaluate page reports: the largest ``@k`` among ``metrics``
-    (ranx notation, e.g. ``ndcg@10``), or ``default`` when none has one."""
-    ks = []
-    for m in metrics or ():
-        _, _, k = str(m).partition("@")
-        if k.isdigit() and int(k) > 0:
-            ks.append(int(k))
-    return max(ks) if ks else default
-
-
 def grading_queue(rankings_by_mode: dict[str, Any], *, pool_depth: int = 10) -> pd.DataFrame:
     """Order the posts of one query's rankings for grading (TREC-style pooling).
 
@@ -46,7 +35,8 @@ def grading_queue(rankings_by_mode: dict[str, Any], *, pool_depth: int = 10) -> 
 
     Args:
         rankings_by_mode: ``{mode: Ranking}`` for one query.
-        pool_depth: k of the pool (>= 1), the Evaluate page's k.
+        pool_depth: k of the pool (>= 1), the Evaluate page's k
+            (:func:`core.evaluate.names.evaluation_depth`).
 
     Returns:
         DataFrame with ``post_id, text, best_rank, disagreement, pooled`` and
