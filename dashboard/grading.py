@@ -89,6 +89,18 @@ def grade_state() -> GradeParams:
     return state.params(GradeParams)
 
 
+def follow(query: str) -> None:
+    """Open ``query`` on the Grade page next: called when the analyst reranks or compares it.
+
+    Choosing an older query in the Grade page's own box then sticks until the next rerank;
+    recomputing rankings after a reload does not call this, so a reopened tab keeps its place.
+    """
+    g = grade_state()
+    if query and query != g.query:
+        g.query = query
+        state.forget_widgets("grade.query")
+
+
 def pool_depth() -> int:
     """The depth of the grading pool: the largest k of the Evaluate page's metrics (10 without one)."""
     return evaluation_depth(state.params(EvaluateParams).metrics)

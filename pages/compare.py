@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, charts, rerank, resources, state
+from dashboard import auth, charts, grading, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
 from dashboard.timefilter import time_filter
@@ -50,6 +50,7 @@ if not ready:
     st.caption("Type a query and choose 2 to 4 modes.")
 if st.button("Compare", type="primary", disabled=not ready, icon=":material/compare_arrows:"):
     bar = st.progress(0.0, text="Reranking…")
+    grading.follow(p.query.strip())
     with error_boundary("comparing modes"):
         rerank.compare_modes(p, budget=s.rerank_budget, progress_bar=bar)
     bar.empty()

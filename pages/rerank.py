@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, live, remember, rerank, resources, state
+from dashboard import auth, grading, live, remember, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
 from dashboard.timecharts import ranking_timeline
@@ -104,6 +104,7 @@ go = st.button("Rerank", type="primary", disabled=not (p.query.strip() and instr
 request = RankingRequest(query=p.query.strip(), mode=p.mode, instruction=p.instruction,
                          top_k=p.top_k, budget=p.budget, window=window_key(window))
 if go:
+    grading.follow(request.query)
     # Results arrive batch by batch: first the first-stage order, then the scored posts best first.
     status, cancel_slot, preview = st.empty(), st.empty(), st.empty()
     status.caption("Finding candidates…")

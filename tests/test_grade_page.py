@@ -333,3 +333,25 @@ def test_an_unanswered_notice_survives_a_refresh(sample):
     ok(a2)
     button(a2, "Undo: put back 3 (relevant)").click().run()
     assert _grades(a2, "台风")[post] == 3
+
+
+def test_the_grade_page_follows_the_newest_rerank_and_keeps_a_query_chosen_there(sample):
+    """Rerank a query, grade; rerank another: Grade opens the new one at its first open post.
+    A query chosen on the Grade page itself stays through page switches."""
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    assert on_screen(at)[0] == "台风"
+    grade_button(at, 4).click().run()
+    rerank(at, "暴雨", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    assert at.selectbox(key="grade.query").value == "暴雨"
+    new_queue = at.dataframe[0].value["post_id"].astype(str).tolist()
+    assert on_screen(at) == ("暴雨", new_queue[0])
+    at.selectbox(key="grade.query").set_value("台风").run()
+    at.switch_page("../pages/data.py").run()
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    assert at.selectbox(key="grade.query").value == "台风"
+    assert _grades(at, "台风") and 4 in _grades(at, "台风").values()
