@@ -89,6 +89,25 @@ def grade_state() -> GradeParams:
     return state.params(GradeParams)
 
 
+def keep_draft(token: str) -> None:
+    """Callback of the note and "unsure" widgets: remember what was typed on the card ``token``
+    until the post is graded (a page switch or a refresh no longer loses it)."""
+    g = grade_state()
+    g.drafts[token] = [str(state.widget("grade.note") or ""), bool(state.widget("grade.unsure"))]
+    remember.save_session_file()
+
+
+def draft_for(token: str, existing: GradeRecord | None) -> tuple[str, bool, bool]:
+    """``(note, unsure, unsaved)`` to show on the card ``token``: the draft typed there if any,
+    else the saved grade's; ``unsaved`` is True when the draft differs from what is saved."""
+    saved = (existing.note, existing.unsure) if existing is not None else ("", False)
+    draft = grade_state().drafts.get(token)
+    if draft is None:
+        return saved[0], saved[1], False
+    note, unsure = str(draft[0]), bool(draft[1])
+    return note, unsure, (note, unsure) != saved
+
+
 def follow(query: str) -> None:
     """Open ``query`` on the Grade page next: called when the analyst reranks or compares it.
 
@@ -221,12 +240,16 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
                        "without changing it (use “Clear my grade” to remove a grade).")
         outcome = None
     else:
+        token = post_token(query, post_id)
         if g.card == (query, post_id):
             note = str(state.widget("grade.note") or "")
             unsure = bool(state.widget("grade.unsure"))
+        elif token in g.drafts:  # a late key press for a post whose note was typed earlier
+            note, unsure = str(g.drafts[token][0]), bool(g.drafts[token][1])
         else:
             note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
         outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
+        g.drafts.pop(token, None)  # saved with the grade
     if query == g.query and post_id in ids:
         # the write only ever adds post_id to the graded ones (a skip never replaces a grade)
         done = {pid for pid, r in before.items() if not r.skipped} | {post_id}

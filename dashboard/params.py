@@ -172,6 +172,8 @@ class GradeParams:
         problems: messages about key presses or clicks that were not saved, shown once.
         infos: other messages about the last actions (a skip that kept a grade), shown once.
         saved: ``(query, position)`` last written to the tab's session file.
+        drafts: post token -> ``[note, unsure]`` typed on that post's card and not saved yet
+            (kept through navigation, page switches and a refresh until the post is graded).
     """
 
     query: str = ""
@@ -186,6 +188,7 @@ class GradeParams:
     problems: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     saved: tuple[str, int] | None = None
+    drafts: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass

@@ -112,6 +112,7 @@ def save_session_file() -> None:
         "requests": [asdict(r) for r in state.rankings()][-20:],
         "grade": {"query": g.query, "position": g.position},
         "notices": [asdict(n) for n in g.notices],
+        "drafts": g.drafts,
     }
     text = json.dumps(data, ensure_ascii=False, indent=1)
     try:
@@ -159,3 +160,7 @@ def restore_settings() -> None:
         from dashboard.grading import notices_from_json
 
         g.notices = notices_from_json(remembered.get("notices"))
+        drafts = remembered.get("drafts")
+        if isinstance(drafts, dict):
+            g.drafts = {str(k): [str(v[0]), bool(v[1])] for k, v in drafts.items()
+                        if isinstance(v, list) and len(v) == 2}

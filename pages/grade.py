@@ -123,13 +123,15 @@ if (g.card != (g.query, pid) or token not in g.drawn
         or not state.has_widget("grade.note") or not state.has_widget("grade.unsure")):
     g.card = (g.query, pid)
     g.drawn[token] = now
-    state.set_widget("grade.note", existing.note if existing is not None else "")
-    state.set_widget("grade.unsure", existing.unsure if existing is not None else False)
+    note, unsure, _ = grading.draft_for(token, existing)
+    state.set_widget("grade.note", note)
+    state.set_widget("grade.unsure", unsure)
 version = g.drawn[token]
 
 
 def reload_card() -> None:
     g.drawn.pop(token, None)
+    g.drafts.pop(token, None)
 
 
 def draw_card() -> None:
@@ -159,8 +161,12 @@ def draw_card() -> None:
                   icon=":material/refresh:")
 
     c_note, c_unsure = st.columns([4, 1])
-    c_note.text_input("Note (optional, saved with the grade)", key="grade.note")
-    c_unsure.checkbox("Unsure", key="grade.unsure", help="Flag this grade as uncertain.")
+    c_note.text_input("Note (optional, saved with the grade)", key="grade.note", on_change=grading.keep_draft,
+                      args=(token,))
+    c_unsure.checkbox("Unsure", key="grade.unsure", help="Flag this grade as uncertain.",
+                      on_change=grading.keep_draft, args=(token,))
+    if grading.draft_for(token, existing)[2]:
+        st.caption("The note and “unsure” above are not saved yet: they are saved with a grade.")
 
     # Buttons are keyed by the post they grade: a click always grades the post it was drawn for,
     # and names the grade version the card showed.

@@ -355,3 +355,32 @@ def test_the_grade_page_follows_the_newest_rerank_and_keeps_a_query_chosen_there
     ok(at)
     assert at.selectbox(key="grade.query").value == "台风"
     assert _grades(at, "台风") and 4 in _grades(at, "台风").values()
+
+
+def test_a_note_typed_without_grading_survives_a_page_switch_and_a_refresh(sample):
+    """Type a note and tick "unsure", switch page, come back, refresh: still there and marked
+    unsaved; grading then saves them with the grade."""
+    at = rerank(tab("9" * 32), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    query, pid = on_screen(at)
+    at.text_input(key="grade.note").set_value("eyewitness photo").run()
+    at.checkbox(key="grade.unsure").set_value(True).run()
+    at.switch_page("../pages/data.py").run()
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    assert on_screen(at) == (query, pid)
+    assert at.text_input(key="grade.note").value == "eyewitness photo"
+    assert at.checkbox(key="grade.unsure").value is True
+    assert any("not saved yet" in c.value for c in at.caption)
+    again = tab("9" * 32, "grade.py")  # a refresh of the same tab
+    button(again, "Recompute the rankings from before the page was reloaded").click().run()
+    ok(again)
+    assert on_screen(again) == (query, pid)
+    assert again.text_input(key="grade.note").value == "eyewitness photo"
+    grade_button(again, 3).click().run()
+    ok(again)
+    got = records.current_records(_store(again), state.dataset(again.session_state).dataset_hash, query,
+                                  annotator="analyst")[pid]
+    assert (got.grade, got.note, got.unsure) == (3, "eyewitness photo", True)
+    assert not again.session_state["sieve.params.GradeParams"].drafts

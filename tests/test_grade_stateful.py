@@ -75,6 +75,7 @@ class GradePage(RuleBasedStateMachine):
         self.at.selectbox(key="grade.query").set_value(QUERIES[0]).run()
         # the model: the store, the query and position on screen, the note/unsure typed for it
         self.store: dict[tuple[str, str], tuple[int | None, str, bool]] = {}
+        self.drafts: dict[tuple[str, str], tuple[str, bool]] = {}  # typed on a card, not saved yet
         self.query = QUERIES[0]
         self.position = 0
         self.events = itertools.count(1)
@@ -101,11 +102,13 @@ class GradePage(RuleBasedStateMachine):
     def _card_changed(self):
         stored = self.store.get((self.query, self.pid))
         self.note, self.unsure = (stored[1], stored[2]) if stored else ("", False)
+        self.note, self.unsure = self.drafts.get((self.query, self.pid), (self.note, self.unsure))
 
     def _graded(self, grade: int | None):
         kept = self.store.get((self.query, self.pid))
         if grade is not None or kept is None or kept[0] is None:  # a skip never replaces a grade
             self.store[(self.query, self.pid)] = (grade, self.note, self.unsure)
+            self.drafts.pop((self.query, self.pid), None)
         self.position = _next_open(self.ids, self.position, self._done() | {self.pid})
         self._card_changed()
 
@@ -134,13 +137,17 @@ class GradePage(RuleBasedStateMachine):
 
     @rule(note=st.sampled_from(["", "eyewitness", "看不清 :smile:", "=1+1", "**bold**"]))
     def type_a_note(self, note):
+        changed = note != self.at.text_input(key="grade.note").value
         self.at.text_input(key="grade.note").set_value(note).run()
         self.note = note
+        if changed:  # the widget's callback runs only on a change
+            self.drafts[(self.query, self.pid)] = (self.note, self.unsure)
 
     @rule()
     def toggle_unsure(self):
         self.at.checkbox(key="grade.unsure").set_value(not self.unsure).run()
         self.unsure = not self.unsure
+        self.drafts[(self.query, self.pid)] = (self.note, self.unsure)
 
     @rule()
     def previous(self):
@@ -181,7 +188,7 @@ class GradePage(RuleBasedStateMachine):
     def switch_page_and_come_back(self):
         self.at.switch_page("../pages/rerank.py").run()
         self.at.switch_page("../pages/grade.py").run()
-        self._card_changed()  # unsaved typing is gone; the stored note and flag show
+        self._card_changed()  # unsaved typing comes back (kept as a draft until the post is graded)
 
     @rule()
     def reload_the_tab(self):
