@@ -234,7 +234,8 @@ GRADE_KEYS = {"1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "s": None}
 # container) and appends ``{id, token, grade}`` to a log it sends as the component's
 # state. The log is cumulative (a press can never be merged away) and every event has a
 # unique id (a stale or repeated send is applied once); the page acknowledges applied
-# ids through ``data.acked`` and the listener then drops them.
+# ids through ``data.acked`` and the listener then drops them. Esc in a text field of the
+# Grade page leaves it (keys typed in a field are text, not grades).
 _GRADE_KEYS_JS = """
 export default function(component) {
   const { setStateValue, data } = component;
@@ -250,6 +251,11 @@ export default function(component) {
     document.addEventListener("keydown", (ev) => {
       if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || !g.send) return;
       const t = ev.target;
+      const onGradePage = !!document.querySelector('[class*="st-key-grade-post-"]');
+      if (ev.key === "Escape" && onGradePage && t && /^(INPUT|TEXTAREA)$/.test(t.tagName)) {
+        t.blur();  // Esc leaves the note field (Streamlit keeps the text on blur); keys grade again
+        return;
+      }
       if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
       const k = (ev.key || "").toLowerCase();
       if (!Object.prototype.hasOwnProperty.call(g.keys, k)) return;

@@ -197,7 +197,7 @@ except Exception:
     g.drawn.pop(token, None)  # a card that failed to draw takes no key presses (they say why)
     raise
 grading.remember_position()
-st.caption("Keys: 1–5 grade · N next · P previous · S skip. Each key grades the post on screen when "
+st.caption("Keys: 1–5 grade · N next · P previous · S skip · Esc leaves the note field. Each key grades the post on screen when "
            "it is pressed, and is saved at once; "
            f"annotator: {escape_markdown(state.settings().annotator)} (change on the Settings page).")
 

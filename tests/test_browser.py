@@ -163,6 +163,47 @@ def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
     assert [post_token(query, pid) for pid, _ in rows] == seen, "each grade on the post on screen"
 
 
+def test_esc_leaves_the_note_field_and_the_next_key_grades_with_the_note(server):
+    """Keys typed in the note field are text; Esc leaves the field (keeping the text), and the
+    next key grades the post on screen with that note."""
+    import sqlite3
+
+    from playwright.sync_api import expect, sync_playwright
+
+    query = "Red Cross blood donations"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+            page.set_default_timeout(90_000)
+            page.goto(f"{server}/rerank")
+            box = page.get_by_label("Query")
+            box.fill(query)
+            box.press("Enter")
+            page.get_by_role("button", name="Rerank", exact=True).click()
+            expect(page.get_by_text("Results for", exact=False)).to_be_visible(timeout=120_000)
+            page.get_by_role("link", name="Grade").click()
+            expect(page.get_by_text("graded", exact=False).first).to_be_visible()
+            idle(page)
+            note = page.get_by_label("Note (optional, saved with the grade)")
+            note.click()
+            page.keyboard.type("donation 2")  # the "2" is text, not a grade
+            page.keyboard.press("Escape")
+            idle(page)
+            page.keyboard.press("4")
+            idle(page)
+            expect(page.get_by_text("1 of", exact=False).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "browser_7_esc_note.png"), full_page=True)
+        finally:
+            browser.close()
+    db = HOMES[server] / "data" / "labels.sqlite"
+    with sqlite3.connect(db) as con:
+        qid = con.execute("SELECT query_id FROM queries WHERE text = ?", (query,)).fetchone()[0]
+        rows = con.execute("SELECT grade, note FROM grade_history WHERE query_id = ? AND action = 'set'",
+                           (qid,)).fetchall()
+    assert rows == [(4, "donation 2")]
+
+
 def test_two_tabs_grading_one_post_are_told_and_can_undo(server):
     """Tab B grades the post tab A shows; A's later grade is saved, A sees both values and
     puts B's back. Each tab keeps its ID in its URL across page switches."""
