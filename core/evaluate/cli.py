@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load_runs(paths: list[Path], sources: dict[str, Path] | None = None) -> dict[str, dict]:
-    from core.export.trec import read_runs
+    from core.evaluate.trec import read_runs
 
     runs: dict[str, dict] = {}
     for path in paths:
@@ -107,7 +107,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         grades_to_qrels,
         iter_metric_names,
     )
-    from core.export.trec import read_qrels
+    from core.evaluate.trec import read_qrels
 
     metrics = iter_metric_names(args.metrics)
     sources: dict[str, Path] = {}

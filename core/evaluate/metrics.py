@@ -47,6 +47,14 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from core.errors import SieveError
+from core.evaluate.trec import (  # noqa: F401  (re-exported: older imports)
+    DEFAULT_REL_LEVEL_GRADES,
+    DEFAULT_REL_LEVEL_TREC,
+    GAIN_MAPPING_GRADES,
+    GAIN_MAPPING_TREC,
+    grades_to_qrels,
+    ranking_to_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,72 +66,8 @@ BINARY_METRICS: frozenset[str] = frozenset(
 )
 #: Metrics Sieve offers (ranx names, before ``@k``).
 SUPPORTED_METRICS: frozenset[str] = BINARY_METRICS | {"ndcg", "ndcg_burges", "dcg", "dcg_burges"}
-#: The grade -> gain mapping of label-store grades, as recorded in every result.
-GAIN_MAPPING_GRADES = "gain = grade - 1 (grades 1-5 -> gains 0-4)"
-#: How a TREC qrels file's numbers are used.
-GAIN_MAPPING_TREC = "gain as written in the qrels file"
-#: Default relevance threshold for label-store grades: grade >= 4, i.e. gain >= 3.
-DEFAULT_REL_LEVEL_GRADES = 3
-#: Default relevance threshold for TREC qrels files: gain >= 1 (trec_eval's).
-DEFAULT_REL_LEVEL_TREC = 1
 #: Cutoff at which unjudged posts are counted when no metric has one.
 DEFAULT_UNJUDGED_K = 10
-
-
-def grades_to_qrels(grades: pd.DataFrame, *, gain: str = "grade-1") -> dict[str, dict[str, int]]:
-    """Qrels from label-store grades: one gain per (query, post).
-
-    Args:
-        grades: either the store's grades (one row per annotator, columns
-            ``query_id, post_id, annotator, grade``; aggregated first with
-            :func:`core.labels.aggregate.aggregate_grades`) or an aggregate
-            (one row per ``query_id, post_id``, column ``grade``). Rows without
-            a grade (skips) are left out: those posts stay unjudged.
-        gain: ``"grade-1"`` (the only mapping: grade 1-5 -> gain 0-4).
-
-    Returns:
-        ``{query_id: {post_id: gain}}`` with int gains 0-4.
-
-    Raises:
-        SieveError: for another ``gain`` or a table without the needed columns.
-    """
-    if gain != "grade-1":
-        raise SieveError(f"The gain mapping must be 'grade-1'. Got {gain!r} instead.")
-    if "annotator" in grades.columns:
-        from core.labels.aggregate import aggregate_grades
-
-        grades = aggregate_grades(grades)
-    missing = [c for c in ("query_id", "post_id", "grade") if c not in grades.columns]
-    if missing:
-        raise SieveError(f"The grades table lacks the column(s) {', '.join(missing)}.")
-    qrels: dict[str, dict[str, int]] = {}
-    for qid, pid, grade in grades[["query_id", "post_id", "grade"]].itertuples(index=False):
-        if pd.isna(grade):
-            continue
-        qrels.setdefault(str(qid), {})[str(pid)] = int(grade) - 1
-    return qrels
-
-
-def ranking_to_run(rankings, *, query_ids: Mapping[str, str] | None = None) -> dict[str, dict[str, float]]:
-    """A TREC-style run from one or several ``core.rerank.pipeline.Ranking``.
-
-    Duck-typed: any object with ``.query`` (text) and ``.to_run()`` (``{post_id:
-    score}``) works. The query ID is ``query_ids[query]`` when given, else
-    :func:`core.labels.store.query_id_for` (the label store's ID).
-
-    Returns:
-        ``{q_id: {post_id: score}}``; NaN scores (unscored posts) are dropped.
-    """
-    from core.ids import query_id_for
-
-    if hasattr(rankings, "to_run"):
-        rankings = [rankings]
-    run: dict[str, dict[str, float]] = {}
-    for ranking in rankings:
-        qid = (query_ids or {}).get(ranking.query) or query_id_for(ranking.query)
-        scores = {str(p): float(s) for p, s in ranking.to_run().items() if s is not None and not math.isnan(s)}
-        run.setdefault(qid, {}).update(scores)
-    return run
 
 
 def _parse_metric(metric: str) -> tuple[str, int, int | None]:
@@ -256,7 +200,7 @@ def evaluate_runs(
 
     Args:
         qrels: ``{q_id: {doc_id: gain}}``, int gains (``<= 0`` not relevant),
-            from :func:`grades_to_qrels` or ``core.export.trec.read_qrels``.
+            from :func:`grades_to_qrels` or :func:`core.evaluate.trec.read_qrels`.
         runs: ``{run_name: {q_id: {doc_id: score}}}`` (scores: higher is better).
         metrics: ranx metric names (see the module docstring). A binary metric
             without ``-l`` uses ``rel_level``.

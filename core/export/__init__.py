@@ -6,6 +6,7 @@
 * :mod:`core.export.bundle`: ``write_bundle`` / ``read_bundle`` (zip + ``provenance.json``).
 """
 
+from core.evaluate.trec import read_qrels, read_run, read_runs, write_qrels, write_run
 from core.export.bundle import Bundle, bundle_bytes, read_bundle, write_bundle
 from core.export.judgements import (
     ImportReport,
@@ -18,7 +19,6 @@ from core.export.judgements import (
     write_judgements_csv,
     write_judgements_jsonl,
 )
-from core.export.trec import read_qrels, read_run, read_runs, write_qrels, write_run
 
 __all__ = [
     "Bundle",

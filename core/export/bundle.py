@@ -41,7 +41,7 @@ def _safe_name(name: str) -> str:
 
 def _run_and_info(name: str, value) -> tuple[dict, dict]:
     """``(run dict, provenance dict)`` from a run dict, a Ranking or a list of Rankings."""
-    from core.evaluate.metrics import ranking_to_run
+    from core.evaluate.trec import ranking_to_run
 
     if isinstance(value, Mapping):
         return {str(q): dict(d) for q, d in value.items()}, {}
@@ -80,7 +80,7 @@ def provenance(store, dataset: str, *, runs_info: Mapping[str, dict] | None = No
         mode, queries} plus anything in ``extra``.
     """
     from core import __version__
-    from core.evaluate.metrics import DEFAULT_REL_LEVEL_GRADES, GAIN_MAPPING_GRADES
+    from core.evaluate.trec import DEFAULT_REL_LEVEL_GRADES, GAIN_MAPPING_GRADES
     from core.labels.aggregate import AGGREGATION_RULE
 
     ds = store.datasets()
@@ -143,9 +143,8 @@ def write_bundle(
     Returns:
         The path written.
     """
+    from core.evaluate.trec import grades_to_qrels, write_qrels, write_run
     from core.export.judgements import judgements_frame, write_judgements_csv, write_judgements_jsonl
-    from core.export.trec import write_qrels, write_run
-    from core.evaluate.metrics import grades_to_qrels
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,8 +214,8 @@ def read_bundle(path: str | os.PathLike) -> Bundle:
     Raises:
         InputFileError: when the file is not a zip or lacks a member.
     """
+    from core.evaluate.trec import read_qrels, read_runs
     from core.export.judgements import read_judgements
-    from core.export.trec import read_qrels, read_runs
 
     path = Path(path)
     try:

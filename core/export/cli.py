@@ -98,15 +98,14 @@ def run_export(args: argparse.Namespace) -> int:
         writer(frame, args.out)
         n = len(frame)
     elif args.format == "qrels":
-        from core.evaluate.metrics import grades_to_qrels
-        from core.export.trec import write_qrels
+        from core.evaluate.trec import grades_to_qrels, write_qrels
 
         qrels = grades_to_qrels(store.grades(dataset, args.query))
         write_qrels(qrels, args.out)
         n = sum(len(d) for d in qrels.values())
     else:
+        from core.evaluate.trec import read_runs
         from core.export.bundle import write_bundle
-        from core.export.trec import read_runs
 
         runs = {}
         for path in args.run:
@@ -136,7 +135,7 @@ def run_import(args: argparse.Namespace) -> int:
     store = _open_store(args.store, must_exist=False)
     source = f"import:{args.file.name}"
     if fmt == "qrels":
-        from core.export.trec import read_qrels
+        from core.evaluate.trec import read_qrels
 
         if not args.dataset:
             raise SieveError("Importing qrels needs --dataset (the hash of the posts they judge).")
