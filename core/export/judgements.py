@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import ColumnError, InputFileError, SieveError
+from core.labels.grades import GRADE_SCALE
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def _normalise(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     empty = raw.isna() | (raw.astype(str).str.strip() == "")
     grades = pd.to_numeric(raw.where(~empty, None), errors="coerce")
     bad = ~empty & grades.isna()
-    bad |= grades.notna() & ~grades.isin([1, 2, 3, 4, 5])
+    bad |= grades.notna() & ~grades.isin(list(GRADE_SCALE))
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         raise InputFileError(

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import MissingDependencyError, SieveError
+from core.labels.grades import GRADE_SCALE
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,6 @@ def krippendorff_alpha(grades: pd.DataFrame, *, level: str = "ordinal") -> Agree
     if np.unique(data[~np.isnan(data)]).size < 2:
         return Agreement(None, level, len(annotators), n_units,
                          "every shared post got the same grade, so chance agreement is perfect too")
-    alpha = krippendorff.alpha(reliability_data=data, value_domain=[1, 2, 3, 4, 5],
+    alpha = krippendorff.alpha(reliability_data=data, value_domain=list(GRADE_SCALE),
                                level_of_measurement=level)
     return Agreement(float(alpha), level, len(annotators), n_units, None)

@@ -11,14 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: The grade scale (grade -> meaning), 1-5; qrels gain = grade - 1.
-GRADE_SCALE: dict[int, str] = {
-    1: "not relevant",
-    2: "marginally relevant",
-    3: "relevant",
-    4: "highly relevant",
-    5: "perfectly relevant",
-}
+from core.labels.grades import GRADE_SCALE  # noqa: F401  (defined there; older imports read it here)
 
 
 def grading_queue(rankings_by_mode: dict[str, Any], *, pool_depth: int = 10) -> pd.DataFrame:

@@ -29,7 +29,12 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, upgraded in place by
 
 Grades are the analyst's 1-5 scale (1 = not relevant, 5 = highly relevant);
 the gain used by metrics and TREC qrels is ``grade - 1`` (see
-``core.evaluate.metrics``).
+``core.evaluate.trec``).
+
+Parts: the scale and the checks of a grade are :mod:`core.labels.grades`, the
+schema's migrations :mod:`core.labels.migrations`, the read methods
+:class:`core.labels.reads.StoreReads`, datasets and queries
+:class:`core.labels.catalog.StoreCatalog`; this module opens the file and writes grades.
 """
 
 from __future__ import annotations
@@ -38,178 +43,39 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
 from core.errors import SieveError
 from core.ids import query_id_for  # noqa: F401  (re-exported: older imports)
+from core.labels.catalog import StoreCatalog
+from core.labels.grades import (  # noqa: F401  (re-exported: older imports)
+    GRADE_COLUMNS,
+    GRADE_SCALE,
+    HISTORY_COLUMNS,
+    MAX_GRADE,
+    MIN_GRADE,
+    GradeKey,
+    _as_time,
+    _check_grade,
+    _check_text,
+    _now,
+)
+from core.labels.migrations import MIGRATIONS, SCHEMA_VERSION
+from core.labels.reads import StoreReads
 
 logger = logging.getLogger(__name__)
-
-#: Lowest and highest grade an analyst can give.
-MIN_GRADE, MAX_GRADE = 1, 5
-
-#: Columns of the DataFrame returned by :meth:`LabelStore.grades`, in order.
-GRADE_COLUMNS: tuple[str, ...] = (
-    "dataset",
-    "query_id",
-    "query",
-    "post_id",
-    "annotator",
-    "grade",
-    "unsure",
-    "note",
-    "graded_at",
-    "source",
-)
-
-#: Columns of :meth:`LabelStore.history`.
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "seq",
-    "dataset",
-    "query_id",
-    "post_id",
-    "annotator",
-    "action",
-    "grade",
-    "unsure",
-    "note",
-    "graded_at",
-    "source",
-)
 
 
 class LabelStoreError(SieveError):
     """The label store file cannot be opened, read or written."""
 
 
-def _migration_1(con: sqlite3.Connection) -> None:
-    con.execute(
-        """CREATE TABLE datasets (
-            dataset    TEXT PRIMARY KEY,
-            name       TEXT,
-            n_posts    INTEGER,
-            created_at TEXT NOT NULL
-        )"""
-    )
-    con.execute(
-        """CREATE TABLE queries (
-            dataset    TEXT NOT NULL REFERENCES datasets(dataset),
-            query_id   TEXT NOT NULL,
-            text       TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            PRIMARY KEY (dataset, query_id)
-        )"""
-    )
-    con.execute(
-        """CREATE TABLE grades (
-            dataset    TEXT NOT NULL,
-            query_id   TEXT NOT NULL,
-            post_id    TEXT NOT NULL,
-            annotator  TEXT NOT NULL,
-            grade      INTEGER CHECK (grade IS NULL OR grade BETWEEN 1 AND 5),
-            unsure     INTEGER NOT NULL DEFAULT 0,
-            note       TEXT,
-            graded_at  TEXT NOT NULL,
-            source     TEXT NOT NULL DEFAULT 'ui',
-            PRIMARY KEY (dataset, query_id, post_id, annotator),
-            FOREIGN KEY (dataset, query_id) REFERENCES queries(dataset, query_id)
-        )"""
-    )
-    con.execute(
-        """CREATE TABLE grade_history (
-            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-            dataset    TEXT NOT NULL,
-            query_id   TEXT NOT NULL,
-            post_id    TEXT NOT NULL,
-            annotator  TEXT NOT NULL,
-            action     TEXT NOT NULL CHECK (action IN ('set', 'clear')),
-            grade      INTEGER,
-            unsure     INTEGER NOT NULL DEFAULT 0,
-            note       TEXT,
-            graded_at  TEXT NOT NULL,
-            source     TEXT NOT NULL DEFAULT 'ui'
-        )"""
-    )
-    con.execute("CREATE INDEX grade_history_key ON grade_history (dataset, query_id, post_id, annotator)")
-
-
-#: ``MIGRATIONS[i]`` upgrades a store from ``user_version`` i to i + 1. Never
-#: edit a released migration: append a new one.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
-#: The schema version this code writes.
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _as_time(at: datetime | str | None) -> str:
-    if at is None:
-        return _now()
-    if isinstance(at, datetime):
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=timezone.utc)
-        return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
-    text = str(at).strip()
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        raise SieveError(
-            f"The grading time must be an ISO-8601 time such as 2025-01-31T08:00:00+00:00. Got {at!r} instead."
-        ) from None
-    return text
-
-
-def _check_grade(grade) -> int | None:
-    if grade is None:
-        return None
-    try:
-        if pd.isna(grade):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(grade, str):
-        grade = grade.strip()
-        if grade == "":
-            return None
-        grade = int(grade) if grade.lstrip("-").isdigit() else grade
-    try:
-        value = int(grade)
-    except (TypeError, ValueError):
-        raise SieveError(
-            f"A grade must be an integer from {MIN_GRADE} to {MAX_GRADE}, or None to skip. Got {grade!r} instead."
-        ) from None
-    if value != grade or not MIN_GRADE <= value <= MAX_GRADE:
-        raise SieveError(
-            f"A grade must be an integer from {MIN_GRADE} to {MAX_GRADE}, or None to skip. Got {grade!r} instead."
-        )
-    return value
-
-
-def _check_text(name: str, value) -> str:
-    if value is None or not str(value).strip():
-        raise SieveError(f"The {name} of a grade must be a non-empty string. Got {value!r} instead.")
-    return str(value)
-
-
-@dataclass(frozen=True)
-class GradeKey:
-    """What one grade is about: ``(dataset, query_id, post_id, annotator)``."""
-
-    dataset: str
-    query_id: str
-    post_id: str
-    annotator: str
-
-
-class LabelStore:
+class LabelStore(StoreCatalog, StoreReads):
     """Relevance grades in one SQLite file, safe across threads and processes.
 
     Args:
@@ -338,142 +204,6 @@ class LabelStore:
     def schema_version(self) -> int:
         """``PRAGMA user_version`` of the open store."""
         return self._read("PRAGMA user_version")[0][0]
-
-    # -- datasets and queries -----------------------------------------------------------------
-
-    def add_dataset(self, dataset: str, *, name: str | None = None, n_posts: int | None = None) -> None:
-        """Register a dataset (idempotent); a later call updates a non-None ``name``/``n_posts``.
-
-        Args:
-            dataset: content hash of the post table (``core.ingest.dataset_hash``).
-            name: a human name, e.g. the export's file name.
-            n_posts: number of posts in the dataset.
-        """
-        dataset = _check_text("dataset", dataset)
-        with self._write() as con:
-            self._ensure_dataset(con, dataset)
-            if name is not None:
-                con.execute("UPDATE datasets SET name = ? WHERE dataset = ?", (str(name), dataset))
-            if n_posts is not None:
-                con.execute("UPDATE datasets SET n_posts = ? WHERE dataset = ?", (int(n_posts), dataset))
-
-    def add_query(self, dataset: str, text: str, *, query_id: str | None = None) -> str:
-        """Register a query of a dataset (idempotent) and return its query ID.
-
-        Args:
-            dataset: dataset hash.
-            text: the query as the analyst typed it.
-            query_id: an explicit ID (e.g. from an imported TREC file); default
-                :func:`query_id_for` of ``text``. An existing query with the
-                same text keeps its ID.
-
-        Returns:
-            The query ID.
-        """
-        dataset = _check_text("dataset", dataset)
-        with self._write() as con:
-            return self._ensure_query(con, dataset, text, query_id)
-
-    @staticmethod
-    def _ensure_dataset(con: sqlite3.Connection, dataset: str) -> None:
-        con.execute(
-            "INSERT OR IGNORE INTO datasets (dataset, created_at) VALUES (?, ?)", (dataset, _now())
-        )
-
-    def _ensure_query(
-        self, con: sqlite3.Connection, dataset: str, text: str | None, query_id: str | None
-    ) -> str:
-        self._ensure_dataset(con, dataset)
-        if query_id is not None:
-            query_id = _check_text("query ID", query_id)
-            row = con.execute(
-                "SELECT text FROM queries WHERE dataset = ? AND query_id = ?", (dataset, query_id)
-            ).fetchone()
-            if row is None:
-                con.execute(
-                    "INSERT INTO queries (dataset, query_id, text, created_at) VALUES (?, ?, ?, ?)",
-                    (dataset, query_id, str(text) if text is not None and str(text).strip() else query_id,
-                     _now()),
-                )
-            elif text is not None and str(text).strip() and row[0] == query_id and str(text) != query_id:
-                # A query first known only by its ID (a qrels import) learns its text.
-                con.execute(
-                    "UPDATE queries SET text = ? WHERE dataset = ? AND query_id = ?",
-                    (str(text), dataset, query_id),
-                )
-            return query_id
-        text = _check_text("query", text)
-        row = con.execute(
-            "SELECT query_id FROM queries WHERE dataset = ? AND text = ? ORDER BY created_at LIMIT 1",
-            (dataset, text),
-        ).fetchone()
-        if row is not None:
-            return row[0]
-        query_id = query_id_for(text)
-        con.execute(
-            "INSERT OR IGNORE INTO queries (dataset, query_id, text, created_at) VALUES (?, ?, ?, ?)",
-            (dataset, query_id, text, _now()),
-        )
-        return query_id
-
-    def datasets(self) -> pd.DataFrame:
-        """Known datasets with their grade counts.
-
-        Returns:
-            DataFrame with columns ``dataset, name, n_posts, created_at,
-            n_queries, n_grades, n_annotators`` (one row per dataset, oldest first).
-        """
-        rows = self._read(
-            """SELECT d.dataset, d.name, d.n_posts, d.created_at,
-                      (SELECT COUNT(*) FROM queries q WHERE q.dataset = d.dataset),
-                      (SELECT COUNT(*) FROM grades g WHERE g.dataset = d.dataset),
-                      (SELECT COUNT(DISTINCT annotator) FROM grades g WHERE g.dataset = d.dataset)
-               FROM datasets d ORDER BY d.created_at, d.dataset"""
-        )
-        return pd.DataFrame(
-            rows,
-            columns=["dataset", "name", "n_posts", "created_at", "n_queries", "n_grades", "n_annotators"],
-        )
-
-    def queries(self, dataset: str) -> pd.DataFrame:
-        """Queries of a dataset: DataFrame with ``query_id, query, created_at, n_grades``."""
-        rows = self._read(
-            """SELECT q.query_id, q.text, q.created_at,
-                      (SELECT COUNT(*) FROM grades g WHERE g.dataset = q.dataset AND g.query_id = q.query_id)
-               FROM queries q WHERE q.dataset = ? ORDER BY q.created_at, q.query_id""",
-            (dataset,),
-        )
-        return pd.DataFrame(rows, columns=["query_id", "query", "created_at", "n_grades"])
-
-    def resolve_dataset(self, dataset: str | None) -> str:
-        """Find a dataset by full hash, unique hash prefix or exact name.
-
-        Args:
-            dataset: hash, prefix or name; ``None`` picks the only dataset.
-
-        Returns:
-            The full dataset hash.
-
-        Raises:
-            SieveError: when nothing or more than one dataset matches.
-        """
-        known = self.datasets()
-        if dataset is None:
-            if len(known) == 1:
-                return str(known["dataset"].iloc[0])
-            raise SieveError(
-                f"The label store {self.path} holds {len(known)} datasets; name one with --dataset "
-                f"(a hash, a hash prefix or a name). Known: {', '.join(known['dataset'].astype(str)) or 'none'}."
-            )
-        exact = known[(known["dataset"] == dataset) | (known["name"] == dataset)]
-        hits = exact if len(exact) else known[known["dataset"].astype(str).str.startswith(str(dataset))]
-        if len(hits) == 1:
-            return str(hits["dataset"].iloc[0])
-        what = "no dataset" if len(hits) == 0 else f"{len(hits)} datasets"
-        raise SieveError(
-            f"{what.capitalize()} in the label store {self.path} match {dataset!r}. "
-            f"Known: {', '.join(known['dataset'].astype(str)) or 'none'}."
-        )
 
     # -- grades -------------------------------------------------------------------------------
 
@@ -605,96 +335,6 @@ class LabelStore:
                 (dataset, query_id, post_id, annotator, _now(), source),
             )
         return bool(cur.rowcount)
-
-    def grades(
-        self,
-        dataset: str,
-        query: str | None = None,
-        *,
-        query_id: str | None = None,
-        annotator: str | None = None,
-        include_skips: bool = True,
-    ) -> pd.DataFrame:
-        """Current grades (the latest per annotator) of a dataset.
-
-        Args:
-            dataset: dataset hash.
-            query: only this query text (optional).
-            query_id: only this query ID (optional).
-            annotator: only this annotator (optional).
-            include_skips: keep rows whose grade is missing (skips).
-
-        Returns:
-            DataFrame with :data:`GRADE_COLUMNS`: ``grade`` is ``Int64`` (1-5,
-            ``<NA>`` for a skip), ``unsure`` bool, IDs and ``note`` str/None,
-            ``graded_at`` the UTC ISO-8601 text. Sorted by query, post, annotator.
-        """
-        sql = [
-            """SELECT g.dataset, g.query_id, q.text, g.post_id, g.annotator, g.grade, g.unsure, g.note,
-                      g.graded_at, g.source
-               FROM grades g JOIN queries q ON q.dataset = g.dataset AND q.query_id = g.query_id
-               WHERE g.dataset = ?"""
-        ]
-        params: list = [dataset]
-        if query is not None:
-            sql.append("AND q.text = ?")
-            params.append(query)
-        if query_id is not None:
-            sql.append("AND g.query_id = ?")
-            params.append(query_id)
-        if annotator is not None:
-            sql.append("AND g.annotator = ?")
-            params.append(annotator)
-        if not include_skips:
-            sql.append("AND g.grade IS NOT NULL")
-        sql.append("ORDER BY g.query_id, g.post_id, g.annotator")
-        df = pd.DataFrame(self._read(" ".join(sql), params), columns=list(GRADE_COLUMNS))
-        df["grade"] = df["grade"].astype("Int64")
-        df["unsure"] = df["unsure"].astype(bool)
-        return df
-
-    def history(
-        self,
-        dataset: str,
-        query_id: str | None = None,
-        post_id: str | None = None,
-        *,
-        annotator: str | None = None,
-    ) -> pd.DataFrame:
-        """Every write ever made (oldest first), including replaced and cleared grades.
-
-        Returns:
-            DataFrame with :data:`HISTORY_COLUMNS` (``seq`` is the write order).
-        """
-        sql = ["SELECT seq, dataset, query_id, post_id, annotator, action, grade, unsure, note, graded_at, source"
-               " FROM grade_history WHERE dataset = ?"]
-        params: list = [dataset]
-        for column, value in (("query_id", query_id), ("post_id", post_id), ("annotator", annotator)):
-            if value is not None:
-                sql.append(f"AND {column} = ?")
-                params.append(str(value))
-        sql.append("ORDER BY seq")
-        df = pd.DataFrame(self._read(" ".join(sql), params), columns=list(HISTORY_COLUMNS))
-        df["grade"] = df["grade"].astype("Int64")
-        df["unsure"] = df["unsure"].astype(bool)
-        return df
-
-    def annotators(self, dataset: str) -> list[str]:
-        """Names of everyone with a current grade in the dataset, sorted."""
-        return [r[0] for r in self._read(
-            "SELECT DISTINCT annotator FROM grades WHERE dataset = ? ORDER BY annotator", (dataset,))]
-
-    def aggregate(self, dataset: str, query: str | None = None, **kwargs) -> pd.DataFrame:
-        """Aggregate grade per (query, post); see :func:`core.labels.aggregate.aggregate_grades`."""
-        from core.labels.aggregate import aggregate_grades
-
-        return aggregate_grades(self.grades(dataset, query), **kwargs)
-
-    def krippendorff_alpha(self, dataset: str, query: str | None = None):
-        """Inter-annotator agreement; see :func:`core.labels.aggregate.krippendorff_alpha`."""
-        from core.labels.aggregate import krippendorff_alpha
-
-        return krippendorff_alpha(self.grades(dataset, query))
 
     def __repr__(self) -> str:
         return f"LabelStore({str(self.path)!r})"
