@@ -1,4 +1,4 @@
-"""Judgements (every annotator's grades) as CSV and JSONL, and imports into a store.
+"""Judgements (every annotator's grades) as CSV and JSONL.
 
 One row per (dataset, query, post, annotator) with :data:`JUDGEMENT_COLUMNS`:
 ``grade`` 1-5 (empty/``null`` = skip), ``gain`` = grade - 1, ``unsure``
@@ -6,76 +6,41 @@ One row per (dataset, query, post, annotator) with :data:`JUDGEMENT_COLUMNS`:
 ISO-8601), ``source``, and the post ``text`` when the post table was given.
 
 CSV: UTF-8 **with BOM** (``utf-8-sig``), so Excel, WPS and LibreOffice open
-Chinese text correctly by default; comma-separated, RFC 4180 quoting.
-
-Formula-injection neutralisation (OWASP "CSV Injection"): a text cell that
-begins with ``=``, ``+``, ``-``, ``@``, tab or carriage return could be run as
-a formula by a spreadsheet, so Sieve prefixes it with an apostrophe ``'``
-(which spreadsheets show as "this is text"). To make this reversible, a text
-cell that already begins with an apostrophe is prefixed too. On import, a
-leading apostrophe is removed only when the character after it is one of
-``= + - @ \\t \\r '``, i.e. only from cells Sieve's escaping could have
-produced; any other apostrophe a person typed stays. Numeric columns
+Chinese text correctly by default; comma-separated, RFC 4180 quoting. Every
+text cell is neutralised against formula injection (OWASP "CSV Injection"; see
+:mod:`core.tables`: a cell starting with ``= + - @``, tab, carriage return or
+``'`` gets a leading ``'``, removed again on import). Numeric columns
 (``grade``, ``gain``, ``unsure``) are written as plain digits and never escaped.
 
 JSONL: UTF-8 without BOM, one JSON object per line, no escaping (JSON is
 never evaluated as a formula).
+
+Reading and importing are :mod:`core.export.imports` (re-exported here).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import logging
 import os
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from core.errors import ColumnError, InputFileError, SieveError
-from core.labels.grades import GRADE_SCALE
-
-logger = logging.getLogger(__name__)
-
-#: Column order of judgement exports (``text`` only when posts are given).
-JUDGEMENT_COLUMNS: tuple[str, ...] = (
-    "dataset",
-    "query_id",
-    "query",
-    "post_id",
-    "annotator",
-    "grade",
-    "gain",
-    "unsure",
-    "note",
-    "graded_at",
-    "source",
+from core.export.imports import (  # noqa: F401  (re-exported: older imports)
+    ImportReport,
+    import_judgements,
+    import_qrels,
+    read_judgements,
 )
-#: Characters that make a spreadsheet cell a formula (plus the escape itself).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_ESCAPED = FORMULA_TRIGGERS + ("'",)
+from core.labels.grades import GRADE_COLUMNS
+from core.tables import FORMULA_TRIGGERS, is_missing, neutralise, unneutralise, write_jsonl, write_table  # noqa: F401
+
+#: Column order of judgement exports (``text`` only when posts are given): the label store's
+#: grade columns with ``gain`` (= grade - 1) after ``grade``.
+JUDGEMENT_COLUMNS: tuple[str, ...] = tuple(
+    name for column in GRADE_COLUMNS for name in ((column, "gain") if column == "grade" else (column,))
+)
+#: Columns written as plain digits, never neutralised.
 _NUMERIC = frozenset({"grade", "gain", "unsure"})
-
-
-def neutralise(cell: str) -> str:
-    """Prefix ``'`` to a text cell that a spreadsheet would read as a formula.
-
-    >>> neutralise("=HYPERLINK(1)"), neutralise("'quoted"), neutralise("台风")
-    ("'=HYPERLINK(1)", "''quoted", '台风')
-    """
-    return "'" + cell if cell.startswith(_ESCAPED) else cell
-
-
-def unneutralise(cell: str) -> str:
-    """Undo :func:`neutralise`: drop a leading ``'`` only where Sieve added it.
-
-    >>> unneutralise("'=1"), unneutralise("''quoted"), unneutralise("'tis")
-    ('=1', "'quoted", "'tis")
-    """
-    return cell[1:] if cell.startswith("'") and cell[1:2] in _ESCAPED and len(cell) > 1 else cell
 
 
 def judgements_frame(
@@ -106,17 +71,6 @@ def judgements_frame(
     return df.reset_index(drop=True)
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
 def write_judgements_csv(judgements: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write judgements as CSV in UTF-8 with BOM, every text cell neutralised.
 
@@ -127,23 +81,11 @@ def write_judgements_csv(judgements: pd.DataFrame, path: str | os.PathLike) -> P
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = list(judgements.columns)
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns)
-        for row in judgements.itertuples(index=False):
-            cells = []
-            for column, value in zip(columns, row):
-                if column == "unsure":
-                    cells.append("" if _cell(value) == "" else str(int(bool(value))))
-                elif column in _NUMERIC:
-                    cells.append(_cell(value))
-                else:
-                    cells.append(neutralise(_cell(value)))
-            writer.writerow(cells)
-    return path
+    flags = judgements
+    if "unsure" in judgements.columns:
+        unsure = judgements["unsure"].map(lambda v: pd.NA if is_missing(v) or v == "" else int(bool(v)))
+        flags = judgements.assign(unsure=unsure.astype("Int64"))
+    return write_table(flags, path, format="csv", formula_safe=True, plain_columns=_NUMERIC)
 
 
 def write_judgements_jsonl(judgements: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -151,310 +93,12 @@ def write_judgements_jsonl(judgements: pd.DataFrame, path: str | os.PathLike) ->
 
     Missing values become ``null``; ``grade``/``gain`` ints, ``unsure`` bool.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        for record in judgements.to_dict(orient="records"):
-            obj = {}
-            for key, value in record.items():
-                if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)):
-                    obj[key] = None
-                elif key in ("grade", "gain"):
-                    obj[key] = int(value)
-                elif key == "unsure":
-                    obj[key] = bool(value)
-                else:
-                    obj[key] = str(value)
-            fh.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    return path
+    def typed(key, value):
+        if is_missing(value):
+            return None
+        if key in ("grade", "gain"):
+            return int(value)
+        return bool(value) if key == "unsure" else str(value)
 
-
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputFileError(f"The file {path} does not exist. Check the path.") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError:
-            raise InputFileError(
-                f"The file {path} is neither UTF-8 nor GB18030 text. Save it as 'CSV UTF-8' and try again."
-            ) from None
-        logger.warning("%s is not UTF-8; read it as GB18030 (a spreadsheet re-saved it?)", path)
-        return text
-
-
-def _normalise(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    if "post_id" not in df.columns or ("query_id" not in df.columns and "query" not in df.columns):
-        raise ColumnError(
-            f"The judgements file {path} needs the columns post_id and query_id (or query); "
-            f"it has {', '.join(map(str, df.columns))}. Export judgements from Sieve to see the layout."
-        )
-    if "grade" not in df.columns:
-        if "gain" not in df.columns:
-            raise ColumnError(f"The judgements file {path} has neither a grade nor a gain column.")
-        df["grade"] = pd.to_numeric(df["gain"], errors="coerce") + 1
-    raw = df["grade"].astype(object)
-    empty = raw.isna() | (raw.astype(str).str.strip() == "")
-    grades = pd.to_numeric(raw.where(~empty, None), errors="coerce")
-    bad = ~empty & grades.isna()
-    bad |= grades.notna() & ~grades.isin(list(GRADE_SCALE))
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise InputFileError(
-            f"{path}, data row {i + 1}, column grade: expected an integer 1-5 or empty (skip); "
-            f"found {df['grade'].iloc[i]!r}."
-        )
-    df["grade"] = grades.astype("Int64")
-    df["gain"] = (df["grade"] - 1).astype("Int64")
-    if "unsure" in df.columns:
-        df["unsure"] = df["unsure"].map(
-            lambda v: str(v).strip().lower() in ("1", "true", "yes", "y") if v is not None else False
-        ).astype(bool)
-    else:
-        df["unsure"] = False
-    for column in ("dataset", "query_id", "query", "post_id", "annotator", "note", "graded_at", "source"):
-        if column in df.columns:
-            df[column] = df[column].map(lambda v: None if v is None or pd.isna(v) or v == "" else str(v))
-    return df
-
-
-def read_judgements(path: str | os.PathLike, *, format: str | None = None) -> pd.DataFrame:
-    """Read a judgements CSV or JSONL written by Sieve (or laid out the same way).
-
-    CSV text cells are un-neutralised (see the module docstring); a CSV that a
-    spreadsheet re-saved without the BOM, or in GB18030, is read too.
-
-    Args:
-        path: the file.
-        format: ``"csv"`` or ``"jsonl"``; default from the extension
-            (``.jsonl``/``.json`` -> JSONL, else CSV).
-
-    Returns:
-        DataFrame with the file's columns; ``grade``/``gain`` Int64 (<NA> = skip),
-        ``unsure`` bool, IDs as str.
-
-    Raises:
-        InputFileError: unreadable file, bad JSON line, or a grade outside 1-5
-            (naming the row).
-        ColumnError: when ``post_id`` or ``query_id``/``query`` is missing.
-    """
-    path = Path(path)
-    fmt = (format or ("jsonl" if path.suffix.lower() in (".jsonl", ".json", ".ndjson") else "csv")).lower()
-    text = _read_text(path)
-    if fmt == "jsonl":
-        records = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(f"{path}, line {lineno}: not valid JSON ({exc.msg}).") from None
-            if not isinstance(obj, dict):
-                raise InputFileError(f"{path}, line {lineno}: expected a JSON object per line.")
-            records.append(obj)
-        df = pd.DataFrame.from_records(records)
-    elif fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-        if not rows:
-            raise InputFileError(f"The judgements file {path} is empty.")
-        header = [unneutralise(h.strip()) for h in rows[0]]
-        body = []
-        for i, row in enumerate(rows[1:], start=2):
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise InputFileError(
-                    f"{path}, line {i}: expected {len(header)} cells like the header, found {len(row)}."
-                )
-            body.append([cell if col in _NUMERIC else unneutralise(cell) for col, cell in zip(header, row)])
-        df = pd.DataFrame(body, columns=header, dtype=object)
-    else:
-        raise SieveError(f"The judgements format must be 'csv' or 'jsonl'. Got {format!r} instead.")
-    if df.empty:
-        raise InputFileError(f"The judgements file {path} holds no rows.")
-    return _normalise(df, path)
-
-
-@dataclass
-class ImportReport:
-    """What an import did.
-
-    Attributes:
-        n_rows: rows (or qrels lines) read.
-        n_written: grades written (each also added to the history).
-        n_unchanged: rows equal to the current grade (not rewritten, so
-            importing the same file twice adds no history).
-        datasets: dataset hashes touched.
-        annotators: annotators touched.
-        source: the ``source`` recorded with the grades.
-        replaced: the current grades the import replaced with a different value, as
-            judgement rows (:data:`JUDGEMENT_COLUMNS` less ``gain``, plus ``new_grade``):
-            what was there before, so it can be written out and imported back (an undo).
-    """
-
-    n_rows: int = 0
-    n_written: int = 0
-    n_unchanged: int = 0
-    datasets: list[str] = field(default_factory=list)
-    annotators: list[str] = field(default_factory=list)
-    source: str = ""
-    replaced: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict."""
-        return asdict(self)
-
-
-def _blank(value) -> str | None:
-    """``None`` for None, NaN/NA and ""; else the value as str."""
-    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return str(value)
-
-
-def _same(current: dict | None, grade, unsure: bool, note) -> bool:
-    return (
-        current is not None
-        and (None if pd.isna(current["grade"]) else int(current["grade"])) == grade
-        and bool(current["unsure"]) == bool(unsure)
-        and _blank(current["note"]) == _blank(note)
-    )
-
-
-def import_judgements(
-    store,
-    judgements: pd.DataFrame,
-    *,
-    dataset: str | None = None,
-    annotator: str | None = None,
-    source: str = "import",
-    keep_times: bool = True,
-) -> ImportReport:
-    """Write judgements (from :func:`read_judgements`) into a label store.
-
-    Each row becomes a grade of its (dataset, query, post, annotator), written
-    with :meth:`LabelStore.set_grades` (transactions of 1,000 grades, each
-    also added to the history); rows equal to the current grade are skipped.
-    Rows are written in ``graded_at`` order, so the latest row wins.
-
-    Args:
-        store: a :class:`core.labels.store.LabelStore`.
-        judgements: table with ``post_id``, ``query_id`` and/or ``query``,
-            ``grade`` (Int64, <NA> = skip) and optionally ``dataset``,
-            ``annotator``, ``unsure``, ``note``, ``graded_at``.
-        dataset: dataset hash for every row (overrides the file's column;
-            required when the file has none).
-        annotator: annotator for rows without one (default ``"import"``).
-        source: recorded with each grade, e.g. ``"import:judgements.csv"``.
-        keep_times: keep the file's ``graded_at`` (default) instead of now.
-
-    Returns:
-        An :class:`ImportReport`.
-
-    Raises:
-        ColumnError: when no dataset is given and the table has no dataset column.
-    """
-    df = judgements.copy()
-    if dataset is not None:
-        df["dataset"] = dataset
-    if "dataset" not in df.columns or df["dataset"].isna().any():
-        raise ColumnError(
-            "The judgements have no dataset for some rows. Name the dataset (--dataset) to import them into."
-        )
-    default_annotator = annotator or "import"
-    if "annotator" not in df.columns:
-        df["annotator"] = default_annotator
-    df["annotator"] = df["annotator"].fillna(default_annotator)
-    for column in ("query", "query_id", "note", "graded_at"):
-        if column not in df.columns:
-            df[column] = None
-    if keep_times and df["graded_at"].notna().any():
-        df = df.sort_values("graded_at", kind="stable", na_position="first")
-    report = ImportReport(n_rows=len(df), source=source)
-    current: dict[tuple, dict] = {}
-    for ds in df["dataset"].unique():
-        for rec in store.grades(ds).to_dict(orient="records"):
-            current[(ds, rec["query_id"], rec["post_id"], rec["annotator"])] = rec
-    from core.ids import query_id_for
-
-    pending = []
-    for i, rec in enumerate(df.to_dict(orient="records"), start=1):
-        grade = None if pd.isna(rec["grade"]) else int(rec["grade"])
-        if not _blank(rec["query_id"]) and not _blank(rec["query"]):
-            raise ColumnError(f"Judgement row {i} (post {rec['post_id']!r}) has neither a query_id nor a query.")
-        qid = _blank(rec["query_id"]) or query_id_for(rec["query"])
-        key = (rec["dataset"], qid, str(rec["post_id"]), rec["annotator"])
-        before = current.get(key)
-        if _same(before, grade, rec.get("unsure", False), rec["note"]):
-            report.n_unchanged += 1
-            continue
-        if before is not None:
-            report.replaced.append({
-                "dataset": key[0], "query_id": qid, "query": before["query"], "post_id": key[2],
-                "annotator": key[3], "grade": None if pd.isna(before["grade"]) else int(before["grade"]),
-                "unsure": bool(before["unsure"]), "note": _blank(before["note"]),
-                "graded_at": before["graded_at"], "source": before["source"], "new_grade": grade,
-            })
-        pending.append({
-            "dataset": rec["dataset"], "query": _blank(rec["query"]), "post_id": str(rec["post_id"]),
-            "grade": grade, "annotator": rec["annotator"], "note": _blank(rec["note"]),
-            "unsure": bool(rec.get("unsure", False)), "query_id": qid,
-            "at": _blank(rec["graded_at"]) if keep_times else None,
-        })
-    report.n_written = store.set_grades(pending, source=source)
-    report.datasets = sorted(df["dataset"].unique().tolist())
-    report.annotators = sorted(df["annotator"].unique().tolist())
-    return report
-
-
-def import_qrels(
-    store,
-    qrels: Mapping[str, Mapping[str, int]],
-    *,
-    dataset: str,
-    annotator: str,
-    queries: Mapping[str, str] | None = None,
-    source: str = "import:qrels",
-) -> ImportReport:
-    """Write TREC qrels into a label store as grades ``gain + 1``.
-
-    Args:
-        store: a :class:`core.labels.store.LabelStore`.
-        qrels: ``{q_id: {post_id: gain}}`` with gains 0-4.
-        dataset: dataset hash the posts belong to.
-        annotator: the name the grades are recorded under (qrels carry none).
-        queries: optional ``{q_id: query text}``; an unknown query is stored
-            with its ID as text until a later grade names its text.
-        source: recorded with each grade.
-
-    Returns:
-        An :class:`ImportReport`.
-
-    Raises:
-        SieveError: for a gain outside 0-4 (such qrels cannot become 1-5
-            grades; evaluate them directly with ``evaluate --qrels``).
-    """
-    for qid, docs in qrels.items():
-        for doc, gain in docs.items():
-            if not 0 <= int(gain) <= 4:
-                raise SieveError(
-                    f"The qrels gain {gain} of post {doc!r} for query {qid!r} is outside 0-4, the range of "
-                    "Sieve's grades 1-5 (gain = grade - 1). Such qrels can be used as they are with "
-                    "'python -m core evaluate --qrels FILE', but not imported as grades."
-                )
-    known = store.queries(dataset) if dataset in set(store.datasets()["dataset"]) else None
-    texts = dict(zip(known["query_id"], known["query"])) if known is not None else {}
-    rows = [
-        {"dataset": dataset, "query_id": str(q), "query": (queries or {}).get(q) or texts.get(q) or str(q),
-         "post_id": str(d), "annotator": annotator, "grade": int(g) + 1, "unsure": False, "note": None,
-         "graded_at": None}
-        for q, docs in qrels.items() for d, g in docs.items()
-    ]
-    df = pd.DataFrame(rows)
-    df["grade"] = df["grade"].astype("Int64")
-    return import_judgements(store, df, source=source, keep_times=False)
+    return write_jsonl(({k: typed(k, v) for k, v in record.items()}
+                        for record in judgements.to_dict(orient="records")), path)
