@@ -72,6 +72,7 @@ def read_nlpcc(shared: Path) -> pd.DataFrame | None:
 def crisislex(df, vecs, scorer, embedder):
     from retrieval_quality import EVENT_QUERIES, TUNE_EVENTS
 
+    from core.config import DEFAULT_RERANK_BUDGET
     from core.rerank.pipeline import rerank
 
     lab = df.set_index("post_id")
@@ -80,15 +81,16 @@ def crisislex(df, vecs, scorer, embedder):
     cpu = dict.fromkeys(runs, 0.0)
     rows = []
     for mode in runs:  # warm-up: indexes, lexicons, the classifier, the instruction's embedding
-        rerank(df, "warm up", scorer=scorer, embedder=embedder, embeddings=vecs, budget=200, mode=mode,
+        rerank(df, "warm up", scorer=scorer, embedder=embedder, embeddings=vecs,
+               budget=DEFAULT_RERANK_BUDGET, mode=mode,
                instruction=DONATION_INSTRUCTION if mode == "custom" else None)
     for event, query in EVENT_QUERIES.items():
         # relevance runs first and last: its time is the mean of the two
         for i, mode in enumerate([*runs, "relevance"]):
             instr = DONATION_INSTRUCTION if mode == "custom" else None
             t0, c0 = time.perf_counter(), time.process_time()
-            r = rerank(df, query, scorer=scorer, embedder=embedder, embeddings=vecs, budget=200, mode=mode,
-                       instruction=instr)
+            r = rerank(df, query, scorer=scorer, embedder=embedder, embeddings=vecs,
+                       budget=DEFAULT_RERANK_BUDGET, mode=mode, instruction=instr)
             seconds[mode] += (time.perf_counter() - t0) / (2 if mode == "relevance" else 1)
             cpu[mode] += (time.process_time() - c0) / (2 if mode == "relevance" else 1)
             if i == len(runs):
@@ -124,6 +126,7 @@ def print_crisislex(res: pd.DataFrame) -> None:
 
 
 def nlpcc(df, scorer, embedder):
+    from core.config import DEFAULT_RERANK_BUDGET
     from core.rerank.pipeline import rerank
 
     vecs = np.asarray(embedder.embed(df["text"].tolist()), dtype=np.float32)
@@ -135,8 +138,8 @@ def nlpcc(df, scorer, embedder):
         base = float((df.loc[df["target"] == target, "stance"] == "AGAINST").mean())
         out = []
         for mode, instr in (("relevance", None), ("custom", OPPOSE_INSTRUCTION)):
-            r = rerank(df, query, scorer=scorer, embedder=embedder, embeddings=vecs, budget=200, mode=mode,
-                       instruction=instr)
+            r = rerank(df, query, scorer=scorer, embedder=embedder, embeddings=vecs,
+                       budget=DEFAULT_RERANK_BUDGET, mode=mode, instruction=instr)
             top = lab.loc[r.table["post_id"].head(TOP)]
             out.append((float((top["stance"] == "AGAINST").mean()), float((top["target"] == target).mean())))
         shares.append((base, out[0][0], out[1][0]))

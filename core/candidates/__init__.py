@@ -20,6 +20,7 @@ from core.candidates.bm25 import BM25Index, cached_index, search_tokens
 from core.candidates.dense import cosine_scores, dense_search
 from core.candidates.fusion import convex_fusion, normalise_scores, reciprocal_rank_fusion
 from core.candidates.mmr import mmr
+from core.config import DEFAULT_RERANK_BUDGET
 from core.errors import SieveError
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def first_stage(
     query: str,
     *,
     embedder=None,
-    budget: int = 200,
+    budget: int = DEFAULT_RERANK_BUDGET,
     embeddings: np.ndarray | None = None,
     fusion: str = "rrf",
     rrf_k: int = 60,
