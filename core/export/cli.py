@@ -20,15 +20,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.cli_common import add_store_argument, existing_file, open_store
 from core.errors import SieveError
 
 FORMATS = ("csv", "jsonl", "qrels", "bundle")
-
-
-def _default_store() -> Path:
-    from core.config import get_settings
-
-    return get_settings().label_store_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,13 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--store", type=Path, default=None, help="label store (default: the user data folder's)")
+    add_store_argument(p)
     p.add_argument("--dataset", help="dataset hash, hash prefix or name (default: the only one)")
     p.add_argument("--query", help="only this query text")
     p.add_argument("--format", choices=FORMATS, default="csv",
                    help="csv (UTF-8 BOM, formula-safe), jsonl, qrels (aggregate, gain = grade - 1) or bundle (zip)")
     p.add_argument("--out", type=Path, help="output file")
-    p.add_argument("--run", type=Path, action="append", default=[], metavar="FILE",
+    p.add_argument("--run", type=existing_file, action="append", default=[], metavar="FILE",
                    help="with --format bundle: TREC run files to include (repeatable)")
     p.add_argument("--list", action="store_true", help="list the datasets in the store and exit")
     p.set_defaults(func=run_export)
@@ -56,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    q.add_argument("file", type=Path, help="the file to import")
-    q.add_argument("--store", type=Path, default=None, help="label store (default: the user data folder's)")
+    q.add_argument("file", type=existing_file, help="the file to import")
+    add_store_argument(q)
     q.add_argument("--format", choices=("auto",) + FORMATS, default="auto",
                    help="default: from the extension (.csv, .jsonl, .zip; anything else is qrels)")
     q.add_argument("--dataset", help="dataset hash to import into (required for qrels; overrides the file's)")
@@ -66,18 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_import)
 
 
-def _open_store(path: Path | None, *, must_exist: bool):
-    from core.labels.store import LabelStore
-
-    path = path or _default_store()
-    if must_exist and not Path(path).exists():
-        raise SieveError(f"The label store {path} does not exist. Grade something first, or pass --store.")
-    return LabelStore(path)
-
-
 def run_export(args: argparse.Namespace) -> int:
     """Export; returns the exit code."""
-    store = _open_store(args.store, must_exist=True)
+    store = open_store(args.store, must_exist=True)
     if args.list:
         table = store.datasets()
         if table.empty:
@@ -117,14 +103,14 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _guess_format(path: Path) -> str:
+    """``csv`` / ``jsonl`` judgements by the table suffixes of :data:`core.tables.SUFFIX_FORMATS`,
+    ``bundle`` for ``.zip``, else TREC ``qrels``."""
+    from core.tables import SUFFIX_FORMATS
+
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".json", ".ndjson"):
-        return "jsonl"
-    if suffix == ".zip":
-        return "bundle"
-    return "qrels"
+    if SUFFIX_FORMATS.get(suffix) in ("csv", "jsonl"):
+        return SUFFIX_FORMATS[suffix]
+    return "bundle" if suffix == ".zip" else "qrels"
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -132,7 +118,7 @@ def run_import(args: argparse.Namespace) -> int:
     from core.export.judgements import import_judgements, import_qrels, read_judgements
 
     fmt = _guess_format(args.file) if args.format == "auto" else args.format
-    store = _open_store(args.store, must_exist=False)
+    store = open_store(args.store, must_exist=False)
     source = f"import:{args.file.name}"
     if fmt == "qrels":
         from core.evaluate.trec import read_qrels

