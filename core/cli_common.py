@@ -3,6 +3,7 @@
 Each stage's ``cli.py`` builds its parser from these pieces so that an option
 means, checks and reads the same everywhere:
 
+* :func:`add_command`: a sub-command and the function that runs it;
 * argument types (argparse ``type=``; a bad value stops the parse with exit
   code 2 and ``argument --x: ...``): :func:`positive_int`, :func:`int_at_least`,
   :func:`existing_file`;
@@ -32,6 +33,22 @@ from core.tables import table_format
 #: Help text of ``--column`` (shared by ``inspect``, ``rerank``, ``cluster`` and ``timeline``).
 COLUMN_HELP = ("choose the source column of a role (text, id, time, author, likes, reposts, comments, lang, "
                "url); text=a+b joins columns; ROLE= unmaps. Repeatable.")
+
+
+# -- sub-commands ---------------------------------------------------------------------------------
+
+def add_command(subparsers, name: str, func: Callable[[argparse.Namespace], int], *, help: str,
+                description: str | None = None, **kwargs) -> argparse.ArgumentParser:
+    """Add the sub-command ``name`` whose ``func(args)`` returns the exit code.
+
+    A multi-line ``description`` (a module docstring with examples) is printed as
+    written; a one-line one is wrapped. Other keywords go to ``add_parser``.
+    """
+    description = description or help
+    formatter = argparse.RawDescriptionHelpFormatter if "\n" in description else argparse.HelpFormatter
+    parser = subparsers.add_parser(name, help=help, description=description, formatter_class=formatter, **kwargs)
+    parser.set_defaults(func=func)
+    return parser
 
 
 # -- argument types -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.cli_common import (
+    add_command,
     add_model_arguments,
     add_posts_arguments,
     check_out_suffix,
@@ -29,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 def register(subparsers) -> None:
     """Add the ``cluster`` sub-command to ``subparsers``."""
-    p = subparsers.add_parser(
-        "cluster",
+    p = add_command(
+        subparsers, "cluster", run,
         help="cluster posts and map them in 2D (UMAP + HDBSCAN/KMeans, c-TF-IDF keywords)",
         description="Embed the posts of FILE, cluster them and print each cluster's size and keywords.",
     )
@@ -48,7 +49,6 @@ def register(subparsers) -> None:
     p.add_argument("--out", metavar="PATH", help="write one row per post: .csv or .jsonl")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--seed", type=int, default=42, help="random state of UMAP and KMeans (default 42)")
-    p.set_defaults(func=run)
 
 
 #: ``--out`` suffixes; columns of the rows written.

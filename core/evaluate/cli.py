@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.cli_common import add_store_argument, existing_file, open_store
+from core.cli_common import add_command, add_store_argument, existing_file, open_store
 from core.errors import SieveError
 
 
@@ -27,11 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``evaluate`` sub-command."""
     from core.evaluate.metrics import DEFAULT_METRICS
 
-    p = sub.add_parser(
-        "evaluate",
+    p = add_command(
+        sub, "evaluate", run_evaluate,
         help="nDCG@k, P@k, MRR of TREC runs against qrels, with paired significance tests",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--qrels", type=existing_file, help="TREC qrels file 'q_id 0 doc_id gain' (gains used as written)")
@@ -48,7 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="paired test between runs: Student's t-test or Fisher's randomisation (default student)")
     p.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
     p.add_argument("--json", action="store_true", help="print {run: {metric: value}} as JSON")
-    p.set_defaults(func=run_evaluate)
 
 
 def _load_runs(paths: list[Path], sources: dict[str, Path] | None = None) -> dict[str, dict]:

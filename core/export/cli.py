@@ -20,7 +20,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.cli_common import add_store_argument, existing_file, open_store
+from core.cli_common import add_command, add_store_argument, existing_file, open_store
 from core.errors import SieveError
 
 FORMATS = ("csv", "jsonl", "qrels", "bundle")
@@ -28,11 +28,10 @@ FORMATS = ("csv", "jsonl", "qrels", "bundle")
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``export`` and ``import`` sub-commands."""
-    p = sub.add_parser(
-        "export",
+    p = add_command(
+        sub, "export", run_export,
         help="write grades from a label store as CSV, JSONL, TREC qrels or a zip bundle",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_store_argument(p)
     p.add_argument("--dataset", help="dataset hash, hash prefix or name (default: the only one)")
@@ -43,13 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", type=existing_file, action="append", default=[], metavar="FILE",
                    help="with --format bundle: TREC run files to include (repeatable)")
     p.add_argument("--list", action="store_true", help="list the datasets in the store and exit")
-    p.set_defaults(func=run_export)
 
-    q = sub.add_parser(
-        "import",
+    q = add_command(
+        sub, "import", run_import,
         help="read TREC qrels or judgements CSV/JSONL (or a bundle) into a label store",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     q.add_argument("file", type=existing_file, help="the file to import")
     add_store_argument(q)
@@ -58,7 +55,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dataset", help="dataset hash to import into (required for qrels; overrides the file's)")
     q.add_argument("--annotator", help="annotator name for rows without one (qrels: required name, default 'qrels')")
     q.add_argument("--json", action="store_true", help="print the import report as JSON")
-    q.set_defaults(func=run_import)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import sys
 from core.cli_common import (  # noqa: F401  (COLUMN_HELP, add_column_argument: re-exported)
     COLUMN_HELP,
     add_column_argument,
+    add_command,
     add_posts_arguments,
     int_at_least,
     parse_columns,
@@ -56,8 +57,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add the ``inspect`` sub-command to ``python -m core``."""
-    parser = subparsers.add_parser(
-        "inspect",
+    parser = add_command(
+        subparsers, "inspect", _run,
         help="read an export of posts and report what was found",
         description="Read an export (CSV/TSV/TXT, XLSX, JSON/JSONL, X archive tweets.js) and print the "
         "ingest report: encoding, delimiter, header row, column mapping, posts kept, rows dropped, "
@@ -69,4 +70,3 @@ def register(subparsers) -> None:
                         help=f"size limit in MB (default: SIEVE_MAX_UPLOAD_MB, {DEFAULT_MAX_UPLOAD_MB})")
     parser.add_argument("--head", type=int_at_least(0), default=5, metavar="N",
                         help="show the first N posts (human output only; default 5)")
-    parser.set_defaults(func=_run)

@@ -14,13 +14,15 @@ import argparse
 import sys
 import time
 
+from core.cli_common import add_command
 from core.models.download import DOWNLOADABLE, download_model, format_bytes, list_model_files
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``download`` sub-command."""
-    p = sub.add_parser(
-        "download", help="download a Qwen3 reranker or embedder into the Hugging Face cache",
+    p = add_command(
+        sub, "download", run,
+        help="download a Qwen3 reranker or embedder into the Hugging Face cache",
         description=__doc__.split("\n\n", 1)[1],
         epilog="Models offered: " + ", ".join(DOWNLOADABLE) + ".",
     )
@@ -28,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
     p.add_argument("--size-only", action="store_true",
                    help="print the size and what is already here, then stop")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

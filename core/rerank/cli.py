@@ -22,6 +22,7 @@ from pathlib import Path
 
 from core.cli_common import (
     add_budget_argument,
+    add_command,
     add_model_arguments,
     add_posts_arguments,
     budget_from_args,
@@ -182,8 +183,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add the ``rerank`` sub-command to ``subparsers``."""
-    p = subparsers.add_parser(
-        "rerank",
+    p = add_command(
+        subparsers, "rerank", _run,
         help="rank the posts of an export by relevance to a query",
         description="Rank the posts of FILE for a query with Qwen3-Reranker (or the embedded default) "
                     "and write them best first.",
@@ -210,4 +211,3 @@ def register(subparsers) -> None:
                    help="output file: .csv / .tsv / .jsonl ranked posts, or .txt / .trec / .run TREC run")
     p.add_argument("--run-name", default=None,
                    help="run name (6th field) of a TREC run (default: the mode name)")
-    p.set_defaults(func=_run)

@@ -12,6 +12,7 @@ import argparse
 import getpass
 import sys
 
+from core.cli_common import add_command
 from core.errors import SieveError
 from core.security.access import ROLES
 from core.security.users import UserFile, users_path
@@ -25,18 +26,15 @@ def register(sub) -> None:
     p.add_argument("--file", default=None, help="the user file (default: %(default)s -> "
                                                 "SIEVE_USERS_FILE or <data folder>/users.json)")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    add = verbs.add_parser("add", help="create an account (password prompted, or read from stdin)")
+    add = add_command(verbs, "add", _add, help="create an account (password prompted, or read from stdin)")
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input")
     add.add_argument("--replace", action="store_true", help="change an existing account")
-    add.set_defaults(func=_add)
-    ls = verbs.add_parser("list", help="list the accounts and roles")
-    ls.set_defaults(func=_list)
-    rm = verbs.add_parser("remove", help="delete an account (its grades are kept)")
+    add_command(verbs, "list", _list, help="list the accounts and roles")
+    rm = add_command(verbs, "remove", _remove, help="delete an account (its grades are kept)")
     rm.add_argument("name")
-    rm.set_defaults(func=_remove)
 
 
 def _file(args: argparse.Namespace) -> UserFile:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.cli_common import (
     add_budget_argument,
+    add_command,
     add_model_arguments,
     add_posts_arguments,
     budget_from_args,
@@ -35,8 +36,8 @@ _FREQ = {"hour": "1h", "day": "1D"}
 
 def register(subparsers) -> None:
     """Add the ``timeline`` sub-command to ``subparsers``."""
-    p = subparsers.add_parser(
-        "timeline",
+    p = add_command(
+        subparsers, "timeline", run,
         help="posts per time bin, per cluster or for a query's top posts",
         description="Count the posts of FILE per time bin (width chosen from the span unless --by day|hour), "
                     "per cluster with --by cluster, or only a query's top-k reranked posts with --query.",
@@ -60,7 +61,7 @@ def register(subparsers) -> None:
                    help="reference time for relative times such as 5分钟前 (default: the file's crawl time, "
                         "else its modification time)")
     p.add_argument("--out", metavar="PATH", help="write the rows: .csv or .jsonl")
-    p.set_defaults(func=run, device=None, dtype=None)
+    p.set_defaults(device=None, dtype=None)
 
 
 def _check(args) -> None:
