@@ -26,7 +26,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from core.errors import SieveError
-from core.labels.store import LabelStore, _check_grade, _now, query_id_for
+from core.labels.grades import MAX_GRADE, MIN_GRADE, _check_grade, _now
+from core.labels.store import LabelStore, query_id_for
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,9 @@ _SCHEMA = (
         text TEXT NOT NULL, position INTEGER NOT NULL, annotator TEXT NOT NULL, assigned_by TEXT,
         assigned_at TEXT NOT NULL, PRIMARY KEY (dataset, query_id, post_id, annotator))""",
     "CREATE INDEX IF NOT EXISTS assignments_annotator ON assignments (annotator, dataset, query_id)",
-    """CREATE TABLE IF NOT EXISTS adjudications (
+    f"""CREATE TABLE IF NOT EXISTS adjudications (
         dataset TEXT NOT NULL, query_id TEXT NOT NULL, post_id TEXT NOT NULL,
-        grade INTEGER NOT NULL CHECK (grade BETWEEN 1 AND 5), reviewer TEXT NOT NULL, note TEXT,
+        grade INTEGER NOT NULL CHECK (grade BETWEEN {MIN_GRADE} AND {MAX_GRADE}), reviewer TEXT NOT NULL, note TEXT,
         adjudicated_at TEXT NOT NULL, PRIMARY KEY (dataset, query_id, post_id))""",
 )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from core.labels.grades import MAX_GRADE, MIN_GRADE
+
 
 def _migration_1(con: sqlite3.Connection) -> None:
     con.execute(
@@ -29,12 +31,12 @@ def _migration_1(con: sqlite3.Connection) -> None:
         )"""
     )
     con.execute(
-        """CREATE TABLE grades (
+        f"""CREATE TABLE grades (
             dataset    TEXT NOT NULL,
             query_id   TEXT NOT NULL,
             post_id    TEXT NOT NULL,
             annotator  TEXT NOT NULL,
-            grade      INTEGER CHECK (grade IS NULL OR grade BETWEEN 1 AND 5),
+            grade      INTEGER CHECK (grade IS NULL OR grade BETWEEN {MIN_GRADE} AND {MAX_GRADE}),
             unsure     INTEGER NOT NULL DEFAULT 0,
             note       TEXT,
             graded_at  TEXT NOT NULL,
