@@ -24,7 +24,6 @@ from core.config import DEFAULT_RERANK_BUDGET
 from core.errors import ColumnError, SieveError
 from core.tables import neutralise, table_format, unneutralise, write_table
 
-
 # -- core/cli.py ---------------------------------------------------------------------------------
 
 def test_every_command_module_registers_its_commands():

@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     )
     add_posts_arguments(p)
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--k", type=int_at_least(1), metavar="K", help="KMeans with K clusters (default: HDBSCAN)")
+    how.add_argument("--k", type=int_at_least(1), metavar="K",
+                     help="KMeans with K clusters (default: HDBSCAN)")
     how.add_argument("--min-cluster-size", type=int_at_least(2), metavar="M",
                      help="HDBSCAN's minimum cluster size (default: automatic from the number of posts)")
     add_model_arguments(p, model_help="Qwen3-Embedding or sentence-transformers id or local folder",
@@ -45,14 +46,15 @@ def register(subparsers) -> None:
     p.add_argument("--task", default=None,
                    help="instruction for Qwen3-Embedding (default: a topic-identification task)")
     p.add_argument("--assign-noise", action="store_true", help="give unclustered posts their nearest cluster")
-    p.add_argument("--keywords", type=int_at_least(1), default=8, metavar="N", help="keywords per cluster (default 8)")
-    p.add_argument("--out", metavar="PATH", help="write one row per post: .csv or .jsonl")
+    p.add_argument("--keywords", type=int_at_least(1), default=8, metavar="N",
+                   help="keywords per cluster (default 8)")
+    p.add_argument("--out", metavar="PATH", help="write one row per post: .csv, .tsv, .jsonl or .parquet")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     p.add_argument("--seed", type=int, default=42, help="random state of UMAP and KMeans (default 42)")
 
 
 #: ``--out`` suffixes; columns of the rows written.
-OUT_SUFFIXES = (".csv", ".jsonl")
+OUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 OUT_COLUMNS = ("post_id", "cluster", "x", "y", "cluster_name", "keywords")
 
 

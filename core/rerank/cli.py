@@ -5,7 +5,7 @@ Ranks for one query (``--query``) or for every line of a queries file
 ``sample_data/queries.tsv``). Writes the ranked posts as CSV (UTF-8 with BOM,
 for spreadsheet programs), JSONL, or a TREC run (``q_id Q0 doc_id rank score
 run_name``, for ``python -m core evaluate``), chosen by the extension of
-``--out`` (``.csv``, ``.tsv``, ``.jsonl``, ``.json``; ``.txt``, ``.trec``,
+``--out`` (``.csv``, ``.tsv``, ``.jsonl``, ``.json``, ``.parquet``; ``.txt``, ``.trec``,
 ``.run``); without ``--out`` it prints the top posts. It always prints which
 model, device and instruction were used.
 
@@ -34,7 +34,7 @@ from core.tables import write_table
 #: Columns written for every ranked post, in order (``query_id`` and ``query`` first with ``--queries``).
 OUT_COLUMNS = ("post_id", "rank", "score", "log_odds", "first_stage_rank", "moved", "text")
 #: ``--out`` extensions: ranked-post tables and TREC runs.
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
 TREC_SUFFIXES = (".txt", ".trec", ".run")
 
 
@@ -100,8 +100,8 @@ def _write(table, path: Path) -> None:
 
 def _suffix_message(path) -> str:
     suffix = Path(path).suffix.lower()
-    return (f"The output file {path} must end in .csv, .tsv or .jsonl (ranked posts) or .txt, .trec or .run "
-            f"(a TREC run for 'python -m core evaluate'). Got {suffix or 'no extension'!r}.")
+    return (f"The output file {path} must end in .csv, .tsv, .jsonl or .parquet (ranked posts) or .txt, "
+            f".trec or .run (a TREC run for 'python -m core evaluate'). Got {suffix or 'no extension'!r}.")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -208,6 +208,7 @@ def register(subparsers) -> None:
                         "scores differ (README 'Measured')")
     add_budget_argument(p)
     p.add_argument("--out", "-o", default=None,
-                   help="output file: .csv / .tsv / .jsonl ranked posts, or .txt / .trec / .run TREC run")
+                   help="output file: .csv / .tsv / .jsonl / .parquet ranked posts, or .txt / .trec / .run "
+                        "TREC run")
     p.add_argument("--run-name", default=None,
                    help="run name (6th field) of a TREC run (default: the mode name)")

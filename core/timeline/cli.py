@@ -29,7 +29,7 @@ from core.rerank.cli import scorer_from_args
 from core.tables import write_table
 
 #: ``--out`` suffixes.
-OUT_SUFFIXES = (".csv", ".jsonl")
+OUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 
 _FREQ = {"hour": "1h", "day": "1D"}
 
@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     p.add_argument("--reference", metavar="TIME",
                    help="reference time for relative times such as 5分钟前 (default: the file's crawl time, "
                         "else its modification time)")
-    p.add_argument("--out", metavar="PATH", help="write the rows: .csv or .jsonl")
+    p.add_argument("--out", metavar="PATH", help="write the rows: .csv, .tsv, .jsonl or .parquet")
     p.set_defaults(device=None, dtype=None)
 
 
