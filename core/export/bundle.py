@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputFileError
+from core.tables import write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -157,15 +158,7 @@ def write_bundle(
         files["judgements.jsonl"] = write_judgements_jsonl(judgements, tmpdir / "judgements.jsonl")
         files["qrels.txt"] = write_qrels(grades_to_qrels(store.grades(dataset)), tmpdir / "qrels.txt")
         history = store.history(dataset)
-        with open(tmpdir / "history.jsonl", "w", encoding="utf-8") as fh:
-            for rec in history.to_dict(orient="records"):
-                rec = {k: (None if v is None or (not isinstance(v, (bool, str)) and pd.isna(v)) else v)
-                       for k, v in rec.items()}
-                rec["grade"] = None if rec["grade"] is None else int(rec["grade"])
-                rec["seq"] = int(rec["seq"])
-                rec["unsure"] = bool(rec["unsure"])
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        files["history.jsonl"] = tmpdir / "history.jsonl"
+        files["history.jsonl"] = write_jsonl(history.to_dict(orient="records"), tmpdir / "history.jsonl")
         used: set[str] = set()
         for name, value in (runs or {}).items():
             run, info = _run_and_info(name, value)

@@ -26,8 +26,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from core.errors import SieveError
+from core.ids import query_id_for
 from core.labels.grades import MAX_GRADE, MIN_GRADE, _check_grade, _now
-from core.labels.store import LabelStore, query_id_for
+from core.labels.store import LabelStore
 
 logger = logging.getLogger(__name__)
 
