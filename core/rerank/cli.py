@@ -26,6 +26,7 @@ from core.cli_common import (
     add_model_arguments,
     add_posts_arguments,
     budget_from_args,
+    parse_columns,
     positive_int,
 )
 from core.errors import InputFileError, SieveError
@@ -108,7 +109,6 @@ def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from core.ingest import read_posts
-    from core.ingest.cli import parse_columns
     from core.rerank.pipeline import rerank
 
     if args.mode and args.instruction:
