@@ -1,10 +1,13 @@
 """``python -m core``: Sieve's pipeline steps on the command line.
 
 Each stage registers its own sub-command from ``core/<stage>/cli.py`` through a
-``register(subparsers)`` function that adds a parser whose ``func`` default
-takes the parsed arguments and returns an exit code. Errors meant for a person
-(:class:`core.errors.SieveError`) are printed as one line on stderr with exit
-code 2; anything else is a bug and keeps its traceback.
+``register(subparsers)`` function that adds a parser (``core.cli_common.add_command``)
+whose ``func`` default takes the parsed arguments and returns an exit code; the
+options every command shares come from :mod:`core.cli_common`. A command module
+that fails to import stops ``python -m core`` (it is never skipped). Errors meant
+for a person (:class:`core.errors.SieveError`) are printed as one line on stderr
+with exit code 2, as argparse does for a malformed option; anything else is a bug
+and keeps its traceback.
 """
 
 from __future__ import annotations
