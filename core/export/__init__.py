@@ -1,9 +1,13 @@
 """export stage: TREC qrels and runs, judgements CSV/JSONL, zip bundles, and imports.
 
-* :mod:`core.export.trec`: ``write_qrels``, ``read_qrels``, ``write_run``, ``read_run``, ``read_runs``.
-* :mod:`core.export.judgements`: CSV (UTF-8 BOM, formula-safe) and JSONL of
-  every annotator's grades; ``import_judgements`` and ``import_qrels`` into a store.
-* :mod:`core.export.bundle`: ``write_bundle`` / ``read_bundle`` (zip + ``provenance.json``).
+* TREC files (``write_qrels``, ``read_qrels``, ``write_run``, ``read_run``, ``read_runs``) live in
+  :mod:`core.evaluate.trec` beside the qrels/run builders and are re-exported here (and by
+  :mod:`core.export.trec`): export builds on evaluate, never the other way.
+* :mod:`core.export.judgements`: CSV (UTF-8 BOM, formula-safe through :mod:`core.tables`) and JSONL of
+  every annotator's grades; :mod:`core.export.imports`: ``read_judgements``, ``import_judgements`` and
+  ``import_qrels`` into a store.
+* :mod:`core.export.bundle`: ``write_bundle`` / ``read_bundle`` (zip + ``provenance.json``);
+  :mod:`core.export.downloads`: every export as file bytes.
 """
 
 from core.evaluate.trec import read_qrels, read_run, read_runs, write_qrels, write_run
