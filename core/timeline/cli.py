@@ -122,7 +122,7 @@ def _top_posts(posts: pd.DataFrame, args) -> tuple[pd.DataFrame, dict[str, float
     scores = ranking.to_run()
     keep = posts["post_id"].astype(str).isin(scores)
     print(f"query {args.query!r}: the top {int(keep.sum()):,} of {len(posts):,} posts "
-          f"({ranking.info.model_id if getattr(ranking, 'info', None) else scorer})", file=sys.stderr)
+          f"({ranking.info.model_id if getattr(ranking, 'info', None) else type(scorer).__name__})", file=sys.stderr)
     return posts[keep].reset_index(drop=True), scores
 
 
