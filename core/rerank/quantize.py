@@ -118,30 +118,102 @@ CPU_WITHIN_BOUNDS = {
 }
 
 
-def auto_dtype(device: str, flags: frozenset[str] | None = None) -> str:
-    """The automatic dtype for ``device``: the fastest measured within the score bounds.
+#: Expected speed against fp32 when this machine's speed cannot be measured (a CPU other
+#: than this one is described by ``flags``): decoder-sized linear layers, measured with
+#: AVX2 kernels (int8 1.9-2.1x) and natively on AVX-512 BF16 (bf16 3.2x); README "Measured".
+PRIOR_SPEEDUP = {"float32": 1.0, "int8": 2.0, "bfloat16": 3.2}
+
+
+def cpu_candidates(flags: frozenset[str] | None = None,
+                   within_bounds: dict[str, bool] | None = None) -> list[str]:
+    """CPU dtypes the automatic choice may pick: float32, plus int8 (x86-64 with AVX2) and
+    bfloat16 (native bf16 only) where ``within_bounds`` (default :data:`CPU_WITHIN_BOUNDS`)
+    says their scores stayed within the bounds."""
+    bounds = CPU_WITHIN_BOUNDS if within_bounds is None else within_bounds
+    out = ["float32"]
+    if bounds.get(INT8) and int8_supported(flags):
+        out.append(INT8)
+    if bounds.get("bfloat16") and has_native_bf16(flags):
+        out.append("bfloat16")
+    return out
+
+
+@lru_cache(maxsize=4)
+def measure_dtype_seconds(dtypes: tuple[str, ...], tokens: int = 256) -> dict[str, float]:
+    """Seconds this CPU takes for one decoder-sized MLP (1024 -> 3072 -> 1024 on ``tokens``
+    tokens) in each of ``dtypes`` (best of 3 after a warm-up; about 0.1-0.5 s in all).
+
+    Cached per process: the dashboard measures once, when the automatic dtype is first asked.
+    """
+    import time
+
+    import torch
+
+    torch.manual_seed(0)
+    up, down = torch.nn.Linear(1024, 3072, bias=False), torch.nn.Linear(3072, 1024, bias=False)
+    x = torch.randn(tokens, 1024)
+    out: dict[str, float] = {}
+    for name in dtypes:
+        if name == INT8:
+            cls = int8_linear_class()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r".*quantize_per_(tensor|channel).*deprecated.*")
+                a, b = cls(up), cls(down, rotate=True)
+            xin = x
+        else:
+            dt = getattr(torch, name)
+            a, b, xin = up.to(dt), down.to(dt), x.to(dt)
+        best = float("inf")
+        with torch.inference_mode():
+            for i in range(4):
+                t0 = time.perf_counter()
+                b(torch.nn.functional.silu(a(xin)))
+                if i:
+                    best = min(best, time.perf_counter() - t0)
+        out[name] = best
+        up, down = up.float(), down.float()
+    logger.info("Measured dtype speed on this CPU (s per decoder-sized MLP): %s", out)
+    return out
+
+
+def auto_dtype(device: str, flags: frozenset[str] | None = None, *,
+               seconds: dict[str, float] | None = None,
+               within_bounds: dict[str, bool] | None = None) -> str:
+    """The automatic dtype for ``device``: the fastest here among those within the score bounds.
 
     * CUDA: ``"bfloat16"`` (the model card's choice; native on every recent card);
-    * CPU: ``"int8"`` on x86-64 with AVX2, else ``"bfloat16"`` where the CPU has
-      native bf16, each only when :data:`CPU_WITHIN_BOUNDS` says its scores stayed
-      within bounds -- today neither did, so ``"float32"`` (README "Measured");
+    * CPU: among :func:`cpu_candidates` (float32; int8 on x86-64 with AVX2; bf16 only with
+      native bf16; each only when its scores stayed within the bounds, :data:`CPU_WITHIN_BOUNDS`),
+      the one with the fewest ``seconds``: measured on this CPU by
+      :func:`measure_dtype_seconds` when ``flags`` describe this machine, else taken from
+      :data:`PRIOR_SPEEDUP`. Nothing is measured when float32 is the only candidate
+      (today: int8 and bf16 left the bounds, README "Measured");
     * MPS and anything else: ``"float32"``.
 
     Args:
         device: a torch device name (``"cpu"``, ``"cuda:0"``, ``"mps"``).
         flags: CPU flags to decide on (default: this machine's, :func:`cpu_flags`).
+        seconds: time per dtype for the same work (tests, or a caller that measured);
+            dtypes missing from it are not picked.
+        within_bounds: overrides :data:`CPU_WITHIN_BOUNDS`.
 
     Returns:
         A name from :data:`DTYPE_NAMES` other than ``"auto"``.
     """
     if device.startswith("cuda"):
         return "bfloat16"
-    if device.startswith("cpu"):
-        if CPU_WITHIN_BOUNDS.get(INT8) and int8_supported(flags):
-            return INT8
-        if CPU_WITHIN_BOUNDS.get("bfloat16") and has_native_bf16(flags):
-            return "bfloat16"
-    return "float32"
+    if not device.startswith("cpu"):
+        return "float32"
+    candidates = cpu_candidates(flags, within_bounds)
+    if len(candidates) == 1:
+        return candidates[0]
+    if seconds is None:
+        if flags is None or flags == cpu_flags():
+            seconds = measure_dtype_seconds(tuple(candidates))
+        else:
+            seconds = {name: 1.0 / PRIOR_SPEEDUP[name] for name in candidates}
+    timed = [name for name in candidates if name in seconds]
+    return min(timed, key=lambda name: (seconds[name], candidates.index(name))) if timed else "float32"
 
 
 def resolve_dtype(device: str, dtype: str | None) -> str | None:
