@@ -114,3 +114,15 @@ def test_stream_on_tiny_qwen3_matches_rerank(selfmade_qwen3_dir):
     last = steps[-1]
     assert last.table["post_id"].tolist() == full.table["post_id"].tolist()
     np.testing.assert_allclose(last.table["score"], full.table["score"], atol=1e-5)
+
+
+def test_a_first_batch_of_ten_refines_the_first_stage_top_ten_at_once():
+    # the Rerank page's first batch (dashboard.live.first_batch_size): the first ranking
+    # with scores already shows a refined top 10 -- the first stage's 10 best, best first
+    steps = list(rerank_stream(post_table(TEXTS), "flood river", scorer=FakeScorer(SCORES), first_batch=10))
+    first, refined = steps[0], steps[1]
+    assert refined.n_scored == 10
+    top = refined.table.head(10)
+    assert top["score"].notna().all() and top["score"].is_monotonic_decreasing
+    assert sorted(top["first_stage_rank"]) == list(range(1, 11))
+    assert set(top["text"]) == set(first.table["text"].head(10))
