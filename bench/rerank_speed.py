@@ -160,9 +160,13 @@ def first_top10(scorer, posts: list[str], label: str, first_batch: int = FIRST_B
           f"{cpu:.2f} CPU s; target 5 s: {'met' if wall <= 5 else 'NOT met'}")
 
 
-def _card_budget(torch) -> tuple[int, int]:
+#: card memory the dry run sizes its batches for (an H200's 141 GiB)
+DRY_RUN_GIB = 141.0
+
+
+def _card_budget(torch, gib: float | None = None) -> tuple[int, int]:
     """(batch_tokens, max_batch_size) sized to the GPU: about 1,024 tokens per GiB, 16k..128k."""
-    gib = torch.cuda.get_device_properties(0).total_memory / 2**30
+    gib = gib if gib is not None else torch.cuda.get_device_properties(0).total_memory / 2**30
     return int(min(131072, max(16384, 1024 * gib))), 4096
 
 
@@ -183,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-stream", action="store_true", help="skip the time to the first refined top 10")
     ap.add_argument("--batch-tokens", type=int, default=None, help="Sieve's token budget per batch")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="with --device cuda: run the CUDA path's code on the CPU (2 layers, 32 posts, "
+                         f"batches sized for {DRY_RUN_GIB:.0f} GiB) to check it works; its figures mean nothing")
     args = ap.parse_args(argv)
     isa = restrict_isa(args.isa)  # before torch is imported
 
@@ -201,14 +208,20 @@ def main(argv: list[str] | None = None) -> int:
     from core.rerank.qwen3 import Qwen3Reranker, reference_scores
 
     cuda = args.device.startswith("cuda")
-    if cuda and not torch.cuda.is_available():
+    dry = cuda and args.dry_run
+    if dry:  # the CUDA path's code, on the CPU, small
+        args.device, args.layers = "cpu", min(args.layers, 2)
+        args.posts, args.agree = args.posts or 32, min(args.agree, 32)
+        print(f"DRY RUN: the --device cuda code path on the CPU ({args.layers} layers, batches sized for "
+              f"{DRY_RUN_GIB:.0f} GiB): checks that it runs; no GPU figure comes from it")
+    elif cuda and not torch.cuda.is_available():
         print("SKIP: --device cuda, but this PyTorch sees no CUDA device.")
         return 0
     torch.set_num_threads(available_cpus())
     n_posts = args.posts or (2048 if cuda else 64)
-    batch_tokens, max_batch = _card_budget(torch) if cuda else (None, None)
+    batch_tokens, max_batch = _card_budget(torch, DRY_RUN_GIB if dry else None) if cuda else (None, None)
     batch_tokens = args.batch_tokens or batch_tokens
-    sync = torch.cuda.synchronize if cuda else None
+    sync = torch.cuda.synchronize if cuda and not dry else None
     tmp = Path(tempfile.mkdtemp(prefix="sieve-bench-"))
     try:
         with gzip.open(TOKENIZER / "tokenizer.json.gz", "rb") as fin, open(tmp / "tokenizer.json", "wb") as fout:
@@ -231,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tokens per pair incl. template: mean {np.mean([len(i) for i in ids]):.1f}, "
               f"min {min(len(i) for i in ids)}, max {max(len(i) for i in ids)}")
         print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}"
-              + (f" ({torch.cuda.get_device_name(0)}, batch_tokens {batch_tokens})" if cuda else "")
+              + (f" ({'DRY RUN' if dry else torch.cuda.get_device_name(0)}, batch_tokens {batch_tokens})" if cuda else "")
               + f"; {isa}; cpu capability {torch.backends.cpu.get_cpu_capability()}; CPU flags: "
               + (" ".join(sorted(f for f in flags if f.startswith(("avx2", "avx512_bf16", "avx512_vnni", "amx"))))
                  or "unknown"))
@@ -290,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     _report(rows, fp32, fp32_all, len(posts), len(posts_all), torch.get_num_threads(), args, cuda)
+    if dry:
+        print("DRY RUN finished: the --device cuda code path ran end to end on the CPU; the figures above "
+              "are CPU figures of a 2-layer model, not a GPU measurement.")
     print(f"automatic dtype on {args.device} here: {auto_dtype(args.device)} (core.rerank.quantize.auto_dtype)")
     return 0
 
