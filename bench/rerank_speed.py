@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             qmodel = quantize_int8(copy.deepcopy(model))
             int8_scorer = Qwen3Reranker.from_model(qmodel, tokenizer, model_id=mid)
             t, c, r8, r8_all = run(int8_scorer)
-            rows.append(("Sieve int8 (dynamic, per channel)", t, c, r8.scores, r8_all.scores))
+            rows.append(("Sieve int8 (7-bit weights, per-token)", t, c, r8.scores, r8_all.scores))
             if not args.no_stream:
                 first_top10(fp32_scorer, posts_all, "fp32")
                 first_top10(int8_scorer, posts_all, "int8")
@@ -340,7 +340,7 @@ def _report(rows, fp32, fp32_all, n, n_all, threads, args, cuda) -> None:
     if st:
         checks.append(("Sieve fp32 >= 2.5x the sentence-transformers peer", 1 / ratios[st] >= 2.5,
                        f"{1 / ratios[st]:.2f}x"))
-    i8 = "Sieve int8 (dynamic, per channel)"
+    i8 = "Sieve int8 (7-bit weights, per-token)"
     if i8 in ratios:
         checks.append(("int8 >= 1.8x Sieve fp32", ratios[i8] >= 1.8, f"{ratios[i8]:.2f}x"))
         if i8 + " agree" in ratios:
