@@ -48,6 +48,31 @@ def test_int8_scores_close_to_fp32_and_quantised_for_real(model_dir):
     assert type(int8.model.lm_head).__name__ == "Linear"  # the yes/no head stays float32
 
 
+def test_int8_linear_does_not_saturate_and_rotates_heavy_tails():
+    import torch
+
+    from core.rerank.quantize import hadamard, int8_linear_class
+
+    cls = int8_linear_class()
+    # the AVX2 kernel's int16 pair sums overflow with 8-bit weights and 8-bit activations:
+    # a constant input against constant weights is where they do (99 % off before)
+    lin = torch.nn.Linear(256, 64, bias=True)
+    with torch.no_grad():
+        lin.weight.fill_(0.5)
+    x = torch.ones(3, 256)
+    got, ref = cls(lin)(x).detach(), lin(x).detach()
+    assert float((got - ref).abs().max() / ref.abs().max()) < 1e-2
+    # heavy-tailed tokens (a few large inputs, as down_proj sees): the rotation lowers the error
+    torch.manual_seed(0)
+    big = torch.nn.Linear(1024, 256, bias=False)
+    x = torch.randn(32, 1024) * (torch.rand(32, 1024) < 0.02) * 30 + torch.randn(32, 1024)
+    ref = big(x).detach()
+    err = {rot: float((cls(big, rotate=rot)(x) - ref).norm() / ref.norm()) for rot in (False, True)}
+    assert err[True] < 0.8 * err[False] and err[True] < 3e-2
+    h = hadamard(64)
+    torch.testing.assert_close(h @ h, torch.eye(64), atol=1e-6, rtol=0)
+
+
 def test_int8_score_of_a_post_does_not_depend_on_its_batch(selfmade_qwen3_dir):
     # per-token activation scales: batching a post with others must not change its score
     int8 = Qwen3Reranker(str(selfmade_qwen3_dir), dtype="int8")

@@ -295,8 +295,10 @@ def int8_linear_class():
                 w = (w.reshape(self.out_features, -1, HADAMARD_BLOCK) @ self.hadamard).reshape(w.shape)
             scale = (w.abs().amax(dim=1) / WEIGHT_QMAX).clamp_min(1e-12).double()
             zero = torch.zeros(self.out_features, dtype=torch.long)
-            qweight = torch.quantize_per_channel(w.contiguous(), scale, zero, 0, torch.qint8)
-            self._packed = torch.ops.quantized.linear_prepack(qweight, None)
+            with warnings.catch_warnings():  # quantized tensors are deprecated in favour of torchao
+                warnings.filterwarnings("ignore", message=r".*quantize_per_(tensor|channel).*deprecated.*")
+                qweight = torch.quantize_per_channel(w.contiguous(), scale, zero, 0, torch.qint8)
+                self._packed = torch.ops.quantized.linear_prepack(qweight, None)
             bias = linear.bias
             self.bias = (None if bias is None
                          else torch.nn.Parameter(bias.detach().float().clone(), requires_grad=False))
