@@ -60,7 +60,7 @@ def test_rerank_scores_in_growing_batches_and_estimates_the_next_run(slow):
     (ranking,) = state.work(at.session_state).rankings.values()
     n = ranking.n_candidates
     assert ranking.complete and ranking.n_scored == n
-    assert scorer.batches[:2] == [8, 16] and sum(scorer.batches) == n  # first batch small (rate unknown)
+    assert scorer.batches[:2] == [10, 20] and sum(scorer.batches) == n  # first batch: the top 10 (rate unknown)
     assert not at.warning or not any("Cancelled" in w.value for w in at.warning)
     table = at.dataframe[0].value
     assert table["score"].notna().all() and table["score"].is_monotonic_decreasing
@@ -74,13 +74,13 @@ def test_cancel_keeps_what_is_scored_and_rerank_finishes_it(slow):
     slow(cancel_on_call=2)  # Cancel pressed while the second batch runs
     at = rerank(start(), "台风", "relevance")
     (ranking,) = state.work(at.session_state).rankings.values()
-    assert not ranking.complete and ranking.n_scored == 8
+    assert not ranking.complete and ranking.n_scored == 10
     warning = [w.value for w in at.warning if "Cancelled" in w.value]
-    assert warning and f"kept the 8 of {ranking.n_candidates}" in warning[0]
+    assert warning and f"kept the 10 of {ranking.n_candidates}" in warning[0]
     table = at.dataframe[0].value
     scored = table["score"].notna().to_numpy()
-    assert scored[:8].all() and not scored[8:].any()  # scored first, the rest after, unscored
-    assert table["score"].head(8).is_monotonic_decreasing
+    assert scored[:10].all() and not scored[10:].any()  # scored first, the rest after, unscored
+    assert table["score"].head(10).is_monotonic_decreasing
     # Compare and Grade do not take the partial ranking as done: pressing Rerank finishes it
     slow()
     button(at, "Rerank").click().run()
