@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _rerank_peers import build_model, restrict_isa  # noqa: E402
-from rerank_speed import EVENT, QUERY, TOKENIZER  # noqa: E402
+from _rerank_peers import build_model, restrict_isa
+from rerank_speed import EVENT, QUERY, TOKENIZER
 
 
 def labelled_tweets() -> list[tuple[str, bool]]:

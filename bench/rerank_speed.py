@@ -62,7 +62,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _rerank_peers import agreement, build_model, restrict_isa, seq_cls_folder, st_peer, timed  # noqa: E402
+from _rerank_peers import agreement, build_model, restrict_isa, seq_cls_folder, st_peer, timed
+
 SHARED = Path(os.environ.get("SIEVE_SHARED_DIR") or ROOT.parent / "shared")  # as tests/conftest.py
 TOKENIZER = SHARED / "fixtures" / "qwen3_tokenizer"
 EVENT = SHARED / "real_data" / "crisislex_t26" / "2013_Typhoon_Yolanda"

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.rerank.quantize import auto_dtype, cpu_candidates, has_native_bf16, int8_supported, measure_dtype_seconds
+from core.rerank.quantize import (
+    auto_dtype,
+    cpu_candidates,
+    has_native_bf16,
+    int8_supported,
+    measure_dtype_seconds,
+)
 
 BOTH = {"int8": True, "bfloat16": True}
 AVX512 = frozenset({"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni"})
