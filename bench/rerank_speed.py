@@ -18,7 +18,9 @@ scores the same 64 posts for one query:
    dependency of Sieve: ``pip install --target DIR sentence-transformers`` and
    ``PYTHONPATH=DIR``);
 4. Sieve int8: the scorer on the model with its decoder's linear layers
-   dynamically quantised (:mod:`core.rerank.quantize`; CPU only);
+   quantised (7-bit weights, per-token 8-bit activations, :mod:`core.rerank.quantize`;
+   CPU only), and the time from pressing Rerank to the first refined top 10 of 200
+   candidates (streaming, fp32 and int8; ``--no-stream`` skips it);
 5. Sieve bfloat16: the same scorer on the model cast to bfloat16 (skipped on a
    CPU without native bf16 unless ``--bf16``: emulated bf16 is 3-4x slower than fp32).
 
@@ -30,7 +32,8 @@ figures only indicate what real weights do (the ``weights`` test tier checks tho
 
 ``--device cuda``: bf16 with SDPA attention and token-budget batches sized to the
 card (``--batch-tokens``), the plain recipe in bf16 in the same run, and fp32 as
-the deviation yardstick. ``--isa avx2`` restricts PyTorch, oneDNN, MKL and FBGEMM
+the deviation yardstick; ``--dry-run`` runs that code path on the CPU (2 layers, batches
+sized for 141 GiB) to check it before a GPU is lent. ``--isa avx2`` restricts PyTorch, oneDNN, MKL and FBGEMM
 to AVX2 kernels (what a laptop CPU without AVX-512 runs). ``--layers`` shrinks the
 model depth for a quick run on a busy machine (speed ratios hold per layer).
 
