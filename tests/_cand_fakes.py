@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import Cancelled
-from core.rerank.base import ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, ScoreResult, ScorerInfo
 
 
 class HashEmbedder:
@@ -35,7 +35,7 @@ class HashEmbedder:
         return out
 
 
-class FakeScorer:
+class FakeScorer(BaseScorer):
     """Scores documents by a hand-set table ``{text: score}`` (NaN for unknown
     texts, or ``default``); optional log-odds table; polls ``should_cancel``
     once per document."""

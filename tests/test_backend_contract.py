@@ -34,7 +34,7 @@ DOCS = [
 def _embedded(request):
     from core.rerank import load_scorer
 
-    return load_scorer("embedded").fit(DOCS)  # its BM25 statistics come from the table
+    return load_scorer("embedded").bind(DOCS)  # its BM25 statistics come from the table
 
 
 def _qwen3_selfmade(request):

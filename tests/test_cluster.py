@@ -22,7 +22,7 @@ from core.cluster.algorithms import (
 )
 from core.cluster.keywords import ctfidf_matrix
 from core.cluster.reduce import cosine_neighbours, pca_reduce, reduce_embeddings
-from core.rerank.base import ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, ScoreResult, ScorerInfo
 
 
 def _unit(x):
@@ -298,7 +298,7 @@ def test_rename_and_merge_clusters():
 
 # --- cluster, then rerank --------------------------------------------------------------
 
-class KeywordScorer:
+class KeywordScorer(BaseScorer):
     """Fake scorer: relevance = share of query words in the post."""
 
     info = ScorerInfo("fake", None, "embedded", "cpu", "n/a", False)

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.rerank.base import ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, ScoreResult, ScorerInfo
 from dashboard import state
 
 _TOKEN = re.compile(r"\w", re.UNICODE)
@@ -37,7 +37,7 @@ def _unit(seed: str) -> float:
     return int(hashlib.sha1(seed.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
-class FakeScorer:
+class FakeScorer(BaseScorer):
     """Instruction-aware fake reranker (kind ``"qwen3"`` unless told otherwise)."""
 
     def __init__(self, *, kind: str = "qwen3", follows_instructions: bool = True,

@@ -40,26 +40,33 @@ def test_instruction_does_not_change_scores_and_embeddings_are_reused():
     assert emb.calls == calls + 1  # only the query was embedded again
 
 
-def test_fit_uses_corpus_statistics():
+def test_bind_uses_corpus_statistics():
     emb = HashEmbedder()
-    fitted = EmbeddedScorer(emb).fit([d for d in DOCS if d])
+    fitted = EmbeddedScorer(emb).bind([d for d in DOCS if d])
     # the same documents, scored in two different subsets, keep their score when fitted
     x = fitted.predict("flood road", [DOCS[0], DOCS[4]]).scores
     y = fitted.predict("flood road", [DOCS[4], DOCS[2], DOCS[0]]).scores
     np.testing.assert_allclose([x[0], x[1]], [y[2], y[0]])
 
 
-def test_fit_binds_a_copy_so_one_shared_scorer_serves_two_tables():
+def test_bind_returns_self_and_one_shared_scorer_serves_two_tables():
     shared = EmbeddedScorer(HashEmbedder())
     table_a = [d for d in DOCS if d]
     table_b = ["flood road", "road works tonight", "flood flood flood", "lunch", "cats", "dogs"]
-    fitted_a = shared.fit(table_a)
+    fitted_a = shared.bind(table_a)
     before = fitted_a.predict("flood road", table_a).scores
-    fitted_b = shared.fit(table_b)  # another session's table, fitted on the same shared scorer
-    assert fitted_a is not shared and fitted_b is not fitted_a
+    fitted_b = shared.bind(table_b)  # another session's table, bound to the same shared scorer
+    assert fitted_a is shared and fitted_b is shared  # scikit-learn's fit contract
+    # table A's posts are still scored against table A's statistics
     np.testing.assert_array_equal(fitted_a.predict("flood road", table_a).scores, before)
-    # the shared scorer itself stays unbound: it scores a set against that set alone
-    assert shared.fit(table_a).predict("flood road", table_a).scores.tolist() == before.tolist()
+    assert shared.bind(table_a).predict("flood road", table_a).scores.tolist() == before.tolist()
+    # a candidate subset of table B is scored against table B, as it was when B was bound alone
+    alone_b = EmbeddedScorer(HashEmbedder()).bind(table_b).predict("flood road", table_b[:3]).scores
+    np.testing.assert_array_equal(shared.predict("flood road", table_b[:3]).scores, alone_b)
+    # documents outside every bound table are scored against each other, as by an unbound scorer
+    other = ["flood warning for the river", "lunch with friends", "road flood again"]
+    np.testing.assert_array_equal(shared.predict("flood road", other).scores,
+                                  EmbeddedScorer(HashEmbedder()).predict("flood road", other).scores)
 
 
 def test_weights_validated_and_cancel():

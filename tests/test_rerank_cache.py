@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from core.errors import Cancelled
-from core.rerank.base import ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, ScoreResult, ScorerInfo
 from core.rerank.cache import FILENAME, CachedScorer
 from core.rerank.modes import DEFAULT_INSTRUCTION
 from core.rerank.qwen3 import Qwen3Reranker
 
 
-class CountingScorer:
+class CountingScorer(BaseScorer):
     """A pointwise fake: score = a hash of (instruction, query, text) in [0, 1)."""
 
     def __init__(self, *, kind="qwen3", follows_instructions=True, log_odds=True):

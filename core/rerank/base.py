@@ -1,8 +1,16 @@
 """The relevance-scorer protocol every reranking backend implements.
 
-A backend is a small class in its own module (``qwen3.py``, ``embedded.py``,
+A backend is a small class in its own module (``qwen3/``, ``embedded.py``,
 ``vllm.py``) that scores (instruction, query, post) triples. Adding a backend
-is adding a file and one line to :func:`core.rerank.load_scorer`.
+is adding a file, one line to :func:`core.rerank.load_scorer` and one entry to
+``tests/test_backend_contract.py``.
+
+The protocol has one set-up step, :meth:`RelevanceScorer.bind` (scikit-learn's
+``fit``: it returns ``self``): the pipeline binds the scorer to the whole post
+table before scoring its candidates. Scorers whose score of a post depends on
+that post alone (Qwen3, vLLM) inherit the no-op of :class:`BaseScorer`; the
+embedded default takes its BM25 statistics and feedback pool from the corpus.
+Wrappers (the score cache) forward it.
 """
 
 from __future__ import annotations
@@ -74,12 +82,38 @@ class RelevanceScorer(Protocol):
     """Scores documents for one (instruction, query).
 
     Implementations are thread-safe: one instance per process serves every
-    caller.
+    caller. :class:`BaseScorer` gives the defaults of ``bind``, ``embedder``
+    and ``pointwise`` for a scorer that needs no corpus.
     """
 
     @property
     def info(self) -> ScorerInfo:
         """Which model this scorer runs."""
+        ...
+
+    @property
+    def embedder(self):
+        """The :class:`core.embed.base.Embedder` this scorer brings (the pipeline then uses it
+        for the dense first stage and MMR), or ``None``."""
+        ...
+
+    @property
+    def pointwise(self) -> bool:
+        """Whether a post's score depends on that post alone (then scores can be cached and
+        candidates scored in batches); False when it depends on the other documents."""
+        ...
+
+    def bind(self, corpus: Sequence[str], embeddings: np.ndarray | None = None) -> RelevanceScorer:
+        """Show the scorer the whole corpus (the post table) before it scores candidates from it.
+
+        Args:
+            corpus: every scorable post text of the table (n).
+            embeddings: optional float32 (n, dim) embeddings of ``corpus`` by
+                :attr:`embedder` (zero rows = not embedded).
+
+        Returns:
+            ``self`` (binding again to the same corpus changes nothing).
+        """
         ...
 
     def predict(
@@ -108,3 +142,23 @@ class RelevanceScorer(Protocol):
             core.errors.Cancelled: when ``should_cancel()`` returned True.
         """
         ...
+
+
+class BaseScorer:
+    """The protocol's defaults for a scorer whose score of a post depends on that post alone.
+
+    ``bind`` is a no-op returning ``self``, ``embedder`` is ``None`` and
+    ``pointwise`` is True, except for a scorer of kind ``"embedded"`` (whose
+    scores depend on the candidate set). Subclasses implement ``info`` and
+    ``predict`` and override what differs.
+    """
+
+    embedder = None
+
+    @property
+    def pointwise(self) -> bool:
+        return self.info.kind != "embedded"
+
+    def bind(self, corpus: Sequence[str], embeddings: np.ndarray | None = None):
+        """No-op: a pointwise score needs no corpus. Returns ``self``."""
+        return self

@@ -8,8 +8,8 @@ stored as SQLite REAL (float64), so the float32 scores come back bit for bit.
 
 Only pointwise scorers are cached: a score that depends on the other posts of
 the call (the embedded default fuses BM25, whose IDF depends on the candidate
-set) is passed through uncached. A scorer says so with a ``pointwise``
-attribute; without one, every kind except ``"embedded"`` counts as pointwise.
+set) is passed through uncached: the protocol's ``pointwise`` says which
+(:class:`core.rerank.base.BaseScorer`: every kind except ``"embedded"``).
 """
 
 from __future__ import annotations
@@ -98,8 +98,6 @@ class CachedScorer:
         self.hits = 0
         self.misses = 0
         self._scorer_key = scorer_key(scorer)
-        pointwise = getattr(scorer, "pointwise", None)
-        self.pointwise = bool(pointwise) if pointwise is not None else scorer.info.kind != "embedded"
         if not self.pointwise:
             logger.info("Scores of %s depend on the candidate set; they are not cached.", scorer.info.model_id)
 
@@ -111,6 +109,21 @@ class CachedScorer:
     @property
     def cache_key(self) -> str:
         return self._scorer_key
+
+    @property
+    def pointwise(self) -> bool:
+        """The wrapped scorer's: only pointwise scores are cached."""
+        return bool(self.scorer.pointwise)
+
+    @property
+    def embedder(self):
+        """The wrapped scorer's embedder (or None)."""
+        return self.scorer.embedder
+
+    def bind(self, corpus: Sequence[str], embeddings: np.ndarray | None = None) -> CachedScorer:
+        """Bind the wrapped scorer to ``corpus`` (:meth:`core.rerank.base.RelevanceScorer.bind`); returns self."""
+        self.scorer.bind(corpus, embeddings)
+        return self
 
     def _key(self, instruction: str, query: str, text: str) -> bytes:
         payload = json.dumps([self._scorer_key, instruction, query, text], ensure_ascii=False)
@@ -162,6 +175,7 @@ class CachedScorer:
                 chunks finished before that stay cached).
         """
         if not self.pointwise:
+            self.misses += len(documents)  # every post goes to the scorer
             return self.scorer.predict(query, documents, instruction=instruction, progress=progress,
                                        should_cancel=should_cancel)
         docs = ["" if d is None else str(d) for d in documents]

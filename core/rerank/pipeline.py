@@ -1,6 +1,7 @@
 """From (posts, query, mode) to a :class:`Ranking`.
 
-Steps (docs/ARCHITECTURE.md, "core.rerank"):
+Steps (docs/ARCHITECTURE.md, "core.rerank"; each a named function of
+:mod:`core.rerank.steps`, :mod:`core.rerank.mode_part` or :mod:`core.rerank.diversify`):
 
 1. Unscorable posts (empty text, placeholders: ``scorable`` False) are set
    aside with their reason in ``Ranking.unscored``.
@@ -11,7 +12,9 @@ Steps (docs/ARCHITECTURE.md, "core.rerank"):
    Above ``core.candidates.index.FULL_EMBED_MAX`` scorable posts, only BM25's
    best posts for the query (and those already embedded) get a vector
    (:func:`core.candidates.index.pool_embeddings`); the rest rank by BM25 alone.
-3. The scorer scores the candidates under the mode's instruction.
+3. The scorer, bound to the whole table first (:meth:`core.rerank.base.RelevanceScorer.bind`:
+   a no-op for Qwen3 and vLLM; the embedded default takes its BM25 statistics
+   from it), scores the candidates under the mode's instruction.
 4. Modes with ``diversify`` re-order the scored list by maximal marginal
    relevance over embeddings (:func:`core.candidates.mmr`; relevance = the
    scores in [0, 1], similarity = cosine), with the weight recorded. It is the only part of a mode a scorer that ignores instructions
@@ -35,18 +38,25 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from core.candidates import embed_posts, first_stage
-from core.candidates.bm25 import cached_index
-from core.candidates.index import FULL_EMBED_MAX, pool_embeddings
-from core.errors import Cancelled, SieveError
-from core.rerank.base import ScorerInfo
+from core.errors import Cancelled
+from core.rerank.base import ScoreResult, ScorerInfo
 from core.rerank.diversify import demote_copies, demote_duplicates, diversify
 from core.rerank.mode_part import fuse_for_scorer, scorer_note
 from core.rerank.modes import Mode, resolve_instruction
+from core.rerank.steps import (
+    bind_scorer,
+    check_arguments,
+    choose_candidates,
+    embed_for_first_stage,
+    order_by_score,
+    ranking_table,
+    set_aside_unscorable,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RANKING_COLUMNS", "Prepared", "Ranking", "assemble", "demote_duplicates", "prepare", "rerank"]
+__all__ = ["RANKING_COLUMNS", "Prepared", "Ranking", "assemble", "demote_duplicates", "prepare", "rerank",
+           "score_candidates"]
 
 #: Columns of ``Ranking.table``, in order.
 RANKING_COLUMNS = ("post_id", "rank", "score", "log_odds", "first_stage_rank", "moved", "text")
@@ -139,24 +149,13 @@ def _check_cancel(should_cancel: Callable[[], bool] | None) -> None:
         raise Cancelled("Reranking was cancelled.")
 
 
-def _unwrap(scorer):
-    """The innermost scorer of a wrapper (``CachedScorer.scorer`` / ``.inner``)."""
-    seen = 0
-    while seen < 5:
-        inner = getattr(scorer, "scorer", None) or getattr(scorer, "inner", None)
-        if inner is None or inner is scorer:
-            return scorer
-        scorer, seen = inner, seen + 1
-    return scorer
-
-
 @dataclass
 class Prepared:
-    """What :func:`prepare` hands to scoring and :func:`assemble` (steps 1-2 done).
+    """What :func:`prepare` hands to scoring and :func:`assemble` (steps 1-2 done, scorer bound).
 
     Attributes:
         query, mode (the :class:`Mode`), instruction: what is ranked and how.
-        scorer: the scorer to call (the embedded one already bound to this table).
+        scorer: the scorer to call, bound to this table (:meth:`RelevanceScorer.bind`).
         embedder: the embedder for MMR, or None.
         info: the scorer's :class:`ScorerInfo`.
         candidates: the first stage's :class:`core.candidates.Candidates`.
@@ -187,71 +186,32 @@ class Prepared:
 
 def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=None, top_k=None, budget=200,
             embedder=None, embeddings=None, modes=None, should_cancel=None) -> Prepared:
-    """Steps 1-2 of :func:`rerank`: check the arguments, set unscorable posts aside,
-    run the first stage. Arguments and errors as for :func:`rerank`."""
-    if not isinstance(query, str) or not query.strip():
-        raise SieveError("The query is empty. Type what the posts should be about.")
-    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
-        raise SieveError(f"The 'top_k' parameter of rerank must be an int >= 1. Got {top_k!r} instead.")
-    if not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise SieveError(f"The rerank budget must be an integer >= 1. Got {budget!r} instead.")
-    missing = [c for c in ("post_id", "text") if c not in posts.columns]
-    if missing:
-        raise SieveError(f"The post table has no column {', '.join(missing)}: read the file with "
-                         "core.ingest.read_posts first.")
+    """Steps 1-2 of :func:`rerank` and the scorer bound to the table: check the arguments, set
+    unscorable posts aside, choose the candidates. Arguments and errors as for :func:`rerank`."""
+    check_arguments(posts, query, top_k=top_k, budget=budget)
     chosen, instr = resolve_instruction(mode, instruction, modes)
-    if embedder is None:  # the embedded scorer brings its own embedder
-        embedder = getattr(_unwrap(scorer), "embedder", None)
+    embedder = scorer.embedder if embedder is None else embedder  # the embedded scorer brings its own
+    _check_cancel(should_cancel)
+    table = set_aside_unscorable(posts)
     notes: list[str] = []
+    embeddings = embed_for_first_stage(table, query, embedder, embeddings, budget=int(budget),
+                                       diversify=chosen.diversify, notes=notes)
+    cands = choose_candidates(table, query, embedder, embeddings, budget=int(budget), notes=notes)
     _check_cancel(should_cancel)
+    scorer = bind_scorer(scorer, table, embeddings)
+    return Prepared(bm25=table.candidate_bm25(cands.positions), query=query, mode=chosen, instruction=instr,
+                    scorer=scorer, embedder=embedder, info=scorer.info, candidates=cands,
+                    texts=[table.texts[i] for i in cands.positions], ids=table.ids, posts=table.posts,
+                    unscored_rows=table.unscored_rows, notes=notes, budget=int(budget))
 
-    posts = posts.reset_index(drop=True)
-    ids = posts["post_id"].astype(str).to_numpy()
-    texts = posts["text"].fillna("").astype(str).to_numpy()
-    if "scorable" in posts.columns:
-        scorable = posts["scorable"].fillna(False).astype(bool).to_numpy() & np.array([bool(t.strip()) for t in texts])
-    else:
-        scorable = np.array([bool(t.strip()) for t in texts], dtype=bool)
-    reasons = (posts["unscorable_reason"] if "unscorable_reason" in posts.columns
-               else pd.Series([None] * len(posts)))
-    unscored_rows = [(ids[i], reasons.iloc[i] or ("empty text" if not texts[i].strip() else "not scorable"))
-                     for i in np.flatnonzero(~scorable)]
 
-    work = posts.assign(scorable=scorable)
-    if embedder is not None and int(scorable.sum()) > FULL_EMBED_MAX:
-        # A large table: do not wait for every post to be embedded (core.candidates.index).
-        embeddings, n_emb, _ = pool_embeddings(embedder, texts, scorable, query, budget=int(budget),
-                                               known=embeddings)
-        if n_emb < int(scorable.sum()):
-            notes.append(f"Dense first stage over {n_emb:,} of {int(scorable.sum()):,} posts (BM25's best "
-                         "for this query and those already embedded); the others were ranked by BM25 only.")
-    elif embeddings is None and embedder is not None and int(scorable.sum()) > 0:
-        need_vecs = int(scorable.sum()) > budget or chosen.diversify
-        if need_vecs:
-            embeddings = np.zeros((len(posts), getattr(embedder, "dim", 0) or 1), dtype=np.float32)
-            idx = np.flatnonzero(scorable)
-            vecs = embed_posts(embedder, [texts[i] for i in idx])
-            if embeddings.shape[1] != vecs.shape[1]:
-                embeddings = np.zeros((len(posts), vecs.shape[1]), dtype=np.float32)
-            embeddings[idx] = vecs
-    cands = first_stage(work, query, embedder=embedder if embeddings is not None else None,
-                        budget=int(budget), embeddings=embeddings)
+def score_candidates(prep: Prepared, *, progress=None, should_cancel=None) -> ScoreResult:
+    """Step 3 of :func:`rerank`: the bound scorer scores the candidates under the instruction
+    (through the score cache when the scorer is a :class:`core.rerank.cache.CachedScorer`)."""
+    result = prep.scorer.predict(prep.query, prep.texts, instruction=prep.instruction, progress=progress,
+                                 should_cancel=should_cancel)
     _check_cancel(should_cancel)
-    if cands.n_scorable > budget:
-        notes.append(f"First stage ({'BM25 + dense, reciprocal rank fusion' if cands.method == 'rrf' else cands.method}) "
-                     f"kept {len(cands)} of {cands.n_scorable} posts for the scorer (budget {budget}).")
-    notes.extend(cands.notes if cands.n_scorable > budget else [])
-
-    inner = _unwrap(scorer)
-    if hasattr(inner, "fit") and hasattr(inner, "add_embeddings"):  # the embedded scorer
-        # Its scores depend on the table (BM25 statistics, feedback pool), so they are never
-        # cached: score with a copy bound to this table, leaving the shared scorer untouched.
-        scorer = inner.fit(list(texts[scorable]), None if embeddings is None else embeddings[scorable])
-    pool, rows = np.flatnonzero(scorable), np.searchsorted(np.flatnonzero(scorable), cands.positions)
-    bm25 = lambda text: cached_index([texts[i] for i in pool]).scores(text)[rows]  # noqa: E731
-    return Prepared(bm25=bm25, query=query, mode=chosen, instruction=instr, scorer=scorer, embedder=embedder,
-                    info=scorer.info, candidates=cands, texts=[texts[i] for i in cands.positions], ids=ids,
-                    posts=posts, unscored_rows=unscored_rows, notes=notes, budget=int(budget))
+    return result
 
 
 def assemble(prep: Prepared, scores: np.ndarray, log_odds: np.ndarray | None, *, info: ScorerInfo | None = None,
@@ -272,61 +232,40 @@ def assemble(prep: Prepared, scores: np.ndarray, log_odds: np.ndarray | None, *,
         A :class:`Ranking`.
     """
     info = info or prep.info
-    chosen, cands, ids, pos = prep.mode, prep.candidates, prep.ids, prep.candidates.positions
-    notes, unscored_rows = list(prep.notes), list(prep.unscored_rows)
-    n_cand = len(pos)
+    n_cand = len(prep.candidates.positions)
     done = np.ones(n_cand, dtype=bool) if done is None else np.asarray(done, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
     has_lo = log_odds is not None
     log_odds = np.full(n_cand, np.nan) if log_odds is None else np.asarray(log_odds, dtype=np.float64)
     ok = done & ~np.isnan(scores)
-    for i in np.flatnonzero(done & ~ok):
-        unscored_rows.append((ids[pos[i]], "not scored by the model (empty after cleaning)"))
+    unscored_rows = list(prep.unscored_rows) + [
+        (prep.ids[prep.candidates.positions[i]], "not scored by the model (empty after cleaning)")
+        for i in np.flatnonzero(done & ~ok)]
+    notes = list(prep.notes)
 
     # A scorer that cannot read the instruction gets the mode's model-agnostic part instead.
     relevance = scores.copy()
     scores, mode_scores, part = fuse_for_scorer(prep, info, scores, ok)
     _check_cancel(should_cancel)
-
-    fs_rank = np.arange(1, n_cand + 1)
-    keep = np.flatnonzero(ok)
-    # Best first by log-odds when present (it separates scores saturated near 1), else by score;
-    # ties keep the first-stage order.
-    key = (np.where(np.isnan(log_odds[keep]), scores[keep], log_odds[keep]) if has_lo and part is None
-           else scores[keep])
-    order = keep[np.lexsort((fs_rank[keep], -key))]
-
+    order = order_by_score(scores, log_odds if has_lo and part is None else None, ok)
     if not info.follows_instructions:
-        notes.append(scorer_note(info, chosen, part))
+        notes.append(scorer_note(info, prep.mode, part))
     diversified, lam, moved = False, None, 0
-    if chosen.diversify and len(order) > 1:
+    if prep.mode.diversify and len(order) > 1:
         order, diversified, lam = diversify(prep, order, scores, notes, should_cancel)
         order, moved = demote_copies(prep, order, notes)
-    pending = np.flatnonzero(~done)
-    order = np.concatenate([order, pending]).astype(np.int64)
+    order = np.concatenate([order, np.flatnonzero(~done)]).astype(np.int64)  # pending ones last
 
-    n = len(order)
-    table = pd.DataFrame({
-        "post_id": ids[pos[order]],
-        "rank": np.arange(1, n + 1, dtype=np.int64),
-        "score": scores[order],
-        "log_odds": log_odds[order],
-        "first_stage_rank": fs_rank[order].astype(np.int64),
-        "moved": (fs_rank[order] - np.arange(1, n + 1)).astype(np.int64),
-        "text": [prep.texts[i] for i in order],
-        "relevance_score": relevance[order],
-        "mode_score": mode_scores[order],
-        "bm25_rank": cands.bm25_rank[order],
-        "dense_rank": cands.dense_rank[order],
-    })
+    table = ranking_table(prep, order, scores, log_odds, relevance, mode_scores)
     if top_k is not None:
         table = table.head(int(top_k)).reset_index(drop=True)
-    unscored = pd.DataFrame(unscored_rows, columns=["post_id", "reason"])
-    return Ranking(query=prep.query, mode=chosen.name, instruction=prep.instruction, info=info, table=table,
-                   unscored=unscored, notes=notes, diversified=diversified, mmr_lambda=lam,
-                   n_candidates=n_cand, n_scorable=cands.n_scorable, budget=prep.budget,
-                   first_stage_method=cands.method, duplicates_moved=moved, n_scored=int(done.sum()),
-                   complete=bool(done.all()), mode_signal=None if part is None else part.signal,
+    cands = prep.candidates
+    return Ranking(query=prep.query, mode=prep.mode.name, instruction=prep.instruction, info=info, table=table,
+                   unscored=pd.DataFrame(unscored_rows, columns=["post_id", "reason"]), notes=notes,
+                   diversified=diversified, mmr_lambda=lam, n_candidates=n_cand, n_scorable=cands.n_scorable,
+                   budget=prep.budget, first_stage_method=cands.method, duplicates_moved=moved,
+                   n_scored=int(done.sum()), complete=bool(done.all()),
+                   mode_signal=None if part is None else part.signal,
                    mode_weight=None if part is None else part.weight)
 
 
@@ -347,6 +286,11 @@ def rerank(
 ) -> Ranking:
     """Rerank ``posts`` for ``query`` under a mode.
 
+    Reads as its steps: :func:`prepare` (check the arguments, set unscorable
+    posts aside, choose the candidates, bind the scorer to the table), then
+    :func:`score_candidates`, then :func:`assemble` (the mode part fused in,
+    diversified, duplicates moved down, the :class:`Ranking` table).
+
     Args:
         posts: post table (``core.schema``); needs ``post_id`` and ``text``;
             ``scorable`` / ``unscorable_reason`` are honoured when present.
@@ -359,8 +303,8 @@ def rerank(
         budget: how many first-stage candidates the scorer scores (>= 1,
             default 200).
         embedder: :class:`core.embed.base.Embedder` for the dense first stage
-            and MMR; default: the scorer's own ``embedder`` attribute if it has
-            one (the embedded scorer), else none (BM25-only first stage, no
+            and MMR; default: the scorer's own ``embedder`` (the embedded
+            scorer's; None for the others: BM25-only first stage, no
             diversification).
         embeddings: optional precomputed float32 (len(posts), dim) embeddings
             of ``posts['text']`` by ``embedder``.
@@ -379,9 +323,7 @@ def rerank(
     """
     prep = prepare(posts, query, scorer=scorer, mode=mode, instruction=instruction, top_k=top_k, budget=budget,
                    embedder=embedder, embeddings=embeddings, modes=modes, should_cancel=should_cancel)
-    result = prep.scorer.predict(query, prep.texts, instruction=prep.instruction, progress=progress,
-                                 should_cancel=should_cancel)
-    _check_cancel(should_cancel)
+    result = score_candidates(prep, progress=progress, should_cancel=should_cancel)
     ranking = assemble(prep, result.scores, result.log_odds, info=result.info, top_k=top_k,
                        should_cancel=should_cancel)
     logger.info("reranked %d candidates for %r with %s (mode %s)", ranking.n_candidates, query,

@@ -89,16 +89,6 @@ class RateBook:
                     logger.warning("Could not save the scoring rates to %s (%s)", self.path, exc)
 
 
-def _pointwise(scorer) -> bool:
-    """Whether a post's score depends on that post alone (then batches can be scored apart).
-
-    The same rule as the score cache: a scorer's own ``pointwise`` flag, else
-    every kind but ``"embedded"`` (whose scores depend on the candidate set).
-    """
-    flag = getattr(scorer, "pointwise", None)
-    return bool(flag) if flag is not None else scorer.info.kind != "embedded"
-
-
 def batch_plan(n: int, *, first: int = 16, largest: int = 64) -> list[tuple[int, int]]:
     """``[(start, stop), ...]`` covering ``range(n)``: ``first`` posts, then doubling up to ``largest``.
 
@@ -164,7 +154,7 @@ def rerank_stream(
     log_odds: np.ndarray | None = None
     done = np.zeros(n, dtype=bool)
     info = prep.info
-    plan = batch_plan(n, first=first_batch, largest=largest_batch) if _pointwise(prep.scorer) else [(0, n)]
+    plan = batch_plan(n, first=first_batch, largest=largest_batch) if prep.scorer.pointwise else [(0, n)]
     if not n:  # nothing to score: the (empty) ranking is complete at once
         yield assemble(prep, scores, None, top_k=top_k)
         return

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import Cancelled, MissingDependencyError, ModelUnavailableError, SieveError
-from core.rerank.base import CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
 from core.rerank.modes import DEFAULT_INSTRUCTION
 from core.rerank.template import PREFIX, SUFFIX, TEMPLATE_SHA256
 
@@ -62,7 +62,7 @@ def document_text(document: str) -> str:
     return f"<Document>: {document}{SUFFIX}"
 
 
-class VLLMScorer:
+class VLLMScorer(BaseScorer):
     """Qwen3-Reranker through vLLM.
 
     Args:

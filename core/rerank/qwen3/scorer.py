@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import Cancelled, SieveError
-from core.rerank.base import CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
 from core.rerank.modes import DEFAULT_INSTRUCTION
 from core.rerank.quantize import model_dtype_name
 from core.rerank.qwen3.kv_cache import _native_gqa, last_hidden, prefix_states
@@ -18,7 +18,7 @@ from core.rerank.template import TEMPLATE_SHA256, format_user, shared_user_prefi
 logger = logging.getLogger(__name__)
 
 
-class Qwen3Reranker:
+class Qwen3Reranker(BaseScorer):
     """Qwen3-Reranker (0.6B, 4B or 8B) run with Transformers as a causal LM.
 
     Args:
