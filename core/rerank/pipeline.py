@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from core.candidates.index import FULL_EMBED_MAX
 from core.errors import Cancelled
 from core.rerank.base import ScoreResult, ScorerInfo
 from core.rerank.diversify import demote_copies, demote_duplicates, diversify
@@ -195,7 +196,7 @@ def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=N
     table = set_aside_unscorable(posts)
     notes: list[str] = []
     embeddings = embed_for_first_stage(table, query, embedder, embeddings, budget=int(budget),
-                                       diversify=chosen.diversify, notes=notes)
+                                       diversify=chosen.diversify, notes=notes, full_embed_max=FULL_EMBED_MAX)
     cands = choose_candidates(table, query, embedder, embeddings, budget=int(budget), notes=notes)
     _check_cancel(should_cancel)
     scorer = bind_scorer(scorer, table, embeddings)

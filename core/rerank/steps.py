@@ -88,17 +88,19 @@ def set_aside_unscorable(posts: pd.DataFrame) -> PostTable:
 
 
 def embed_for_first_stage(table: PostTable, query: str, embedder, embeddings: np.ndarray | None, *,
-                          budget: int, diversify: bool, notes: list[str]) -> np.ndarray | None:
+                          budget: int, diversify: bool, notes: list[str],
+                          full_embed_max: int = FULL_EMBED_MAX) -> np.ndarray | None:
     """The float32 (n, dim) embeddings the first stage and MMR use, or None (BM25 only).
 
     Given ``embeddings`` are used as they are. Without them, every scorable post
     is embedded when the table has more scorable posts than ``budget`` or the
-    mode diversifies; above ``core.candidates.index.FULL_EMBED_MAX`` scorable
-    posts only BM25's best for the query (and those already known) get a vector
+    mode diversifies; above ``full_embed_max`` (default
+    ``core.candidates.index.FULL_EMBED_MAX``) scorable posts only BM25's best for
+    the query (and those already known) get a vector
     (:func:`core.candidates.index.pool_embeddings`), and a note says so.
     """
     n_scorable = int(table.scorable.sum())
-    if embedder is not None and n_scorable > FULL_EMBED_MAX:
+    if embedder is not None and n_scorable > full_embed_max:
         # A large table: do not wait for every post to be embedded (core.candidates.index).
         embeddings, n_emb, _ = pool_embeddings(embedder, table.texts, table.scorable, query, budget=budget,
                                                known=embeddings)
