@@ -33,12 +33,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from core.candidates.index import FULL_EMBED_MAX
+from core.config import DEFAULT_RERANK_BUDGET
 from core.errors import Cancelled
 from core.rerank.base import ScoreResult, ScorerInfo
 from core.rerank.diversify import demote_copies, demote_duplicates, diversify
@@ -113,13 +114,13 @@ class Ranking:
     info: ScorerInfo
     table: pd.DataFrame
     unscored: pd.DataFrame
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     notes: list[str] = field(default_factory=list)
     diversified: bool = False
     mmr_lambda: float | None = None
     n_candidates: int = 0
     n_scorable: int = 0
-    budget: int = 200
+    budget: int = DEFAULT_RERANK_BUDGET
     first_stage_method: str = "rrf"
     duplicates_moved: int = 0
     n_scored: int = 0
@@ -185,7 +186,7 @@ class Prepared:
     bm25: object = None
 
 
-def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=None, top_k=None, budget=200,
+def prepare(posts: pd.DataFrame, query: str, *, scorer, mode=None, instruction=None, top_k=None, budget=DEFAULT_RERANK_BUDGET,
             embedder=None, embeddings=None, modes=None, should_cancel=None) -> Prepared:
     """Steps 1-2 of :func:`rerank` and the scorer bound to the table: check the arguments, set
     unscorable posts aside, choose the candidates. Arguments and errors as for :func:`rerank`."""
@@ -278,7 +279,7 @@ def rerank(
     mode: str | Mode | None = "relevance",
     instruction: str | None = None,
     top_k: int | None = None,
-    budget: int = 200,
+    budget: int = DEFAULT_RERANK_BUDGET,
     embedder=None,
     embeddings: np.ndarray | None = None,
     modes: dict[str, Mode] | None = None,

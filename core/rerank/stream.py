@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.config import DEFAULT_RERANK_BUDGET
 from core.errors import Cancelled
 from core.rerank.cache import scorer_key
 from core.rerank.pipeline import Ranking, assemble, prepare
@@ -112,7 +113,7 @@ def rerank_stream(
     mode=None,
     instruction: str | None = None,
     top_k: int | None = None,
-    budget: int = 200,
+    budget: int = DEFAULT_RERANK_BUDGET,
     embedder=None,
     embeddings: np.ndarray | None = None,
     modes=None,
