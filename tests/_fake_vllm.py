@@ -70,8 +70,9 @@ class FakeVLLM:
 
         return Handler
 
-    def start(self) -> FakeVLLM:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+    def start(self, port: int = 0) -> FakeVLLM:
+        """Listen on ``port`` (0: any free one; the old port after :meth:`stop`: a replica back up)."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         return self
