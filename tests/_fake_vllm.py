@@ -14,6 +14,7 @@ import hashlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 MODEL_ID = "Qwen/Qwen3-Reranker-0.6B"
 
@@ -70,7 +71,7 @@ class FakeVLLM:
 
         return Handler
 
-    def start(self, port: int = 0) -> FakeVLLM:
+    def start(self, port: int = 0) -> Self:
         """Listen on ``port`` (0: any free one; the old port after :meth:`stop`: a replica back up)."""
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -84,7 +85,7 @@ class FakeVLLM:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeVLLM:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -94,9 +94,9 @@ def test_all_replicas_down_names_every_url(two):
 
 
 def test_replicas_serving_different_models_are_refused():
-    with FakeVLLM() as a, FakeVLLM(model="Qwen/Qwen3-Reranker-4B") as b:
-        with pytest.raises(SieveError, match="different models"):
-            VLLMPool([a.url, b.url])
+    with FakeVLLM() as a, FakeVLLM(model="Qwen/Qwen3-Reranker-4B") as b, \
+            pytest.raises(SieveError, match="different models"):
+        VLLMPool([a.url, b.url])
 
 
 def test_bad_url_list_says_what_is_expected():
