@@ -14,7 +14,6 @@ import logging
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from matplotlib.path import Path as _Polygon
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +48,9 @@ def in_lasso(coords: np.ndarray, lasso: Mapping) -> np.ndarray:
     finite = np.isfinite(xy).all(axis=1)
     # bounding box first: a lasso usually holds a small part of a million posts
     near = finite & in_box(np.where(finite[:, None], xy, np.inf), {"x": [x.min(), x.max()], "y": [y.min(), y.max()]})
-    poly = _Polygon(np.column_stack([x, y]))
+    from matplotlib.path import Path as Polygon  # imported here: only a lasso needs it
+
+    poly = Polygon(np.column_stack([x, y]))
     span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-12)
     out[near] = poly.contains_points(xy[near], radius=1e-9 * span) | poly.contains_points(
         xy[near], radius=-1e-9 * span)  # the sign that widens depends on the polygon's orientation
