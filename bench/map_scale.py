@@ -111,8 +111,9 @@ def measure(name: str, texts: list[str], x: np.ndarray, *, baseline_figure: bool
                        lambda: map_figure(res.coords_2d_, posts, labels=res.labels_))
     size = len(fig.to_json()) / 1e6
     total = t_map + t_kw + t_fig
-    print(f"    figure JSON {size:.1f} MB, {sum(len(getattr(tr, 'x', []) or []) for tr in fig.data):,} "
-          "x values")
+    points = sum(len(tr.x) for tr in fig.data if tr.type == "scattergl")
+    print(f"    figure JSON {size:.1f} MB, {points:,} points drawn"
+          + (", density heatmap of all posts under them" if fig.data[0].type == "heatmap" else ""))
     if baseline_figure:
         old, _ = timed("baseline figure: every post a point", lambda: map_figure(
             res.coords_2d_, posts, labels=res.labels_, max_points=len(posts) + 1))
