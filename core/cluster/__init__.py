@@ -193,7 +193,8 @@ def cluster_posts(
         _check_int("k", k, 1)
     if valid.size > max(int(fit_sample), UMAP_MIN_N):
         sampled, n_fit = cluster_sampled(
-            x[valid], fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
+            x if valid.size == n else x[valid],  # no 2 GB copy of a million rows when none is empty
+            fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
             min_cluster_size=min_cluster_size, method=method, k=k, assign_noise=assign_noise,
             n_components=n_components, n_neighbors=n_neighbors,
             split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None,

@@ -20,6 +20,7 @@ UMAP's own ``transform`` do for unseen documents:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,13 +41,17 @@ PLACE_DIM = 64
 
 def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(first, inverse)``: positions of the first of each set of identical rows of ``x``
-    (ascending), and for every row the index into ``first`` of its set (int64 (n,))."""
+    (ascending), and for every row the index into ``first`` of its set (int64 (n,)).
+
+    Rows are compared by a 128-bit BLAKE2b digest of their bytes (a million 512-d rows
+    kept as bytes would take 2 GB; two different rows share a digest with probability
+    about 2^-128)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     seen: dict[bytes, int] = {}
     first: list[int] = []
     inverse = np.empty(x.shape[0], dtype=np.int64)
     for i in range(x.shape[0]):
-        j = seen.setdefault(x[i].tobytes(), len(first))
+        j = seen.setdefault(hashlib.blake2b(x[i].data, digest_size=16).digest(), len(first))
         if j == len(first):
             first.append(i)
         inverse[i] = j
@@ -155,7 +160,7 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
         core.errors.Cancelled: ``should_cancel()`` returned True.
     """
     first, inverse = distinct_rows(x)
-    xd = x[first]
+    xd = x if len(first) == len(x) else x[first]  # all distinct: no copy
     m = len(first)
     if progress:
         progress(0, m)
