@@ -182,7 +182,8 @@ def cluster_posts(
     labels = np.full(n, -1, dtype=np.int64)
     coords = np.full((n, 2), np.nan, dtype=np.float32)
     noise = np.zeros(n, dtype=bool)
-    valid = np.flatnonzero(np.linalg.norm(x, axis=1) > 0) if n else np.zeros(0, dtype=np.int64)
+    # squared norms without an (n, dim) temporary (2 GB for a million 512-d rows)
+    valid = np.flatnonzero(np.einsum("ij,ij->i", x, x) > 0) if n else np.zeros(0, dtype=np.int64)
     mcs_used = k_used = None
     splits: tuple[DominantSplit, ...] = ()
     reduction = "none+pca"
