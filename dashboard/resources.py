@@ -55,8 +55,9 @@ def get_scorer(name: str, device: str, dtype: str, cache_dir: str):
 
 @st.cache_resource(show_spinner="Loading the embedder (once per server)…", max_entries=3)
 def get_embedder(name: str, device: str, dtype: str):
-    """The sentence embedder for (model, device, dtype) (``core.embed.load_embedder``)."""
-    from core.embed import load_embedder
+    """The sentence embedder for (model, device, dtype) (``core.embed.load_embedder``; long batches
+    on Ray when ``SIEVE_RAY_ADDRESS`` is set, ``core.distributed.ray_jobs.load_embedder``)."""
+    from core.distributed.ray_jobs import load_embedder
 
     # int8 and "auto" name reranker dtypes (core/rerank/quantize.py); an embedder then gets its automatic one
     dtype = dtype if dtype in ("bfloat16", "float16", "float32") else None

@@ -62,7 +62,7 @@ def test_embedding_on_ray_equals_in_process(cluster, texts):
 
 
 def test_setting_the_address_routes_the_embedding_cache_through_ray(cluster, texts, monkeypatch, tmp_path):
-    from core.embed import load_embedder
+    from core.distributed.ray_jobs import load_embedder
     from core.embed.cache import embed_texts
 
     monkeypatch.setenv("SIEVE_RAY_ADDRESS", cluster)

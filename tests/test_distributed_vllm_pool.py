@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.distributed.vllm_pool import VLLMPool, parse_urls
 from core.errors import ModelUnavailableError, ParameterError, SieveError
 from core.rerank import load_scorer
 from core.rerank.template import SUFFIX
 from core.rerank.vllm import VLLMScorer, query_text
+from core.rerank.vllm_pool import VLLMPool, parse_urls
 from tests._fake_vllm import FakeVLLM, content_score
 
 DOCS = [f"post number {i} about the storm" for i in range(9)]

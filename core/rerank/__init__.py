@@ -46,7 +46,7 @@ def load_scorer(
               a Qwen3-Reranker causal LM and its tokenizer;
             * ``"vllm:http://HOST:PORT"``: a vLLM server; ``"vllm:MODEL"``: vLLM
               in this process (:mod:`core.rerank.vllm`); ``"vllm:URL1,URL2"``:
-              replicas used round-robin (:mod:`core.distributed.vllm_pool`).
+              replicas used round-robin (:mod:`core.rerank.vllm_pool`).
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` (cuda > mps > cpu).
         dtype: ``"float32"``, ``"bfloat16"``, ``"int8"`` (CPU; dynamic quantisation,
             :mod:`core.rerank.quantize`), or ``None``/``"auto"``: the fastest dtype
@@ -90,7 +90,7 @@ def load_scorer(
     elif name.lower() == "embedded":
         scorer = _embedded()
     elif name.lower().startswith("vllm:"):
-        from core.distributed.vllm_pool import vllm_scorer
+        from core.rerank.vllm_pool import vllm_scorer
 
         scorer = vllm_scorer(name[len("vllm:"):])  # comma-separated URLs: a pool of replicas
     else:
