@@ -10,12 +10,15 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from core.cluster.selection import draw_sample, posts_in_shapes
 from dashboard.widgets import hover_text
 
 #: Colour of noise points (cluster -1) on the map.
 NOISE_COLOR = "#c7c7c7"
 #: Distinct colours for clusters 0, 1, 2, ... (cycled), Plotly's qualitative "Dark24".
 CLUSTER_COLORS = tuple(plotly.colors.qualitative.Dark24)
+#: Above this many posts the map draws the density of all and a sample of this many as points.
+MAP_POINTS_MAX = 50_000
 
 
 def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40) -> go.Figure:
@@ -58,10 +61,30 @@ def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40
     return fig
 
 
+def _density_layer(fig: go.Figure, coords: np.ndarray, x_range, y_range, *, bins: int = 300) -> None:
+    """A faint heatmap of how many posts fall in each cell of the view (all posts, drawn or not)."""
+    xy = np.asarray(coords, dtype=float)
+    xy = xy[np.isfinite(xy).all(axis=1)]
+    if not len(xy):
+        return
+    rng = [x_range or [xy[:, 0].min(), xy[:, 0].max()], y_range or [xy[:, 1].min(), xy[:, 1].max()]]
+    counts, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=bins, range=rng)
+    z = np.where(counts > 0, np.log1p(counts), np.nan).T  # rows = y; empty cells transparent
+    fig.add_trace(go.Heatmap(x=(xe[:-1] + xe[1:]) / 2, y=(ye[:-1] + ye[1:]) / 2, z=z, name="density",
+                             colorscale="Greys", showscale=False, opacity=0.5, hoverinfo="skip",
+                             zsmooth=False))
+
+
 def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | None = None,
                relevance: np.ndarray | None = None, color_by: str = "cluster",
-               names: dict[int, str] | None = None) -> go.Figure:
-    """Scatter map of the posts in 2D.
+               names: dict[int, str] | None = None, max_points: int = MAP_POINTS_MAX) -> go.Figure:
+    """Scatter map of the posts in 2D (WebGL).
+
+    Above ``max_points`` posts the figure holds a density heatmap of every post (in the
+    view) under a seeded sample of ``max_points`` points in which every cluster keeps its
+    share (:func:`core.cluster.selection.draw_sample`): a million hover labels would not
+    reach the browser. A box or lasso still lists every post inside it
+    (:func:`selected_post_ids` with ``coords``).
 
     Args:
         coords: float array of shape (n, 2), the 2D projection.
@@ -71,16 +94,27 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
             current query (NaN for posts not scored), used with ``color_by="relevance"``.
         color_by: ``"cluster"`` or ``"relevance"``.
         names: optional ``{cluster: display name}`` for the legend (HTML-escaped).
+        max_points: the most posts drawn as points (default :data:`MAP_POINTS_MAX`).
 
     Returns:
         A figure whose points carry ``customdata = [post_id]`` so a box/lasso
         selection maps back to posts whatever the trace split.
     """
+    n_all = len(posts)
+    lab_all = np.full(n_all, -1) if labels is None else np.asarray(labels)
+    x_range, y_range = view_range(coords)
+    fig = go.Figure()
+    drawn = draw_sample(lab_all, max_points)
+    if len(drawn) < n_all:
+        _density_layer(fig, coords, x_range, y_range)
+        coords = np.asarray(coords)[drawn]
+        posts = posts.iloc[drawn]
+        labels = None if labels is None else lab_all[drawn]
+        relevance = None if relevance is None else np.asarray(relevance)[drawn]
     n = len(posts)
     ids = posts["post_id"].astype(str).to_numpy()
     hover = np.array([f"{html.escape(pid, quote=False)}<br>{hover_text(t, width=50, max_chars=300)}"
                       for pid, t in zip(ids, posts["text"], strict=True)], dtype=object)
-    fig = go.Figure()
     common = {"mode": "markers", "hovertemplate": "%{text}<extra></extra>"}
     if color_by == "relevance" and relevance is not None:
         rel = np.asarray(relevance, dtype=float)
@@ -110,7 +144,6 @@ def map_figure(coords: np.ndarray, posts: pd.DataFrame, *, labels: np.ndarray | 
                                        legendrank=2000 if c == -1 else 1000, **common))
     fig.update_layout(height=600, margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso",
                       legend={"itemsizing": "constant"})
-    x_range, y_range = view_range(coords)
     fig.update_xaxes(showticklabels=False, title=None, range=x_range)
     fig.update_yaxes(showticklabels=False, title=None, range=y_range)
     return fig
@@ -136,11 +169,14 @@ def view_range(coords: np.ndarray, *, tail: float = 0.005, pad: float = 0.05) ->
     return out[0], out[1]
 
 
-def selected_post_ids(event) -> list[str]:
+def selected_post_ids(event, *, coords: np.ndarray | None = None, posts: pd.DataFrame | None = None) -> list[str]:
     """Post IDs of the points chosen in a ``st.plotly_chart(..., on_select="rerun")`` event.
 
     Uses each point's ``customdata[0]`` (set by :func:`map_figure`), so it is
-    right whichever trace a point belongs to.
+    right whichever trace a point belongs to; with ``coords`` (float (n, 2)) and the
+    aligned ``posts``, also every post inside the event's boxes and lassos
+    (:func:`core.cluster.selection.posts_in_shapes`), drawn as a point or not.
+    Clicked points first, then the posts in the shapes in table order, no repeats.
     """
     if isinstance(event, dict):
         selection = event.get("selection")
@@ -154,4 +190,11 @@ def selected_post_ids(event) -> list[str]:
             cd = cd[0]
         if cd is not None and str(cd) not in out:
             out.append(str(cd))
+    if coords is not None and posts is not None and selection:
+        rows = posts_in_shapes(coords, boxes=selection.get("box") or [], lassos=selection.get("lasso") or [])
+        seen = set(out)
+        for pid in posts["post_id"].astype(str).to_numpy()[rows]:
+            if pid not in seen:
+                seen.add(pid)
+                out.append(pid)
     return out

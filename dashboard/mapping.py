@@ -30,7 +30,8 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
         posts: the posts to map (the loaded dataset's rows where ``mask`` is True).
         mask: bool array of shape (n_loaded_posts,) selecting ``posts``.
         key: :func:`dashboard.resources.posts_key` of ``posts``.
-        progress_bar: an ``st.progress`` element to move while embedding.
+        progress_bar: an ``st.progress`` element to move while embedding, then while the
+            map is fitted and the posts placed.
 
     Raises:
         core.errors.SieveError: the embedder cannot load, too few posts to cluster.
@@ -38,7 +39,14 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
     s = state.settings()
     made = made_with(p, key)
     emb = rerank.post_embeddings(task=CLUSTER_TASK, progress_bar=progress_bar)[mask]
-    result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb)
+
+    def placed(done: int, total: int) -> None:  # a click elsewhere stops the run here (Streamlit rerun)
+        if progress_bar is not None:
+            progress_bar.progress(min(1.0, done / max(1, total)),
+                                  text=f"Map: {done:,} of {total:,} distinct posts placed")
+
+    result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb,
+                                placed)
     kw = resources.keywords(key, f"{made}", posts["text"].astype(str).tolist(), np.asarray(result.labels_))
     found = ClusterMap(made_with=made, result=result, keywords=kw)
     state.work().clusters = found

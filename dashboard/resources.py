@@ -55,8 +55,9 @@ def get_scorer(name: str, device: str, dtype: str, cache_dir: str):
 
 @st.cache_resource(show_spinner="Loading the embedder (once per server)…", max_entries=3)
 def get_embedder(name: str, device: str, dtype: str):
-    """The sentence embedder for (model, device, dtype) (``core.embed.load_embedder``)."""
-    from core.embed import load_embedder
+    """The sentence embedder for (model, device, dtype) (``core.embed.load_embedder``; long batches
+    on Ray when ``SIEVE_RAY_ADDRESS`` is set, ``core.distributed.ray_jobs.load_embedder``)."""
+    from core.distributed.ray_jobs import load_embedder
 
     # int8 and "auto" name reranker dtypes (core/rerank/quantize.py); an embedder then gets its automatic one
     dtype = dtype if dtype in ("bfloat16", "float16", "float32") else None
@@ -155,12 +156,14 @@ def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir:
 
 @st.cache_data(show_spinner="Clustering…", max_entries=MAX_DATASETS)
 def clusters(key: str, embedder_name: str, method: str, k: int, min_cluster_size: int,
-             assign_noise: bool, _embeddings: np.ndarray) -> Any:
-    """Cluster the embeddings named by (``key``, ``embedder_name``) (``core.cluster.cluster_posts``)."""
+             assign_noise: bool, _embeddings: np.ndarray, _progress=None) -> Any:
+    """Cluster the embeddings named by (``key``, ``embedder_name``) (``core.cluster.cluster_posts``;
+    ``_progress(done, total)`` as it goes)."""
     from core.cluster import cluster_posts
 
     return cluster_posts(_embeddings, method=method, k=k if method == "kmeans" else None,
-                         min_cluster_size=min_cluster_size or None, assign_noise=assign_noise)
+                         min_cluster_size=min_cluster_size or None, assign_noise=assign_noise,
+                         progress=_progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=2 * MAX_DATASETS)

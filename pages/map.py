@@ -93,7 +93,11 @@ names = mapping.cluster_names(kw)
 fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by,
                         names=names.names)
 event = st.plotly_chart(fig, key="map.chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
-picked = charts.selected_post_ids(event)
+picked = charts.selected_post_ids(event, coords=coords, posts=posts)  # every post in a box/lasso
+if len(posts) > charts.MAP_POINTS_MAX:
+    st.caption(f"{len(posts):,} posts: the grey shading is the density of all of them, "
+               f"{charts.MAP_POINTS_MAX:,} are drawn as points (each cluster keeps its share); "
+               "a box or lasso lists every post inside it.")
 how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.method == "hdbscan"
        else f"k-means, k = {result.k_}")
 how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split into {s.n_parts}" for s in result.splits_)

@@ -36,7 +36,7 @@ OVER_400_ALLOWED: frozenset[str] = frozenset({
 #: ``timeline`` counts posts per cluster or per reranked top-k, so it follows ``cluster``.
 STAGE_ORDER: tuple[str, ...] = (
     "models", "ingest", "embed", "candidates", "rerank", "compare", "cluster", "timeline", "labels", "evaluate",
-    "export",
+    "export", "distributed",  # distributed: runs the stages' batch work on Ray, so it comes after them
 )
 #: Modules any stage may import: they hold no stage's logic and import no stage.
 SHARED: frozenset[str] = frozenset({"errors", "config", "schema", "text", "ids", "security", "tables", "__init__"})

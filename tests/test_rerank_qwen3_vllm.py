@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -16,40 +13,13 @@ from core.rerank import load_scorer
 from core.rerank.modes import DEFAULT_INSTRUCTION
 from core.rerank.template import PREFIX, SUFFIX
 from core.rerank.vllm import VLLMScorer
+from tests._fake_vllm import FakeVLLM
 
 
 @pytest.fixture
 def fake_server():
-    requests = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, obj):
-            body = json.dumps(obj).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self):
-            self._reply({"data": [{"id": "Qwen/Qwen3-Reranker-0.6B"}]})
-
-        def do_POST(self):
-            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            requests.append((self.path, payload))
-            docs = payload["text_2"]
-            data = [{"index": i, "score": (i + 1) / (len(docs) + 1)} for i in range(len(docs))]
-            self._reply({"data": data[::-1]})  # out of order on purpose
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    server.server_close()
+    with FakeVLLM() as server:
+        yield server.url, server.requests
 
 
 def test_server_requests_follow_the_template(fake_server):

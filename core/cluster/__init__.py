@@ -14,6 +14,7 @@ One folder per step, as in BERTopic (Grootendorst 2022, arXiv:2203.05794):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,7 +34,7 @@ from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
 from core.cluster.reduce import UMAP_MIN_N, reduce_embeddings
 from core.cluster.sample import FIT_SAMPLE, cluster_sampled
 from core.cluster.then_rerank import rerank_within_clusters
-from core.errors import ParameterError
+from core.errors import Cancelled, ParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def cluster_posts(
     n_neighbors: int = 50,
     split_dominant: bool | None = None,
     fit_sample: int = FIT_SAMPLE,
+    progress: Callable[[int, int], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
 ) -> ClusterResult:
     """Reduce, cluster and map post embeddings.
 
@@ -150,11 +153,17 @@ def cluster_posts(
         fit_sample: above this many posts, fit on a seeded sample of this many
             distinct vectors and place the rest by their nearest sample points
             (:mod:`core.cluster.sample`; default :data:`core.cluster.sample.FIT_SAMPLE`).
+        progress: ``progress(done, total)``: with a sample, over the distinct vectors
+            (the sample once fitted, then the others as they are placed); else
+            ``(0, n)`` before and ``(n, n)`` after the fit.
+        should_cancel: polled before the fit and between placement blocks (UMAP
+            itself cannot be interrupted: at most one fit of ``fit_sample`` posts runs on).
 
     Returns:
         A :class:`ClusterResult`.
 
     Raises:
+        core.errors.Cancelled: ``should_cancel()`` returned True.
         ValueError: unknown ``method``; ``k`` missing or < 1 for KMeans;
             ``min_cluster_size`` < 2; ``embeddings`` not 2-D.
     """
@@ -173,7 +182,8 @@ def cluster_posts(
     labels = np.full(n, -1, dtype=np.int64)
     coords = np.full((n, 2), np.nan, dtype=np.float32)
     noise = np.zeros(n, dtype=bool)
-    valid = np.flatnonzero(np.linalg.norm(x, axis=1) > 0) if n else np.zeros(0, dtype=np.int64)
+    # squared norms without an (n, dim) temporary (2 GB for a million 512-d rows)
+    valid = np.flatnonzero(np.einsum("ij,ij->i", x, x) > 0) if n else np.zeros(0, dtype=np.int64)
     mcs_used = k_used = None
     splits: tuple[DominantSplit, ...] = ()
     reduction = "none+pca"
@@ -184,10 +194,12 @@ def cluster_posts(
         _check_int("k", k, 1)
     if valid.size > max(int(fit_sample), UMAP_MIN_N):
         sampled, n_fit = cluster_sampled(
-            x[valid], fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
+            x if valid.size == n else x[valid],  # no 2 GB copy of a million rows when none is empty
+            fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
             min_cluster_size=min_cluster_size, method=method, k=k, assign_noise=assign_noise,
             n_components=n_components, n_neighbors=n_neighbors,
-            split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None)
+            split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None,
+            progress=progress, should_cancel=should_cancel)
         labels[valid] = relabel_by_size(sampled.labels_)
         coords[valid] = sampled.coords_2d_
         noise[valid] = sampled.noise_mask_
@@ -196,6 +208,10 @@ def cluster_posts(
         return replace(sampled, labels_=labels, coords_2d_=coords, noise_mask_=noise, n_clusters_=n_clusters,
                        splits_=splits, random_state=random_state, split_dominant=split_dominant,
                        fit_sample_=n_fit)
+    if progress:
+        progress(0, n)
+    if should_cancel and should_cancel():
+        raise Cancelled("The map was cancelled before fitting.")
     if valid.size:
         space, map_xy, reduction = reduce_embeddings(
             x[valid], n_components=n_components, map_components=2,
@@ -216,6 +232,8 @@ def cluster_posts(
     elif method == "hdbscan":
         mcs_used = min_cluster_size if min_cluster_size is not None else auto_min_cluster_size(0)
     n_clusters = int(labels.max() + 1) if n and labels.max() >= 0 else 0
+    if progress:
+        progress(n, n)
     if method == "hdbscan":
         logger.info("HDBSCAN (min_cluster_size=%s): %d clusters, %d noise of %d posts, %d split(s)",
                     mcs_used, n_clusters, int(np.sum(labels < 0)), n, len(splits))

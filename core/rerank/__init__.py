@@ -45,7 +45,8 @@ def load_scorer(
             * a model id (``"Qwen/Qwen3-Reranker-4B"``) or a local folder holding
               a Qwen3-Reranker causal LM and its tokenizer;
             * ``"vllm:http://HOST:PORT"``: a vLLM server; ``"vllm:MODEL"``: vLLM
-              in this process (:mod:`core.rerank.vllm`).
+              in this process (:mod:`core.rerank.vllm`); ``"vllm:URL1,URL2"``:
+              replicas used round-robin (:mod:`core.rerank.vllm_pool`).
         device: ``"cuda"``, ``"mps"``, ``"cpu"`` or ``None`` (cuda > mps > cpu).
         dtype: ``"float32"``, ``"bfloat16"``, ``"int8"`` (CPU; dynamic quantisation,
             :mod:`core.rerank.quantize`), or ``None``/``"auto"``: the fastest dtype
@@ -89,9 +90,9 @@ def load_scorer(
     elif name.lower() == "embedded":
         scorer = _embedded()
     elif name.lower().startswith("vllm:"):
-        from core.rerank.vllm import VLLMScorer
+        from core.rerank.vllm_pool import vllm_scorer
 
-        scorer = VLLMScorer(name[len("vllm:"):])
+        scorer = vllm_scorer(name[len("vllm:"):])  # comma-separated URLs: a pool of replicas
     else:
         from core.rerank.qwen3 import Qwen3Reranker
 
