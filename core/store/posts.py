@@ -28,6 +28,8 @@ POSTS_FILE = "posts.parquet"
 REPORT_FILE = "ingest.json"
 #: Format of the folder; a folder written with another version is rebuilt.
 VERSION = 1
+#: Exports smaller than this (bytes) are read again on every open: reading takes well under a second.
+STORE_MIN_BYTES = 1_000_000
 _LIST_COLUMNS = ("hashtags", "mentions", "urls")
 _OBJECT_STR_COLUMNS = ("author", "url", "unscorable_reason", "dup_of")
 
@@ -89,7 +91,8 @@ def load_posts(folder: str | Path):
     return IngestResult(posts=_restore(posts), report=IngestReport(**meta["report"]))
 
 
-def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = None, **options):
+def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = None,
+                      min_bytes: int = STORE_MIN_BYTES, **options):
     """:func:`core.ingest.read_posts` of an export's bytes, through its stored folder.
 
     The first call reads the export and saves the post table; a later call for
@@ -100,6 +103,7 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
         data: the export's bytes.
         filename: its file name (picks the reader, names it in messages).
         root: the folder of dataset folders (default :func:`core.store.folder.store_root`).
+        min_bytes: smaller exports are read without a folder (default :data:`STORE_MIN_BYTES`).
         **options: ``columns``, ``max_mb``, ``reference_time``, ``file_time``
             as :func:`core.ingest.read_posts` takes them.
 
@@ -111,6 +115,8 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
     """
     from core.ingest import read_posts
 
+    if len(data) < min_bytes:
+        return read_posts(data, filename=filename, **options)
     root = store_root(root)
     # file_time only matters for relative times; it is part of the key so "5分钟前" stays right
     key = export_key(data, {"filename": filename, **options})
