@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -230,7 +231,7 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
     key = key or texts_key(texts)
     model, dim, n = model_key(embedder), int(embedder.dim), len(texts)
     if persist is None:
-        persist = root is not None or n >= PERSIST_MIN
+        persist = root is not None or (n >= PERSIST_MIN and not os.environ.get("SIEVE_NO_INDEX_STORE"))
     name = f"dense-{key}-{model}"
     folder = store_root(root) / name if persist else None
     reg = str(folder)
