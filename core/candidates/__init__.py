@@ -174,7 +174,9 @@ def first_stage(
             )
         doc_vecs = embeddings[pool]
     elif embedder is not None and len(pool):
-        doc_vecs = embed_posts(embedder, texts, progress=progress)
+        from core.candidates.index import embed_all_posts  # every post: through the dataset store
+
+        doc_vecs = embed_all_posts(embedder, texts, progress=progress)
     if doc_vecs is not None and embedder is not None:
         qvec = embed_query(embedder, query)
         dense = cosine_scores(qvec, doc_vecs)
