@@ -164,9 +164,11 @@ class PostVectors:
             rows, scores = index.search(q, k)
         else:
             done = np.flatnonzero(np.asarray(self._done))
-            sims = np.asarray(self._vecs[done]) @ q
+            sims = np.empty(len(done), dtype=np.float32)
+            for s in range(0, len(done), 65_536):  # chunks: a million rows are 2 GB
+                sims[s : s + 65_536] = np.asarray(self._vecs[done[s : s + 65_536]]) @ q
             order = np.argsort(-sims, kind="stable")[:k]
-            rows, scores = done[order], sims[order].astype(np.float32)
+            rows, scores = done[order], sims[order]
         by_row = dict(zip(rows.tolist(), scores.tolist()))
         hit = np.flatnonzero(np.isin(self.inverse, rows))
         hit_scores = np.array([by_row[int(r)] for r in self.inverse[hit]], dtype=np.float32)
