@@ -241,3 +241,28 @@ def test_ann_recall_against_exact_search_on_real_vectors(real_data, tmp_path):
         recall.append(len(set(rows[exact].tolist()) & set(found.tolist())) / 200)
         assert np.all(np.diff(scores) <= 1e-6)  # exact cosines, best first
     assert np.mean(recall) >= 0.95  # measured 0.99+ on 52k real vectors (bench/ann_choice.py)
+
+
+def test_a_query_during_the_build_uses_bm25_and_the_part_already_embedded(tmp_path):
+    """A post sharing no word with the query is found by the dense side once the build stored it."""
+
+    class Synonyms(CountingEmbedder):
+        def embed(self, texts, *, task=None, progress=None):
+            swapped = [str(t).replace("inundation", "flood") for t in texts]
+            return super().embed(swapped, task=task, progress=progress)
+
+    texts = [f"traffic report {i} on the ring road" for i in range(300)]
+    texts[250] = "inundation downtown"
+    texts[10] = "flood warning for the river"
+    ok = np.ones(len(texts), dtype=bool)
+    emb = Synonyms()
+    vecs, _, _ = pool_embeddings(emb, texts, ok, "flood", budget=5, pool_size=20, root=tmp_path)
+    assert not vecs[250].any()  # no shared word, not embedded yet: BM25 alone cannot find it
+    build = DenseIndexBuild(emb, texts, chunk=100, root=tmp_path, start=False)
+    store = open_post_vectors(emb, texts, root=tmp_path)
+    store.embed_rows(emb, store.inverse[240:260], texts)  # the build got this far
+    assert 0 < store.done_count < store.n_distinct  # the build is partway
+    vecs, _, _ = pool_embeddings(emb, texts, ok, "flood", budget=5, pool_size=20, root=tmp_path)
+    assert vecs[250].any() and vecs[10].any()  # the stored part and BM25's pool
+    build.run_here()
+    assert build.complete and build.stage == "done"
