@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--skip-map", action="store_true", help="no map step in either flow")
     ap.add_argument("--skip-rerank", action="store_true", help="no rerank steps in either flow")
     ap.add_argument("--store", action="store_true", help="the million-post flows (read, index, reopen)")
+    ap.add_argument("--flows", default="baseline,first,reopen", help="with --store: which flows to run")
     ap.add_argument("--store-flow", choices=("baseline", "first", "reopen"), help=argparse.SUPPRESS)
     ap.add_argument("--flow", choices=("baseline", "sieve"), help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
@@ -163,7 +164,7 @@ def main() -> None:
         info = build_spliced_export(tmp / f"spliced_{args.n}.csv", args.n)
         print("export:", info, f"built in {time.perf_counter() - t:.0f} s; load average:", os.getloadavg(),
               flush=True)
-        report(run_all(__file__, tmp / f"spliced_{args.n}.csv", tmp))
+        report(run_all(__file__, tmp / f"spliced_{args.n}.csv", tmp, args.flows.split(",")))
         return
     if args.flow:
         rows = flow(args.flow, Path(args.file), args.embed_sample,
