@@ -36,9 +36,10 @@ def _cpu() -> float:
 
 
 def _rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
     return float("nan")
 
 
@@ -74,9 +75,9 @@ def flow(kind: str, path: Path) -> list[dict]:
         res = step("read", lambda: read_posts(data, filename=path.name, max_mb=10_000))
     else:
         res = step("read", lambda: read_posts_stored(data, filename=path.name, max_mb=10_000))
-    del data
+    data = None  # released before the next steps
     posts = collapse_duplicates(res.posts)
-    del res
+    res = None
     texts = posts["text"].fillna("").astype(str).tolist()
     ok = posts["scorable"].to_numpy()
 
@@ -89,9 +90,9 @@ def flow(kind: str, path: Path) -> list[dict]:
     rows[1]["n_posts"] = len(posts)
     rows[-2]["top3"] = r1.table["text"].head(3).tolist()
     rows[-1]["top3"] = r2.table["text"].head(3).tolist()
-    from core.store import release_memory
+    from core.candidates.index import release_memory
 
-    del r1, r2, posts, texts, ok, scorer
+    r1 = r2 = posts = texts = ok = scorer = None  # closed: nothing of the dataset is held
     release_memory()
     rows.append({"step": "closed", "wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0, "rss_mb": _rss_mb()})
     return rows

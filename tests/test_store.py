@@ -18,7 +18,7 @@ import core.ingest
 from core.candidates import bm25 as bm25_mod
 from core.candidates.bm25 import BM25Index, cached_index, release_indexes
 from core.candidates.index import DenseIndexBuild, embedded_mask, pool_embeddings
-from core.store.folder import atomic_dir
+from core.store.folder import atomic_dir, texts_key
 from core.store.posts import POSTS_FILE, read_posts_stored
 from core.store.vectors import open_post_vectors, release_post_vectors
 from tests._cand_fakes import HashEmbedder
@@ -128,7 +128,7 @@ def test_bm25_index_saved_once_and_reopened_with_identical_scores(real_data, tmp
     monkeypatch.setattr(bm25_mod, "PERSIST_MIN", 1000)
     texts = _tweets(real_data, 4000)
     built = cached_index(texts)
-    assert (tmp_path / "datasets" / f"bm25-{bm25_mod.texts_key(texts)}" / "sieve.json").is_file()
+    assert (tmp_path / "datasets" / f"bm25-{texts_key(texts)}" / "sieve.json").is_file()
     release_indexes()  # the app restarted
     made = []
     real_init = BM25Index.__init__
@@ -145,7 +145,7 @@ def test_a_damaged_bm25_folder_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setattr(bm25_mod, "PERSIST_MIN", 10)
     texts = [f"flood number {i} in the river town" for i in range(50)]
     want = cached_index(texts).scores("river flood")
-    folder = tmp_path / "datasets" / f"bm25-{bm25_mod.texts_key(texts)}"
+    folder = tmp_path / "datasets" / f"bm25-{texts_key(texts)}"
     next(folder.glob("*.npy")).write_bytes(b"garbage")
     release_indexes()
     assert np.array_equal(cached_index(texts).scores("river flood"), want)
@@ -213,7 +213,7 @@ def test_query_pools_fill_the_store_that_the_build_then_completes(tmp_path):
     texts = [f"{w} report {i}" for i, w in enumerate(["flood", "fire", "blood donation", "outage"] * 100)]
     emb = CountingEmbedder()
     ok = np.ones(len(texts), dtype=bool)
-    vecs, n_emb, n_new = pool_embeddings(emb, texts, ok, "blood donation", budget=10, pool_size=50, root=tmp_path)
+    _, _, n_new = pool_embeddings(emb, texts, ok, "blood donation", budget=10, pool_size=50, root=tmp_path)
     assert n_new == 50 and emb.embedded == 50
     build = DenseIndexBuild(emb, texts, chunk=64, root=tmp_path)
     assert build.join() and emb.embedded == 400  # the pool's 50 were not embedded twice

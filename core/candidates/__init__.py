@@ -26,9 +26,9 @@ from core.errors import SieveError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "QUERY_TASK",
     "BM25Index",
     "Candidates",
-    "QUERY_TASK",
     "convex_fusion",
     "cosine_scores",
     "dense_search",
@@ -205,7 +205,7 @@ def first_stage(
         bm25_rank=bm25_rank[order],
         dense_rank=dense_rank[order],
         method=method,
-        n_scorable=int(len(pool)),
+        n_scorable=len(pool),
         budget=int(budget),
         embeddings=None if doc_vecs is None else doc_vecs[sel[order]],
         query_vec=qvec,

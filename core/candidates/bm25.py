@@ -15,7 +15,6 @@ faster lexical search via eager sparse scoring", arXiv:2407.03618).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.store.folder import PERSIST_MIN, texts_key
 from core.text.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
@@ -243,21 +243,6 @@ class BM25Index:
 
 _INDEX_CACHE: OrderedDict[str, BM25Index] = OrderedDict()
 _INDEX_LOCK = threading.Lock()
-
-
-def texts_key(texts: Sequence[str | None]) -> str:
-    """SHA-256 (hex, 16 chars) of the texts in order; identifies a corpus."""
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(("" if t is None else str(t)).encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()[:16]
-
-
-#: Corpora of at least this many texts get their BM25 index saved under the data folder
-#: (``<data>/datasets/bm25-<texts_key>``) and loaded from there next time; smaller ones
-#: are rebuilt in well under a second.
-PERSIST_MIN = 20_000
 
 
 def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:

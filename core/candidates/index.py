@@ -241,3 +241,28 @@ def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, 
     store = open_post_vectors(embedder, texts, root=root, persist=True)
     embed_in_chunks(store, embedder, texts, progress=progress)
     return store.vectors()
+
+
+def release_memory() -> None:
+    """Drop the in-memory BM25 indexes and open vector stores of every dataset (their
+    folders stay) and hand freed memory back to the operating system (glibc
+    ``malloc_trim``; a no-op elsewhere) and Arrow's memory pool (which keeps freed
+    blocks: 57 MB after a 60,000-post table). Call when a dataset is closed or replaced."""
+    import ctypes
+    import gc
+    import sys
+
+    from core.candidates.bm25 import _cjk_subwords, release_indexes, stem
+    from core.store.vectors import release_post_vectors
+
+    release_indexes()
+    release_post_vectors()
+    stem.cache_clear()
+    _cjk_subwords.cache_clear()
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        logger.debug("malloc_trim is not available here")

@@ -105,7 +105,7 @@ def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray) ->
             with atomic_file(Path(folder) / ANN_FILE) as tmp:
                 index.save(str(tmp))
             with atomic_file(Path(folder) / "ann.json") as tmp:
-                tmp.write_text(json.dumps({"rows": int(len(rows)), "library": "usearch"}), encoding="utf-8")
+                tmp.write_text(json.dumps({"rows": len(rows), "library": "usearch"}), encoding="utf-8")
         except OSError as exc:
             logger.warning("could not save the ANN index in %s: %s", folder, exc)
     return AnnIndex(index, vectors)

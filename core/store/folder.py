@@ -11,18 +11,31 @@ under the final name.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 #: Temporaries older than this (seconds) belong to a dead writer and are removed.
 STALE_TMP_S = 3600
+#: Corpora of at least this many texts get their BM25 index and post vectors saved under the
+#: data folder and loaded from there next time; smaller ones are rebuilt in well under a second.
+PERSIST_MIN = 20_000
+
+
+def texts_key(texts: Sequence[str | None]) -> str:
+    """SHA-256 (hex, 16 chars) of the texts in order; identifies a corpus."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(("" if t is None else str(t)).encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
 
 
 def store_root(root: str | Path | None = None) -> Path:

@@ -1,6 +1,6 @@
 """The embeddings of a corpus's posts, stored once per corpus and model: the one post-vector cache.
 
-A corpus is the list of post texts a table ranks (``core.candidates.bm25.texts_key``
+A corpus is the list of post texts a table ranks (``core.store.folder.texts_key``
 names it: a changed export, or duplicates collapsed or not, is another corpus).
 Its distinct texts (``core.embed.dedupe_texts``) are embedded once each into
 ``<data>/datasets/dense-<texts_key>-<model>/``:
@@ -17,7 +17,7 @@ Its distinct texts (``core.embed.dedupe_texts``) are embedded once each into
 The folder is created whole under a temporary name and renamed into place
 (:mod:`core.store.folder`) and then filled chunk by chunk, so a reopened
 dataset continues where the last process stopped. Corpora smaller than
-:data:`core.candidates.bm25.PERSIST_MIN` posts stay in memory (no folder).
+:data:`core.store.folder.PERSIST_MIN` posts stay in memory (no folder).
 Query texts and other one-off texts still go through the SQLite text-hash
 cache of :mod:`core.embed.cache`.
 """
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.store.folder import atomic_dir, remove, store_root
+from core.store.folder import PERSIST_MIN, atomic_dir, remove, store_root, texts_key
 
 logger = logging.getLogger(__name__)
 
@@ -220,14 +220,13 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
         key: ``texts_key(texts)`` when the caller has it.
         root: the folder of dataset folders (default :func:`core.store.folder.store_root`).
         persist: store on disk (default: when there are at least
-            ``core.candidates.bm25.PERSIST_MIN`` texts or ``root`` is given).
+            ``core.store.folder.PERSIST_MIN`` texts or ``root`` is given).
 
     Returns:
         A :class:`PostVectors`; a stored one is shared by every caller in this
         process (the :data:`MAX_OPEN` most recent stay open), an in-memory one
         is new on every call.
     """
-    from core.candidates.bm25 import PERSIST_MIN, texts_key
     from core.embed import dedupe_texts
 
     key = key or texts_key(texts)
