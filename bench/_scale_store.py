@@ -133,5 +133,8 @@ def report(results: dict[str, list[dict]]) -> None:
         open_b = sum(by[b][s]["cpu_s"] for s in ("read", "BM25 index"))
         print(f"  {'open (read+index)':14s} CPU {open_a:.1f} s vs {open_b:.1f} s = {open_a / max(open_b, 1e-9):.2f}")
     for kind, rows in results.items():
+        print(f"{kind}: {rows[1].get('n_posts')} posts after collapsing duplicates; top 3 of the queries:",
+              [r.get("top3") for r in rows if "top3" in r])
+    for kind, rows in results.items():
         idle, closed = rows[0]["rss_mb"], rows[-1]["rss_mb"]
         print(f"{kind}: RSS idle {idle:.0f} MB, after closing {closed:.0f} MB ({closed / idle:.2f}x idle)")
