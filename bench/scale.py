@@ -21,9 +21,16 @@ threads) and the process's peak RSS so far; the table ends with sieve /
 baseline ratios. Other processes on the machine change wall times: compare
 CPU seconds, and note ``os.getloadavg()`` (printed).
 
+With ``--store`` it runs the million-post flows instead (``bench/_scale_store.py``):
+a ``--n``-post export of distinct texts spliced from real posts
+(``bench/_scale_data.spliced_texts``: first half of one real post + second half
+of another of the same language), read, BM25 index, first and second query,
+and reopening in a new process, each against the flow without the store.
+
 Usage::
 
     SIEVE_SHARED_DIR=/work/shared python bench/scale.py [--n 60082] [--skip-baseline-map]
+    SIEVE_SHARED_DIR=/work/shared python bench/scale.py --store --n 1000000
 """
 
 from __future__ import annotations
@@ -137,9 +144,28 @@ def main() -> None:
     ap.add_argument("--skip-baseline-map", action="store_true")
     ap.add_argument("--skip-map", action="store_true", help="no map step in either flow")
     ap.add_argument("--skip-rerank", action="store_true", help="no rerank steps in either flow")
+    ap.add_argument("--store", action="store_true", help="the million-post flows (read, index, reopen)")
+    ap.add_argument("--flows", default="baseline,first,reopen", help="with --store: which flows to run")
+    ap.add_argument("--store-flow", choices=("baseline", "first", "reopen"), help=argparse.SUPPRESS)
     ap.add_argument("--flow", choices=("baseline", "sieve"), help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.store_flow:
+        from bench._scale_store import flow as store_flow
+
+        print(json.dumps(store_flow(args.store_flow, Path(args.file))))
+        return
+    if args.store:
+        from bench._scale_data import build_spliced_export
+        from bench._scale_store import report, run_all
+
+        tmp = Path(tempfile.mkdtemp(prefix="sieve-scale-store-"))
+        t = time.perf_counter()
+        info = build_spliced_export(tmp / f"spliced_{args.n}.csv", args.n)
+        print("export:", info, f"built in {time.perf_counter() - t:.0f} s; load average:", os.getloadavg(),
+              flush=True)
+        report(run_all(__file__, tmp / f"spliced_{args.n}.csv", tmp, args.flows.split(",")))
+        return
     if args.flow:
         rows = flow(args.flow, Path(args.file), args.embed_sample,
                     skip_map=args.skip_map or (args.flow == "baseline" and args.skip_baseline_map),

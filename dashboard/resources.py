@@ -130,11 +130,11 @@ def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, 
         core.errors.InputFileError, core.errors.ColumnError: for a file that
             cannot be read as posts (the message says why and what to do).
     """
-    from core.ingest import read_posts
+    from core.store.posts import read_posts_stored  # a large export is read once, then from Parquet
 
     columns = json.loads(columns_json) or None
-    return read_posts(_data, filename=filename, columns=columns, max_mb=max_mb,
-                      reference_time=reference or None, file_time=file_time or None)
+    return read_posts_stored(_data, filename=filename, columns=columns, max_mb=max_mb,
+                             reference_time=reference or None, file_time=file_time or None)
 
 
 def posts_key(dataset_hash: str, post_ids) -> str:
@@ -148,10 +148,10 @@ def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir:
                _texts: list[str], task: str = "") -> np.ndarray:
     """Embeddings of ``_texts`` (the posts named by ``key``), float32 (n, dim), L2-normalised;
     ``task``: the instruction an instruction-aware embedder gets ("" = none)."""
-    from core.embed import embed_texts
+    from core.candidates.index import embed_all_posts  # post vectors: the dataset store
 
     embedder = get_embedder(embedder_name, device, dtype)
-    return embed_texts(embedder, list(_texts), task=task or None, cache_dir=cache_dir or None)
+    return embed_all_posts(embedder, list(_texts), task=task or None, cache_dir=cache_dir or None)
 
 
 @st.cache_data(show_spinner="Clustering…", max_entries=MAX_DATASETS)

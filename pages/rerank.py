@@ -157,6 +157,8 @@ if build is not None and not build.complete:
     st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
                "(in the background); until it is complete, the dense side covers BM25's best posts for "
                "each query and those already embedded.")
+    if build.stage != "cancelled" and st.button("Stop building the dense index", key="rerank.stop_index"):
+        build.cancel()  # what is embedded stays stored; reopening the file continues
 for note in getattr(ranking, "notes", None) or []:
     st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")

@@ -26,9 +26,9 @@ from core.errors import SieveError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "QUERY_TASK",
     "BM25Index",
     "Candidates",
-    "QUERY_TASK",
     "convex_fusion",
     "cosine_scores",
     "dense_search",
@@ -165,6 +165,7 @@ def first_stage(
 
     doc_vecs = qvec = None
     dense = None
+    sel = np.arange(len(pool))  # rows of doc_vecs that are the pool
     if embeddings is not None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.shape[0] != len(posts):
@@ -172,12 +173,15 @@ def first_stage(
                 f"The embeddings have {embeddings.shape[0]} rows but the post table has {len(posts)}: "
                 "re-embed the posts of this file."
             )
-        doc_vecs = embeddings[pool]
+        doc_vecs, sel = embeddings, pool  # no copy of the pool's rows: a million rows are 2 GB
     elif embedder is not None and len(pool):
-        doc_vecs = embed_posts(embedder, texts, progress=progress)
+        from core.candidates.index import embed_all_posts  # every post: through the dataset store
+
+        doc_vecs = embed_all_posts(embedder, texts, progress=progress)
     if doc_vecs is not None and embedder is not None:
         qvec = embed_query(embedder, query)
-        dense = cosine_scores(qvec, doc_vecs)
+        dense = np.concatenate([cosine_scores(qvec, doc_vecs[sel[s : s + 65_536]])
+                                for s in range(0, len(sel), 65_536)] or [np.zeros(0, dtype=np.float32)])
 
     if dense is None:
         method = "bm25"
@@ -201,9 +205,9 @@ def first_stage(
         bm25_rank=bm25_rank[order],
         dense_rank=dense_rank[order],
         method=method,
-        n_scorable=int(len(pool)),
+        n_scorable=len(pool),
         budget=int(budget),
-        embeddings=None if doc_vecs is None else doc_vecs[order],
+        embeddings=None if doc_vecs is None else doc_vecs[sel[order]],
         query_vec=qvec,
         notes=notes,
     )

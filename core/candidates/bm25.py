@@ -15,16 +15,19 @@ faster lexical search via eager sparse scoring", arXiv:2407.03618).
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from core.store.folder import PERSIST_MIN, texts_key
 from core.text.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
@@ -121,7 +124,6 @@ class BM25Index:
 
     Attributes:
         n_docs_: number of indexed documents.
-        doc_tokens_: the token list of every document (what was indexed).
 
     Example:
         >>> idx = BM25Index(["台风山竹登陆广东", "typhoon hits Guangdong", "今天天气很好"])
@@ -138,13 +140,62 @@ class BM25Index:
         self.k1 = k1
         self.b = b
         self.tokenizer = tokenizer
-        self.doc_tokens_: list[list[str]] = [tokenizer(t) if t else [] for t in texts]
-        self.n_docs_ = len(self.doc_tokens_)
+        # Token ids, not token strings, are kept while indexing: a million posts' tokens as
+        # strings took about 1 GB; as ids they take a fraction, and the index scores the same.
+        vocab: dict[str, int] = {}
+        ids: list[list[int]] = []
+        for t in texts:
+            toks = tokenizer(t) if t else []
+            ids.append([vocab.setdefault(tok, len(vocab)) for tok in toks])
+        self.n_docs_ = len(ids)
         self._bm25 = None
-        if self.n_docs_ and any(self.doc_tokens_):
+        if self.n_docs_ and vocab:
             self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
-            self._bm25.index(self.doc_tokens_, show_progress=False)
+            self._bm25.index((ids, vocab), show_progress=False, create_empty_token=False)
         logger.debug("BM25 index over %d documents", self.n_docs_)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the index to ``folder`` (bm25s's sparse matrix and vocabulary, plus
+        ``sieve.json``) atomically: a reader sees the whole folder or none."""
+        from core.store.folder import atomic_dir
+
+        folder = Path(folder)
+        with atomic_dir(folder) as tmp:
+            if self._bm25 is not None:
+                self._bm25.save(str(tmp), show_progress=False)
+            meta = {"n_docs": self.n_docs_, "k1": self.k1, "b": self.b, "empty": self._bm25 is None,
+                    "tokenizer": getattr(self.tokenizer, "__qualname__", str(self.tokenizer))}
+            (tmp / "sieve.json").write_text(json.dumps(meta), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, *, tokenizer=search_tokens, mmap: bool = True) -> BM25Index:
+        """An index saved by :meth:`save`; its scores equal the saved index's.
+
+        Args:
+            folder: the saved folder.
+            tokenizer: the query tokenizer (must be the one the index was built with).
+            mmap: memory-map the sparse matrix instead of reading it into memory.
+
+        Raises:
+            OSError, ValueError, KeyError: a missing, incomplete or foreign folder.
+        """
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        folder = Path(folder)
+        meta = json.loads((folder / "sieve.json").read_text(encoding="utf-8"))
+        name = getattr(tokenizer, "__qualname__", str(tokenizer))
+        if meta["tokenizer"] != name:
+            raise ValueError(f"saved with tokenizer {meta['tokenizer']}, asked for {name}")
+        self = cls.__new__(cls)
+        self.k1, self.b, self.tokenizer, self.n_docs_ = meta["k1"], meta["b"], tokenizer, int(meta["n_docs"])
+        self._bm25 = None
+        if not meta["empty"]:
+            self._bm25 = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False)
+            if int(self._bm25.scores["num_docs"]) != self.n_docs_:
+                raise ValueError("the saved matrix does not match its document count")
+        return self
 
     def term_scores(self, token: str) -> np.ndarray:
         """BM25 contribution of one (already tokenised) term to every document: float32 (n_docs,)."""
@@ -194,26 +245,50 @@ _INDEX_CACHE: OrderedDict[str, BM25Index] = OrderedDict()
 _INDEX_LOCK = threading.Lock()
 
 
-def texts_key(texts: Sequence[str | None]) -> str:
-    """SHA-256 (hex, 16 chars) of the texts in order; identifies a corpus."""
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(("" if t is None else str(t)).encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()[:16]
+def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
+    from core.store.folder import remove, store_root
+
+    if len(texts) < PERSIST_MIN or os.environ.get("SIEVE_NO_INDEX_STORE"):
+        return BM25Index(texts)
+    folder = store_root(root) / f"bm25-{key}"
+    if folder.is_dir():
+        try:
+            index = BM25Index.load(folder)
+            if index.n_docs_ == len(texts):
+                logger.info("BM25 index of %d posts loaded from %s", len(texts), folder)
+                return index
+            remove(folder, "its document count differs")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            remove(folder, f"the saved BM25 index cannot be read ({exc})")
+    index = BM25Index(texts)
+    try:
+        index.save(folder)
+    except OSError as exc:  # a full or read-only disk: the index in memory still works
+        logger.warning("could not save the BM25 index in %s: %s", folder, exc)
+    return index
 
 
-def cached_index(texts: Sequence[str | None], *, maxsize: int = 4) -> BM25Index:
+def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) -> BM25Index:
     """A :class:`BM25Index` over ``texts`` with default parameters, built once
-    per distinct corpus and kept in memory (the ``maxsize`` most recent)."""
+    per distinct corpus and kept in memory (the ``maxsize`` most recent, default 2:
+    a million-post index is hundreds of MB). Corpora of :data:`PERSIST_MIN` texts or
+    more are also saved under ``root`` (default ``<data>/datasets``, see
+    :func:`core.store.folder.store_root`) keyed by :func:`texts_key`, and loaded
+    from there when the same texts come again (a reopened dataset, a new process)."""
     key = texts_key(texts)
     with _INDEX_LOCK:
         if key in _INDEX_CACHE:
             _INDEX_CACHE.move_to_end(key)
             return _INDEX_CACHE[key]
-    index = BM25Index(texts)
+    index = _load_or_build(texts, key, root)
     with _INDEX_LOCK:
         _INDEX_CACHE[key] = index
         while len(_INDEX_CACHE) > maxsize:
             _INDEX_CACHE.popitem(last=False)
     return index
+
+
+def release_indexes() -> None:
+    """Drop every BM25 index kept in memory (the saved folders stay)."""
+    with _INDEX_LOCK:
+        _INDEX_CACHE.clear()

@@ -9,7 +9,13 @@ known, e.g. from a :class:`DenseIndexBuild` running in the background), and
 the dense ranking covers those; every other row stays a zero vector ("not
 embedded yet"), which ranks it by BM25 alone in the fusion. The trade-off:
 posts that share no word with the query can only be found by the dense side
-once they are embedded.
+once they are embedded, or, when every post is embedded, once they are among
+the query's approximate nearest neighbours (:mod:`core.store.ann`).
+
+Post vectors live in one place, the corpus's store
+(:func:`core.store.vectors.open_post_vectors`: a memory-mapped ``.npy`` under
+the data folder for a large corpus): the pool of a query and the background
+build both fill it, and a reopened dataset reads it instead of embedding again.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from core.candidates.bm25 import cached_index
+from core.candidates.bm25 import cached_index, texts_key
+from core.store.vectors import open_post_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +54,16 @@ def pool_embeddings(
     known: np.ndarray | None = None,
     pool_size: int | None = None,
     cache_dir=None,
+    root=None,
 ) -> tuple[np.ndarray, int, int]:
-    """Embeddings of BM25's best posts for ``query``, on top of the ``known`` ones.
+    """Embeddings of BM25's best posts for ``query`` and of its nearest stored posts.
+
+    The pool's missing vectors are embedded into the corpus's store
+    (:func:`core.store.vectors.open_post_vectors`), so they serve every later
+    query and count towards the background build. Posts stored earlier (by
+    other queries or the build) that are among the ``pool_size`` nearest to the
+    query (ANN once the store is complete, exact cosine over the stored rows
+    before) get their vectors too; every other row stays zero.
 
     Args:
         embedder: a :class:`core.embed.base.Embedder`.
@@ -58,89 +73,109 @@ def pool_embeddings(
         budget: the rerank budget (the pool is ``max(3 * budget, POOL_MIN)``
             unless ``pool_size`` is given).
         known: optional float32 (n, dim) vectors already computed; zero rows
-            are "not embedded yet".
-        pool_size: BM25 posts to embed (default above).
-        cache_dir: the embedding disk cache folder (``None``: ``Settings.cache_dir``).
+            are "not embedded yet"; they are kept as they are.
+        pool_size: BM25 posts to embed, and nearest stored posts to add (default above).
+        cache_dir: unused (post vectors live in the dataset store); kept for callers.
+        root: the folder of dataset folders (default ``<data>/datasets``).
 
     Returns:
         ``(vectors, n_embedded, n_new)``: float32 (n, dim) with a vector for
-        every known row and every pool row (zero rows elsewhere), how many
-        scorable rows hold a vector, and how many were embedded by this call.
+        every known row, every pool row and the nearest stored rows (zero rows
+        elsewhere), how many scorable rows hold a vector, and how many were
+        embedded by this call.
     """
-    from core.embed import embed_texts
-
     n = len(texts)
-    pool_idx = np.flatnonzero(np.asarray(scorable, dtype=bool))
+    ok = np.asarray(scorable, dtype=bool)
+    pool_idx = np.flatnonzero(ok)
     size = int(pool_size or max(3 * int(budget), POOL_MIN))
     have = embedded_mask(known, n)
     bm25 = cached_index([texts[i] for i in pool_idx]).scores(query)
     order = np.argsort(-bm25, kind="stable")[:size]
     want = pool_idx[order]
     want = want[~have[want]]
-    vectors = known if known is not None else None
-    if len(want):
-        new = embed_texts(embedder, [texts[i] for i in want], cache_dir=cache_dir)
-        if vectors is None or vectors.shape[1] != new.shape[1]:
-            vectors = np.zeros((n, new.shape[1]), dtype=np.float32)
-        else:
-            vectors = np.array(vectors, dtype=np.float32, copy=True)
-        vectors[want] = new
-    elif vectors is None:
-        vectors = np.zeros((n, int(getattr(embedder, "dim", 1) or 1)), dtype=np.float32)
+    store = open_post_vectors(embedder, texts, key=texts_key(texts), root=root)
+    n_new = store.embed_posts(embedder, want, texts) if len(want) else 0
+    rows = np.union1d(want, np.flatnonzero(have & store.post_done()))
+    stored = store.post_done() & ok
+    stored[rows] = False
+    if stored.any():  # stored posts beyond this pool: add the query's nearest ones
+        from core.candidates import embed_query
+
+        near, _ = store.search(embed_query(embedder, query), size)
+        rows = np.union1d(rows, near[ok[near]])
+    vectors = (np.array(known, dtype=np.float32, copy=True) if known is not None and known.shape[1] == store.dim
+               else np.zeros((n, store.dim), dtype=np.float32))
+    if len(rows):
+        vectors[rows] = store.vectors(rows)
     n_embedded = int(embedded_mask(vectors, n)[pool_idx].sum())
-    logger.info("dense pool: %d new, %d of %d scorable posts embedded", len(want), n_embedded, len(pool_idx))
-    return vectors, n_embedded, len(want)
+    logger.info("dense pool: %d new, %d of %d scorable posts embedded, %d of %d distinct texts stored",
+                n_new, n_embedded, len(pool_idx), store.done_count, store.n_distinct)
+    return vectors, n_embedded, n_new
 
 
 class DenseIndexBuild:
-    """Embeds every post of a table in the background, chunk by chunk, through the disk cache.
+    """Embeds every post of a table in the background, chunk by chunk, into the corpus's store.
+
+    The vectors go to :func:`core.store.vectors.open_post_vectors` (on disk for a
+    large corpus), so a build of a reopened dataset starts where the last one
+    stopped (nothing embedded twice), and when every text is embedded the
+    approximate-nearest-neighbour index is built and saved beside them.
 
     Args:
         embedder: a :class:`core.embed.base.Embedder`.
         texts: the n post texts (empty ones stay zero rows).
         chunk: distinct texts per step (default 1024); cancel and progress are
             checked between steps.
-        cache_dir: the embedding disk cache folder (``None``: ``Settings.cache_dir``).
+        cache_dir: unused (kept for callers; post vectors live in the dataset store).
         start: start the worker thread now (default True).
+        root: the folder of dataset folders (default ``<data>/datasets``).
 
     Attributes:
-        total: distinct non-empty texts to embed; ``done``: how many are embedded.
+        total: distinct non-empty texts to embed (0 until the store is open);
+        done: how many are embedded (those stored earlier included).
+        stage: ``"opening"``, ``"embedding"``, ``"ann"`` (building the ANN index),
+            ``"done"`` or ``"cancelled"``.
         error: the exception that stopped the worker, or None.
     """
 
     def __init__(self, embedder, texts: Sequence[str], *, chunk: int = 1024, cache_dir=None,
-                 start: bool = True) -> None:
-        from core.embed import dedupe_texts
-
+                 start: bool = True, root=None) -> None:
         self._embedder = embedder
-        self._cache_dir = cache_dir
+        self._texts = texts
+        self._root = root
         self._chunk = max(1, int(chunk))
-        self._unique, self._inverse = dedupe_texts(list(texts))
-        self._todo = [j for j, t in enumerate(self._unique) if t]
-        self._vecs: np.ndarray | None = None  # (n_unique, dim)
-        self._lock = threading.Lock()
+        self._store = None
+        self._empty = 0
         self._cancel = threading.Event()
-        self.total = len(self._todo)
-        self.done = 0
+        self.stage = "opening"
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sieve-dense-index", daemon=True)
         if start:
             self._thread.start()
 
+    def _open(self):
+        if self._store is None or self._store.closed:
+            self._store = open_post_vectors(self._embedder, self._texts, root=self._root)
+            self._empty = sum(1 for i in self._store.first if not str(self._texts[int(i)] or "").strip())
+        return self._store
+
     def _run(self) -> None:
-        from core.embed import embed_texts
+        from core.store.vectors import embed_in_chunks
 
         try:
-            for start in range(0, len(self._todo), self._chunk):
-                if self._cancel.is_set():
-                    return
-                part = self._todo[start : start + self._chunk]
-                vecs = embed_texts(self._embedder, [self._unique[j] for j in part], cache_dir=self._cache_dir)
-                with self._lock:
-                    if self._vecs is None:
-                        self._vecs = np.zeros((len(self._unique), vecs.shape[1]), dtype=np.float32)
-                    self._vecs[part] = vecs
-                    self.done += len(part)
+            if self._cancel.is_set():
+                self.stage = "cancelled"
+                return
+            store = self._open()
+            self.stage = "embedding"
+            embed_in_chunks(store, self._embedder, self._texts, chunk=self._chunk,
+                            cancelled=lambda: self._cancel.is_set() or store.closed)
+            if not store.complete:
+                self.stage = "cancelled"
+                return
+            self.stage = "ann"
+            store.ann()
+            self.stage = "done"
         except BaseException as exc:  # reported through .error; the page shows it
             logger.exception("building the dense index failed")
             self.error = exc
@@ -150,12 +185,20 @@ class DenseIndexBuild:
         self._run()
 
     @property
+    def total(self) -> int:
+        return 0 if self._store is None else self._store.n_distinct - self._empty
+
+    @property
+    def done(self) -> int:
+        return 0 if self._store is None else max(0, self._store.done_count - self._empty)
+
+    @property
     def complete(self) -> bool:
         """Whether every distinct text is embedded."""
-        return self.done >= self.total
+        return self._store is not None and self._store.complete
 
     def cancel(self) -> None:
-        """Stop after the current chunk (what is embedded stays in the disk cache)."""
+        """Stop after the current chunk (what is embedded stays in the store)."""
         self._cancel.set()
 
     def join(self, timeout: float | None = None, progress: Callable[[int, int], None] | None = None) -> bool:
@@ -170,7 +213,56 @@ class DenseIndexBuild:
 
     def vectors(self) -> np.ndarray | None:
         """float32 (n, dim) of the rows embedded so far (zero rows for the rest), a copy; None before any."""
-        with self._lock:
-            if self._vecs is None:
-                return None
-            return self._vecs[self._inverse]
+        if self._store is None or self.done == 0:
+            return None
+        return self._open().vectors()
+
+    def search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` stored posts nearest ``query_vec`` (:meth:`core.store.vectors.PostVectors.search`)."""
+        return self._open().search(query_vec, k)
+
+
+def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, root=None,
+                    progress: Callable[[int, int], None] | None = None, cache_dir=None) -> np.ndarray:
+    """Every post's vector, float32 (n, dim), L2-normalised (zero rows for empty texts).
+
+    Post vectors (no task, or an embedder that ignores tasks) go through the
+    corpus's store on disk (:func:`core.store.vectors.open_post_vectors`,
+    ``persist=True``): a reopened dataset reads them. Vectors made with a task
+    (Qwen3-Embedding's clustering instruction) are another set; they go through
+    the text-hash SQLite cache (:func:`core.embed.embed_texts`, ``cache_dir``).
+    """
+    if task and getattr(embedder, "uses_task", True):
+        from core.embed import embed_texts
+
+        return embed_texts(embedder, list(texts), task=task, cache_dir=cache_dir, progress=progress)
+    from core.store.vectors import embed_in_chunks
+
+    store = open_post_vectors(embedder, texts, root=root, persist=True)
+    embed_in_chunks(store, embedder, texts, progress=progress)
+    return store.vectors()
+
+
+def release_memory() -> None:
+    """Drop the in-memory BM25 indexes and open vector stores of every dataset (their
+    folders stay) and hand freed memory back to the operating system (glibc
+    ``malloc_trim``; a no-op elsewhere) and Arrow's memory pool (which keeps freed
+    blocks: 57 MB after a 60,000-post table). Call when a dataset is closed or replaced."""
+    import ctypes
+    import gc
+    import sys
+
+    from core.candidates.bm25 import _cjk_subwords, release_indexes, stem
+    from core.store.vectors import release_post_vectors
+
+    release_indexes()
+    release_post_vectors()
+    stem.cache_clear()
+    _cjk_subwords.cache_clear()
+    gc.collect()
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        logger.debug("malloc_trim is not available here")

