@@ -210,3 +210,17 @@ def test_stages_import_along_the_data_flow(core_sources):
 
 def test_no_import_cycle_between_stages(core_sources):
     assert cycles(stage_edges(core_sources)) == []
+
+
+def modules_missing_from(doc: str, paths: list[str]) -> list[str]:
+    """The module paths (``core/x.py``) that ``doc`` does not name in backticks."""
+    return [p for p in paths if f"`{p}`" not in doc]
+
+
+def test_architecture_doc_names_every_module():
+    """docs/ARCHITECTURE.md has one line per module: a new module without its line fails here."""
+    assert modules_missing_from("- `core/a.py`: a.", ["core/a.py", "core/b.py"]) == ["core/b.py"]
+    doc = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    paths = [str(p.relative_to(REPO)) for p in python_files("core", "dashboard", "pages")]
+    assert modules_missing_from(doc, paths) == [], "give these modules their line in docs/ARCHITECTURE.md"
+

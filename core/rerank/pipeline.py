@@ -1,6 +1,6 @@
 """From (posts, query, mode) to a :class:`Ranking`.
 
-Steps (docs/ARCHITECTURE.md, "core.rerank"; each a named function of
+Steps (docs/API.md, "core.rerank"; each a named function of
 :mod:`core.rerank.steps`, :mod:`core.rerank.mode_part` or :mod:`core.rerank.diversify`):
 
 1. Unscorable posts (empty text, placeholders: ``scorable`` False) are set
