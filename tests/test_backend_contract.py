@@ -17,12 +17,9 @@ import ast
 import hashlib
 import importlib
 import importlib.util
-import json
 import pkgutil
 import sys
-import threading
 import types
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -85,33 +82,11 @@ def _qwen3_cached(request):
 
 @pytest.fixture
 def vllm_server():
-    """A local stand-in for ``vllm serve`` (``/v1/models``, ``/score``) whose score depends on the text."""
+    """A local stand-in for ``vllm serve`` whose score depends on the text (``tests/_fake_vllm.py``)."""
+    from tests._fake_vllm import FakeVLLM
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _reply(self, obj):
-            body = json.dumps(obj).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_GET(self):
-            self._reply({"data": [{"id": "Qwen/Qwen3-Reranker-0.6B"}]})
-
-        def do_POST(self):
-            docs = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["text_2"]
-            score = [int(hashlib.sha1(d.encode()).hexdigest()[:4], 16) / 0xFFFF for d in docs]
-            self._reply({"data": [{"index": i, "score": s} for i, s in enumerate(score)][::-1]})
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with FakeVLLM(scores="content") as fake:
+        yield fake.url
 
 
 def _vllm(request):

@@ -113,12 +113,30 @@ def test_upload_rerank_grade_and_refresh_in_chromium(server, tmp_path):
     assert not dialogs, f"a post ran script in the page: {dialogs}"
 
 
+def _rerank_and_grade(browser, server: str, query: str):
+    """A new page that reranks ``query`` and opens the Grade page on it; returns the page."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.set_default_timeout(90_000)
+    page.goto(f"{server}/rerank")
+    box = page.get_by_label("Query")
+    box.fill(query)
+    box.press("Enter")
+    page.get_by_role("button", name="Rerank", exact=True).click()
+    expect(page.get_by_text("Results for", exact=False)).to_be_visible(timeout=120_000)
+    page.get_by_role("link", name="Grade").click()
+    expect(page.get_by_text("graded", exact=False).first).to_be_visible()
+    idle(page)
+    return page
+
+
 def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
     """Finding: keys 3 4 5 2 1 pressed 150-250 ms apart graded the wrong posts and lost one.
     Each key press must be saved once, on the post that was on screen when it was pressed."""
     import sqlite3
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     from dashboard.widgets import post_token
 
@@ -126,17 +144,7 @@ def test_fast_keyboard_grading_grades_the_post_on_screen_at_each_press(server):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.set_default_timeout(90_000)
-            page.goto(f"{server}/rerank")
-            box = page.get_by_label("Query")
-            box.fill(query)
-            box.press("Enter")
-            page.get_by_role("button", name="Rerank", exact=True).click()
-            expect(page.get_by_text("Results for", exact=False)).to_be_visible(timeout=120_000)
-            page.get_by_role("link", name="Grade").click()
-            expect(page.get_by_text("graded", exact=False).first).to_be_visible()
-            idle(page)
+            page = _rerank_and_grade(browser, server, query)
             # Record, at each key press, which post container is on screen (and its text).
             page.evaluate("""() => { window.__rec = []; window.addEventListener('keydown', () => {
                 const el = document.querySelector('[class*="st-key-grade-post-"]');
@@ -174,17 +182,7 @@ def test_esc_leaves_the_note_field_and_the_next_key_grades_with_the_note(server)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
-            page.set_default_timeout(90_000)
-            page.goto(f"{server}/rerank")
-            box = page.get_by_label("Query")
-            box.fill(query)
-            box.press("Enter")
-            page.get_by_role("button", name="Rerank", exact=True).click()
-            expect(page.get_by_text("Results for", exact=False)).to_be_visible(timeout=120_000)
-            page.get_by_role("link", name="Grade").click()
-            expect(page.get_by_text("graded", exact=False).first).to_be_visible()
-            idle(page)
+            page = _rerank_and_grade(browser, server, query)
             note = page.get_by_label("Note (optional, saved with the grade)")
             note.click()
             page.keyboard.type("donation 2")  # the "2" is text, not a grade
