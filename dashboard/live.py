@@ -1,4 +1,4 @@
-"""Reranking that shows its results as they are scored (the Rerank page's run).
+"""Reranking that shows its results as they are scored (the Rerank and Compare pages' runs).
 
 :func:`rerank_live` runs :func:`core.rerank.stream.rerank_stream` on the loaded
 posts and stores every partial ranking in the session as it arrives, so a run
@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import remember, rerank, resources, state
-from dashboard.state import CANCEL_KEY, RankingRequest  # noqa: F401 (CANCEL_KEY: tests set it as the button does)
+from dashboard.state import CANCEL_KEY, CompareParams, RankingRequest  # noqa: F401 (CANCEL_KEY: tests set it)
 
 
 @st.cache_resource(show_spinner=False)
@@ -109,3 +109,29 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
         yield ranking
     if ranking is not None and ranking.complete:
         remember.save_session_file()
+
+
+def compare_live(p: CompareParams, *, budget: int) -> Iterator[tuple[str, Any]]:
+    """Rank ``p.query`` under each of ``p.modes`` as :func:`rerank_live` does, yielding
+    ``(mode, ranking)`` as each (partial) ranking arrives; a mode already ranked in this
+    session is yielded once, as it is. When every mode is complete the comparison is made
+    and stored as the Compare page's result; after a Cancel (a mode left incomplete) the
+    modes after it are not started and no comparison is made (what was scored is kept).
+
+    Raises:
+        core.errors.SieveError: as :func:`rerank_live`.
+    """
+    query = p.query.strip()
+    state.set_cancel(False)
+    for name in p.modes:
+        req = rerank.request_for(query, name, p.top_k, budget)
+        found = state.rankings().get(req)
+        if found is not None and getattr(found, "complete", True):
+            yield name, found
+            continue
+        for found in rerank_live(req):
+            yield name, found
+        if found is None or not found.complete:  # cancelled: keep what is scored, start no other mode
+            return
+    rerank.compare_modes(p, budget=budget)
+

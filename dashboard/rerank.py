@@ -179,6 +179,13 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
     return ranking
 
 
+def request_for(query: str, mode: str, top_k: int, budget: int) -> RankingRequest:
+    """The request of ``query`` under ``mode``'s own instruction in the current time window."""
+    from dashboard.timefilter import window_key
+
+    return RankingRequest(query=query, mode=mode, instruction="", top_k=top_k, budget=budget, window=window_key())
+
+
 def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: int,
                     progress_bar=None) -> dict[str, Any]:
     """The ranking of ``query`` under each mode (its own instruction), reusing the session's.
@@ -186,12 +193,9 @@ def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: in
     Returns:
         ``{mode: Ranking}`` in the order of ``mode_names``.
     """
-    from dashboard.timefilter import window_key
-
     out = {}
     for i, name in enumerate(mode_names):
-        req = RankingRequest(query=query, mode=name, instruction="", top_k=top_k, budget=budget,
-                             window=window_key())
+        req = request_for(query, name, top_k, budget)
         found = state.rankings().get(req)
         if found is None or not getattr(found, "complete", True):  # a cancelled rerank is finished here
             if progress_bar is not None:

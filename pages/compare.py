@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, charts, grading, rerank, resources, state
+from dashboard import auth, charts, grading, live, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import CompareParams, RerankParams
 from dashboard.timefilter import time_filter
@@ -48,14 +48,39 @@ if info is not None:
 ready = bool(p.query.strip()) and 2 <= len(p.modes) <= 4
 if not ready:
     st.caption("Type a query and choose 2 to 4 modes.")
+if info is not None and ready:
+    st.caption(live.estimate_text(resources.scorer_for(s), len(p.modes) * s.rerank_budget))
 if st.button("Compare", type="primary", disabled=not ready, icon=":material/compare_arrows:"):
-    bar = st.progress(0.0, text="Reranking…")
     grading.follow(p.query.strip())
+    # Each mode's list arrives batch by batch: first its first-stage order, then the scored posts best first.
+    status, cancel_slot, preview = st.empty(), st.empty(), st.empty()
+    cancel_slot.button("Cancel", key="compare.cancel", on_click=live.request_cancel, icon=":material/stop:",
+                       help="Stop after the current batch and keep what is scored so far.")
+    tops: dict[str, object] = {}
     with error_boundary("comparing modes"):
-        rerank.compare_modes(p, budget=s.rerank_budget, progress_bar=bar)
-    bar.empty()
+        for n, (mode, partial) in enumerate(live.compare_live(p, budget=s.rerank_budget)):
+            tops[mode] = partial
+            status.caption(f"Mode {list(p.modes).index(mode) + 1} of {len(p.modes)} "
+                           f"({escape_markdown(mode)}): {live.progress_text(partial)}")
+            with preview.container():
+                for col, (name, ranking) in zip(st.columns(len(tops)), tops.items(), strict=True):
+                    with col:
+                        st.caption(escape_markdown(name))
+                        posts_table(ranking.table.head(10), columns=["rank", "text"],
+                                    key=f"compare.live.{name}.{n}")
+    for slot in (status, cancel_slot, preview):
+        slot.empty()
 
 found = state.work().comparison
+if live.cancel_requested():
+    kept = {m: r for m in p.modes
+            if (r := state.rankings().get(rerank.request_for(p.query.strip(), m, p.top_k, s.rerank_budget)))}
+    done = ", ".join(f"{escape_markdown(m)} {'complete' if r.complete else f'{r.n_scored:,} of {r.n_candidates:,}'}"
+                     for m, r in kept.items())
+    st.warning(f"Cancelled: kept what was scored ({done or 'nothing yet'}). Press Compare to finish; "
+               "scored posts come from the score cache.", icon=":material/stop:")
+if found is not None and (found.query, found.modes) != (p.query.strip(), tuple(p.modes)):
+    st.caption("The comparison below is of an earlier query or set of modes: press Compare for this one.")
 if found is None:
     end_page()
 query, modes, k, by_mode, comparison = found.query, found.modes, found.k, found.by_mode, found.result

@@ -88,3 +88,43 @@ def test_cancel_keeps_what_is_scored_and_rerank_finishes_it(slow):
     (ranking,) = state.work(at.session_state).rankings.values()
     assert ranking.complete and not any("Cancelled" in w.value for w in at.warning)
     assert np.isfinite(at.dataframe[0].value["score"]).all()
+
+
+def _compare(at, query: str, modes: list[str]):
+    at.switch_page("../pages/compare.py").run()
+    at.text_input(key="compare.query").set_value(query).run()
+    at.multiselect(key="compare.modes").set_value(modes).run()
+    button(at, "Compare").click().run()
+    return at
+
+
+def test_compare_streams_each_mode_and_compares_once_every_mode_is_complete(slow):
+    scorer = slow()
+    at = _compare(start(), "台风", ["relevance", "accuracy"])
+    ok(at)
+    work = state.work(at.session_state)
+    assert work.comparison is not None and work.comparison.modes == ("relevance", "accuracy")
+    rankings = list(work.rankings.values())
+    assert len(rankings) == 2 and all(r.complete for r in rankings)
+    n = rankings[0].n_candidates
+    assert scorer.batches[:2] == [10, 20] and sum(scorer.batches) >= n  # batch by batch, top 10 first
+    assert not any("Cancelled" in w.value for w in at.warning)
+
+
+def test_cancel_during_compare_keeps_the_scored_part_and_compare_finishes_it(slow):
+    slow(cancel_on_call=2)  # Cancel pressed while the first mode's second batch runs
+    at = _compare(start(), "台风", ["relevance", "accuracy"])
+    ok(at)
+    work = state.work(at.session_state)
+    (partial,) = work.rankings.values()  # the second mode was not started
+    assert not partial.complete and partial.n_scored == 10 and work.comparison is None
+    warning = [w.value for w in at.warning if "Cancelled" in w.value]
+    assert warning and f"relevance 10 of {partial.n_candidates}" in warning[0]
+    from dashboard import resources
+
+    resources.get_scorer("", "", "", "").cancel_on_call = None
+    button(at, "Compare").click().run()
+    ok(at)
+    work = state.work(at.session_state)
+    assert work.comparison is not None and all(r.complete for r in work.rankings.values())
+    assert not any("Cancelled" in w.value for w in at.warning)
