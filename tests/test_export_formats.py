@@ -175,6 +175,19 @@ def test_read_errors_name_file_and_line(tmp_path):
         read_judgements(csv_bad)
 
 
+def test_a_grade_and_a_gain_that_disagree_are_refused_with_the_row(tmp_path):
+    """Sieve writes both columns; an analyst who edits one of them in a spreadsheet must not have
+    the other win silently."""
+    path = tmp_path / "j.csv"
+    path.write_text("query_id,post_id,grade,gain\nq,p1,4,3\nq,p2,5,1\n", encoding="utf-8-sig")
+    with pytest.raises(InputFileError, match=r"row 2: the columns grade and gain disagree \(grade 5 means gain 4"):
+        read_judgements(path)
+    path.write_text("query_id,post_id,grade,gain\nq,p1,4,3\nq,p2,,\nq,p3,2,\n", encoding="utf-8-sig")
+    df = read_judgements(path)
+    assert df["grade"].tolist()[0] == 4 and df["grade"].isna().tolist() == [False, True, False]
+    assert df["gain"].tolist()[0] == 3 and df["gain"].tolist()[2] == 1
+
+
 def test_csv_resaved_without_bom_by_a_spreadsheet(tmp_path):
     path = tmp_path / "gbk.csv"
     path.write_bytes("dataset,query,post_id,annotator,grade\nds,台风,p1,王五,4\n".encode("gb18030"))

@@ -70,6 +70,17 @@ def _normalise(df: pd.DataFrame, path: Path) -> pd.DataFrame:
             f"found {df['grade'].iloc[i]!r}."
         )
     df["grade"] = grades.astype("Int64")
+    if "gain" in df.columns:  # Sieve writes both; a spreadsheet edit may have changed only one
+        gains = pd.to_numeric(df["gain"].astype(object).where(df["gain"].astype(str).str.strip() != "", None),
+                              errors="coerce")
+        clash = gains.notna() & df["grade"].notna() & (gains != df["grade"].astype("float64") - 1)
+        if clash.any():
+            i = int(clash.to_numpy().nonzero()[0][0])
+            raise InputFileError(
+                f"{path}, data row {i + 1}: the columns grade and gain disagree (grade "
+                f"{int(df['grade'].iloc[i])} means gain {int(df['grade'].iloc[i]) - 1}; found gain "
+                f"{df['gain'].iloc[i]!r}). Correct one of them, or delete the gain column to import the grades."
+            )
     df["gain"] = (df["grade"] - 1).astype("Int64")
     if "unsure" in df.columns:
         df["unsure"] = df["unsure"].map(
