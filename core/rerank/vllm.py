@@ -62,6 +62,22 @@ def document_text(document: str) -> str:
     return f"<Document>: {document}{SUFFIX}"
 
 
+
+def texts_to_score(documents: Sequence[str]) -> tuple[list[str], np.ndarray, list[int]]:
+    """``(texts, scores, todo)`` for a vLLM request: the documents as strings, a float32 (n,) score
+    array of NaN (empty posts keep it) and the indices of the non-empty posts, in order."""
+    docs = ["" if d is None else str(d) for d in documents]
+    return docs, np.full(len(docs), np.nan, dtype=np.float32), [i for i, d in enumerate(docs) if d.strip()]
+
+
+def with_log_odds(scores: np.ndarray, info: ScorerInfo) -> ScoreResult:
+    """The :class:`ScoreResult` of P(yes) ``scores``, with log-odds ``log(p) - log(1 - p)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = scores.astype(np.float64)
+        log_odds = (np.log(p) - np.log1p(-p)).astype(np.float32)
+    return ScoreResult(scores=scores, log_odds=log_odds, info=info)
+
+
 class VLLMScorer(BaseScorer):
     """Qwen3-Reranker through vLLM.
 
@@ -172,10 +188,8 @@ class VLLMScorer(BaseScorer):
             scores float32 (n,) = P("yes"); log_odds float32 (n,) derived as
             ``log(p) - log(1 - p)``; NaN for empty posts.
         """
-        docs = ["" if d is None else str(d) for d in documents]
+        docs, scores, todo = texts_to_score(documents)
         n = len(docs)
-        scores = np.full(n, np.nan, dtype=np.float32)
-        todo = [i for i, d in enumerate(docs) if d.strip()]
         done = n - len(todo)
         if progress:
             progress(done, n)
@@ -191,7 +205,4 @@ class VLLMScorer(BaseScorer):
             done += len(idx)
             if progress:
                 progress(done, n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = scores.astype(np.float64)
-            log_odds = (np.log(p) - np.log1p(-p)).astype(np.float32)
-        return ScoreResult(scores=scores, log_odds=log_odds, info=self._info)
+        return with_log_odds(scores, self._info)

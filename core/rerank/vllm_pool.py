@@ -33,7 +33,7 @@ import numpy as np
 
 from core.errors import Cancelled, ModelUnavailableError, ParameterError, SieveError
 from core.rerank.base import BaseScorer, CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
-from core.rerank.vllm import VLLMScorer
+from core.rerank.vllm import VLLMScorer, texts_to_score, with_log_odds
 
 logger = logging.getLogger(__name__)
 
@@ -185,10 +185,8 @@ class VLLMPool(BaseScorer):
             ModelUnavailableError: every replica is down (each URL named).
             Cancelled: ``should_cancel()`` returned True between waves.
         """
-        docs = ["" if d is None else str(d) for d in documents]
+        docs, scores, todo = texts_to_score(documents)
         n = len(docs)
-        scores = np.full(n, np.nan, dtype=np.float32)
-        todo = [i for i, d in enumerate(docs) if d.strip()]
         batches = [todo[s : s + self.batch_size] for s in range(0, len(todo), self.batch_size)]
         done = n - len(todo)
         if progress:
@@ -214,7 +212,4 @@ class VLLMPool(BaseScorer):
                 batches[:0] = failed  # retried first, on the replicas still live
                 if progress:
                     progress(done, n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = scores.astype(np.float64)
-            log_odds = (np.log(p) - np.log1p(-p)).astype(np.float32)
-        return ScoreResult(scores=scores, log_odds=log_odds, info=self._info)
+        return with_log_odds(scores, self._info)
