@@ -28,7 +28,6 @@ widgets -> the page's parameters -> one call into a job module -> render.
 
   Names of core a page needs to draw or to raise (the grade scale, the column roles, the model
   ids, ``SieveError``) come from the job module of its job, or :mod:`dashboard.errors`.
-  ``dashboard.session`` is the old import path of the jobs, kept for outside callers only.
 * :mod:`dashboard.resources` holds the cached models, label store and results; a page asks it
   only for what it shows of a model (``resources.scorer_for(settings).info``).
 * :mod:`dashboard.errors` is the one error boundary; :mod:`dashboard.widgets` holds the

@@ -2,7 +2,7 @@
 page's results in one step.
 
 * A source scan: no module of ``dashboard/`` or ``pages/`` but ``dashboard/state.py`` names
-  ``session_state``; pages import nothing from ``core`` nor the old ``dashboard.session``
+  ``session_state``; pages import nothing from ``core``
   (they reach core one way: the dashboard's job modules, see ``dashboard/__init__.py``).
   ``tests/test_architecture.py`` checks file sizes and that ``core`` never imports Streamlit.
   Each check is run once on a snippet that breaks it, so the scan itself is shown to fail.
@@ -63,7 +63,6 @@ def test_the_scans_catch_what_they_look_for():
     assert session_state_uses("from streamlit import session_state\n") == [1]
     assert session_state_uses("import streamlit as st\nst.write('session_state')\n") == []
     assert _from_core(imported_modules("def f():\n    from core.compare import compare_rankings\n"))
-    assert "dashboard.session" in imported_modules("from dashboard import session\n")
 
 
 def test_only_dashboard_state_touches_session_state():
@@ -82,7 +81,6 @@ def test_pages_reach_core_only_through_the_dashboard_job_modules():
     for path in sorted((REPO / "pages").glob("*.py")):
         modules = imported_modules(path.read_text(encoding="utf-8"))
         assert not _from_core(modules), f"{path.name} imports core directly: {sorted(_from_core(modules))}"
-        assert "dashboard.session" not in modules, f"{path.name} imports the old dashboard.session"
 
 
 def test_loading_another_dataset_replaces_every_pages_results_in_one_step(sample):  # noqa: F811
