@@ -46,9 +46,11 @@ done = state.work().clusters
 stale = done is not None and done.made_with != params_now
 label = "Cluster" if done is None else ("Cluster again with these settings" if stale else "Cluster again")
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
+    bar = st.progress(0.0)
     with error_boundary("clustering"):
-        done = mapping.cluster(p, posts, mask, key, progress_bar=st.progress(0.0))
+        done = mapping.cluster(p, posts, mask, key, progress_bar=bar)
         stale = False
+    bar.empty()  # the map below shows the result
 
 if done is None:
     st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with "
