@@ -89,19 +89,41 @@ def grade_state() -> GradeParams:
     return state.params(GradeParams)
 
 
+def enter_dataset(dataset_hash: str) -> None:
+    """Start the Grade page's cards afresh when another dataset is graded: the drawn versions,
+    tokens and position of the last one name posts whose IDs may repeat in this one (drafts are
+    kept, under their own dataset)."""
+    g = grade_state()
+    if g.dataset_for and g.dataset_for != dataset_hash:
+        g.drawn.clear()
+        g.tokens.clear()
+        g.card, g.position, g.position_for = None, 0, None
+    g.dataset_for = dataset_hash
+
+
+def _draft_key(token: str) -> str:
+    ds = state.dataset()
+    return f"{ds.dataset_hash if ds is not None else ''}/{token}"
+
+
 def keep_draft(token: str) -> None:
     """Callback of the note and "unsure" widgets: remember what was typed on the card ``token``
     until the post is graded (a page switch or a refresh no longer loses it)."""
     g = grade_state()
-    g.drafts[token] = [str(state.widget("grade.note") or ""), bool(state.widget("grade.unsure"))]
+    g.drafts[_draft_key(token)] = [str(state.widget("grade.note") or ""), bool(state.widget("grade.unsure"))]
     remember.save_session_file()
+
+
+def drop_draft(token: str) -> None:
+    """Forget what was typed on the card ``token`` of this dataset (the card shows the saved grade)."""
+    grade_state().drafts.pop(_draft_key(token), None)
 
 
 def draft_for(token: str, existing: GradeRecord | None) -> tuple[str, bool, bool]:
     """``(note, unsure, unsaved)`` to show on the card ``token``: the draft typed there if any,
     else the saved grade's; ``unsaved`` is True when the draft differs from what is saved."""
     saved = (existing.note, existing.unsure) if existing is not None else ("", False)
-    draft = grade_state().drafts.get(token)
+    draft = grade_state().drafts.get(_draft_key(token))
     if draft is None:
         return saved[0], saved[1], False
     note, unsure = str(draft[0]), bool(draft[1])
@@ -191,7 +213,14 @@ def clear(query: str, post_id: str, *, drawn_version: int) -> SaveOutcome:
     dataset, annotator = _context()
     outcome = records.clear_grade(_store(), dataset, query, str(post_id), annotator=annotator,
                                   drawn_version=drawn_version)
-    return _after_write(dataset, annotator, query, post_id, outcome)
+    g = grade_state()
+    token = post_token(query, post_id)
+    g.notices = [n for n in g.notices if (n.dataset, n.annotator, n.query, n.post_id) !=
+                 (dataset, annotator, query, str(post_id))]  # their undo would undo the clear
+    drop_draft(token)
+    outcome = _after_write(dataset, annotator, query, post_id, outcome)
+    g.drawn.pop(token, None)  # the card shows the cleared post: no note, not unsure
+    return outcome
 
 
 def undo(notice_id: int) -> None:
@@ -244,12 +273,12 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
         if g.card == (query, post_id):
             note = str(state.widget("grade.note") or "")
             unsure = bool(state.widget("grade.unsure"))
-        elif token in g.drafts:  # a late key press for a post whose note was typed earlier
-            note, unsure = str(g.drafts[token][0]), bool(g.drafts[token][1])
+        elif _draft_key(token) in g.drafts:  # a late key press for a post whose note was typed earlier
+            note, unsure = str(g.drafts[_draft_key(token)][0]), bool(g.drafts[_draft_key(token)][1])
         else:
             note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
         outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
-        g.drafts.pop(token, None)  # saved with the grade
+        drop_draft(token)  # saved with the grade
     if query == g.query and post_id in ids:
         # the write only ever adds post_id to the graded ones (a skip never replaces a grade)
         done = {pid for pid, r in before.items() if not r.skipped} | {post_id}

@@ -172,8 +172,10 @@ class GradeParams:
         problems: messages about key presses or clicks that were not saved, shown once.
         infos: other messages about the last actions (a skip that kept a grade), shown once.
         saved: ``(query, position)`` last written to the tab's session file.
-        drafts: post token -> ``[note, unsure]`` typed on that post's card and not saved yet
-            (kept through navigation, page switches and a refresh until the post is graded).
+        drafts: ``"<dataset hash>/<post token>"`` -> ``[note, unsure]`` typed on that post's card and
+            not saved yet (kept through navigation, page switches, another dataset and a refresh until
+            the post is graded; post IDs repeat across datasets, so the key names the dataset).
+        dataset_for: the dataset hash ``drawn``, ``tokens``, ``card`` and ``position`` belong to.
     """
 
     query: str = ""
@@ -189,6 +191,7 @@ class GradeParams:
     infos: list[str] = field(default_factory=list)
     saved: tuple[str, int] | None = None
     drafts: dict[str, list] = field(default_factory=dict)
+    dataset_for: str = ""
 
 
 @dataclass

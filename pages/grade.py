@@ -32,6 +32,7 @@ ds = require_dataset()
 time_filter(ds.posts)
 
 g = grading.grade_state()
+grading.enter_dataset(ds.dataset_hash)
 queries = state.ranked_queries()
 if not queries:
     st.info("Rerank a query first: the grading queue is made of its ranked posts "
@@ -131,7 +132,7 @@ version = g.drawn[token]
 
 def reload_card() -> None:
     g.drawn.pop(token, None)
-    g.drafts.pop(token, None)
+    grading.drop_draft(token)
 
 
 def draw_card() -> None:

@@ -384,3 +384,61 @@ def test_a_note_typed_without_grading_survives_a_page_switch_and_a_refresh(sampl
                                   annotator="analyst")[pid]
     assert (got.grade, got.note, got.unsure) == (3, "eyewitness photo", True)
     assert not again.session_state["sieve.params.GradeParams"].drafts
+
+
+def _upload(at: AppTest, name: str, text: str) -> None:
+    at.switch_page("../pages/data.py").run()
+    at.segmented_control(key="data.source").set_value("upload").run()
+    at.file_uploader(key="data.upload").upload(name, text.encode(), "text/csv").run()
+    ok(at)
+
+
+def test_a_draft_and_the_card_belong_to_their_dataset_when_post_ids_repeat(sample):
+    """Breaker's finding: two exports with ids 1-4; a note typed (not graded) on post 2 of X showed on
+    post 2 of Y and was saved there. Each dataset keeps its own drafts and cards."""
+    x = "id,text\n1,typhoon relief in Manila\n2,typhoon donations needed\n3,flood water rising\n4,typhoon shelter\n"
+    y = "id,text\n1,typhoon hits Taiwan coast\n2,earthquake news today\n3,typhoon warning issued\n4,nice day\n"
+    at = start()
+    _upload(at, "X.csv", x)
+    rerank(at, "typhoon", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    _, pid = on_screen(at)
+    at.text_input(key="grade.note").set_value("NOTE-FOR-X").run()
+    _upload(at, "Y.csv", y)
+    rerank(at, "typhoon", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    ok(at)
+    for _ in range(4):  # walk Y's queue to the post with X's draft's id
+        if on_screen(at)[1] == pid:
+            break
+        button(at, "Next").click().run()
+    assert on_screen(at)[1] == pid and at.text_input(key="grade.note").value == ""
+    grade_button(at, 1).click().run()
+    ok(at)
+    y_hash = state.dataset(at.session_state).dataset_hash
+    saved = records.current_records(_store(at), y_hash, "typhoon", annotator="analyst")[pid]
+    assert (saved.grade, saved.note) == (1, "")
+    _upload(at, "X.csv", x)  # back to X: its draft is still there on its post
+    rerank(at, "typhoon", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    for _ in range(4):
+        if on_screen(at)[1] == pid:
+            break
+        button(at, "Next").click().run()
+    assert at.text_input(key="grade.note").value == "NOTE-FOR-X"
+
+
+def test_clear_removes_the_notice_whose_undo_would_undo_it_and_empties_the_card(sample):
+    a = rerank(tab("1" * 32), "台风", "relevance")
+    b = rerank(tab("2" * 32), "台风", "relevance")
+    for t in (a, b):
+        t.switch_page("../pages/grade.py").run()
+    grade_button(b, 2).click().run()
+    a.text_input(key="grade.note").set_value("mine").run()
+    grade_button(a, 5).click().run()  # replaces b's 2: a notice with an undo
+    assert any(btn.label.startswith("Undo") for btn in a.button)
+    button(a, "Previous").click().run()
+    button(a, "Clear my grade").click().run()
+    ok(a)
+    assert not any(btn.label.startswith("Undo") for btn in a.button)
+    assert a.text_input(key="grade.note").value == ""

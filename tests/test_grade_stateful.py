@@ -166,6 +166,8 @@ class GradePage(RuleBasedStateMachine):
     def clear(self):
         button(self.at, "Clear my grade").click().run()
         del self.store[(self.query, self.pid)]
+        self.drafts.pop((self.query, self.pid), None)  # the card shows the cleared post
+        self.note, self.unsure = "", False
 
     @rule(row=st.integers(0, TOP_K - 1))
     def select_a_queue_row(self, row):
