@@ -5,8 +5,8 @@ Every command that writes rows (``rerank --out``, ``cluster --out``, ``timeline
 
 * ``.csv`` / ``.tsv``: UTF-8 **with BOM** (``utf-8-sig``, so Excel, WPS and
   LibreOffice open Chinese text correctly), RFC 4180 quoting and ``\\r\\n``
-  line ends; a missing value is an empty cell. With ``formula_safe=True`` text
-  cells are neutralised against formula injection (:func:`neutralise`).
+  line ends; a missing value is an empty cell. Text cells are neutralised against
+  formula injection (:func:`neutralise`) unless ``formula_safe=False``.
 * ``.jsonl`` / ``.json`` / ``.ndjson``: JSON Lines, UTF-8 without BOM, one object
   per row, characters not ``\\u``-escaped; NaN and ``<NA>`` become ``null``,
   NumPy numbers plain numbers, anything else JSON cannot hold its ``str()``.
@@ -130,7 +130,7 @@ def write_table(
     table: pd.DataFrame,
     path: str | os.PathLike,
     *,
-    formula_safe: bool = False,
+    formula_safe: bool = True,
     plain_columns: Iterable[str] = (),
     float_format: str | None = None,
     format: str | None = None,
@@ -141,7 +141,8 @@ def write_table(
         table: the rows to write, columns in order; the index is not written.
         path: output file; its folder is created.
         formula_safe: CSV/TSV only: neutralise every text cell (:func:`neutralise`),
-            except in numeric columns and ``plain_columns``.
+            except in numeric columns and ``plain_columns`` (default True: post text is data,
+            never a formula, in every table a spreadsheet may open).
         plain_columns: columns never neutralised (IDs known to be digits, flags).
         float_format: CSV/TSV only: ``printf`` format of floats (e.g. ``"%.6g"``);
             default Python's shortest round-trip form.

@@ -142,7 +142,7 @@ def test_table_format_by_suffix():
 
 
 def test_csv_has_bom_crlf_and_reads_back(table, tmp_path):
-    path = write_table(table, tmp_path / "sub" / "t.csv", float_format="%.6g")
+    path = write_table(table, tmp_path / "sub" / "t.csv", float_format="%.6g", formula_safe=False)
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     assert b"0.912346" in raw  # %.6g

@@ -158,3 +158,18 @@ def test_rerank_then_evaluate_on_the_sample_data(tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:3] == ["query_id", "query", "post_id"]
     assert len(rows) == 3 * len(qids) and {r["query_id"] for r in rows} == set(qids)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_a_post_that_looks_like_a_formula_is_written_as_text(tmp_path, capsys, suffix):
+    """Post text is data: a CSV/TSV a spreadsheet opens never starts a cell with = + - @."""
+    src = tmp_path / "evil.csv"
+    src.write_text('id,text\n1,"=HYPERLINK(""http://evil.example"",""x"") typhoon"\n2,@SUM(1+1) typhoon\n'
+                   "3,typhoon relief in Manila\n", encoding="utf-8")
+    out = tmp_path / f"ranked{suffix}"
+    assert main(["rerank", str(src), "--query", "typhoon", "--embedded", "--out", str(out)]) == 0
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ","))
+    texts = {r["post_id"]: r["text"] for r in rows}
+    assert texts["1"].startswith("'=HYPERLINK") and texts["2"] == "'@SUM(1+1) typhoon"
+    assert texts["3"] == "typhoon relief in Manila" and all(r["score"][0].isdigit() for r in rows)
