@@ -307,3 +307,22 @@ def test_bundled_sample_qrels_csv_and_trec_agree():
         pytest.skip("sample_data/qrels.csv or qrels.txt is absent")
     from_csv = grades_to_qrels(read_judgements(sample / "qrels.csv"))
     assert from_csv == read_qrels(sample / "qrels.txt")
+
+
+def test_import_resolves_dataset_prefixes_like_export_and_refuses_a_typo(tmp_path, capsys):
+    """Breaker's finding: `import --dataset 269d` filed grades under a new dataset named "269d"."""
+    store_path = tmp_path / "labels.sqlite"
+    src = tmp_path / "j.csv"
+    src.write_text("query_id,post_id,grade\nq1,p1,4\n", encoding="utf-8")
+    full = "269d77bdeea4e85d9f59"
+    assert main(["import", str(src), "--store", str(store_path), "--dataset", full]) == 0  # a new dataset
+    src.write_text("query_id,post_id,grade\nq1,p1,2\n", encoding="utf-8")
+    assert main(["import", str(src), "--store", str(store_path), "--dataset", "269d"]) == 0  # its prefix
+    store = LabelStore(store_path)
+    assert store.datasets()["dataset"].tolist() == [full]
+    assert store.grades(full)["grade"].tolist() == [2]
+    capsys.readouterr()
+    assert main(["import", str(src), "--store", str(store_path), "--dataset", "typo123"]) == 2
+    err = capsys.readouterr().err
+    assert "No dataset in the label store" in err and "matches 'typo123'" in err and "20-character hash" in err
+    assert store.datasets()["dataset"].tolist() == [full]

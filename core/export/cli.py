@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -109,6 +110,26 @@ def _guess_format(path: Path) -> str:
     return "bundle" if suffix == ".zip" else "qrels"
 
 
+def _import_target(store, name: str | None) -> str | None:
+    """The dataset ``--dataset`` names for an import: a dataset the store knows (full hash, unique
+    prefix or name, as ``export`` resolves it), or a new one given by its full 20-character hash
+    (any name in a store that holds no dataset yet).
+
+    Raises:
+        SieveError: for a name matching no known dataset that is not a full hash (a typo or a
+            prefix must not file grades under a made-up dataset), or matching several.
+    """
+    if name is None:
+        return None
+    try:
+        return store.resolve_dataset(name)
+    except SieveError as exc:
+        if re.fullmatch(r"[0-9a-f]{20}", name) or store.datasets().empty:
+            return name  # a new dataset (a full hash, or the first of an empty store), registered with its grades
+        raise SieveError(f"{exc} To import into a dataset the store does not know yet, give its full "
+                         "20-character hash (the Data page and `python -m core inspect` show it).") from exc
+
+
 def run_import(args: argparse.Namespace) -> int:
     """Import; returns the exit code."""
     from core.export.judgements import import_judgements, import_qrels, read_judgements
@@ -121,22 +142,17 @@ def run_import(args: argparse.Namespace) -> int:
 
         if not args.dataset:
             raise SieveError("Importing qrels needs --dataset (the hash of the posts they judge).")
-        dataset = args.dataset
-        known = set(store.datasets()["dataset"])
-        if dataset not in known:
-            try:
-                dataset = store.resolve_dataset(dataset)
-            except SieveError:
-                pass  # a new dataset hash: registered on the first grade
-        report = import_qrels(store, read_qrels(args.file), dataset=dataset,
+        report = import_qrels(store, read_qrels(args.file), dataset=_import_target(store, args.dataset),
                               annotator=args.annotator or "qrels", source=source)
     elif fmt in ("csv", "jsonl"):
-        report = import_judgements(store, read_judgements(args.file, format=fmt), dataset=args.dataset,
+        report = import_judgements(store, read_judgements(args.file, format=fmt),
+                                   dataset=_import_target(store, args.dataset),
                                    annotator=args.annotator, source=source)
     else:
         from core.export.bundle import read_bundle
 
-        report = import_judgements(store, read_bundle(args.file).judgements, dataset=args.dataset,
+        report = import_judgements(store, read_bundle(args.file).judgements,
+                                   dataset=_import_target(store, args.dataset),
                                    annotator=args.annotator, source=source)
     undo = _write_undo_file(report, store.path) if report.replaced else None
     if args.json:

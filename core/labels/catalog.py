@@ -148,8 +148,9 @@ class StoreCatalog:
         hits = exact if len(exact) else known[known["dataset"].astype(str).str.startswith(str(dataset))]
         if len(hits) == 1:
             return str(hits["dataset"].iloc[0])
-        what = "no dataset" if len(hits) == 0 else f"{len(hits)} datasets"
+        what = ("No dataset in the label store {path} matches" if len(hits) == 0
+                else f"{len(hits)} datasets in the label store {{path}} match").format(path=self.path)
         raise SieveError(
-            f"{what.capitalize()} in the label store {self.path} match {dataset!r}. "
+            f"{what} {dataset!r}. "
             f"Known: {', '.join(known['dataset'].astype(str)) or 'none'}."
         )
