@@ -209,6 +209,21 @@ def test_rows_written_but_not_marked_done_are_embedded_again(tmp_path):
     assert np.allclose(np.linalg.norm(again.vectors(), axis=1), 1.0, atol=1e-5)
 
 
+def test_damaged_stored_vectors_are_embedded_again_not_ranked(tmp_path):
+    """Breaker's finding: 5 stored rows set to NaN emptied the whole ranking with exit code 0."""
+    texts = [f"message {i} on the bridge" for i in range(30)]
+    store = open_post_vectors(HashEmbedder(), texts, root=tmp_path)
+    store.embed_rows(HashEmbedder(), np.arange(30), texts)
+    store._vecs[3:8] = np.nan  # a damaged disk
+    store._vecs.flush()
+    release_post_vectors()
+    again = open_post_vectors(HashEmbedder(), texts, root=tmp_path)
+    assert again.done_count == 25 and again.missing().tolist() == [3, 4, 5, 6, 7]
+    emb = CountingEmbedder()
+    assert again.embed_rows(emb, again.missing(), texts) == 5
+    assert np.isfinite(again.vectors()).all()
+
+
 def test_query_pools_fill_the_store_that_the_build_then_completes(tmp_path):
     texts = [f"{w} report {i}" for i, w in enumerate(["flood", "fire", "blood donation", "outage"] * 100)]
     emb = CountingEmbedder()

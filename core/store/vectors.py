@@ -206,7 +206,23 @@ def _open_folder(folder: Path, n: int, dim: int, model: str) -> PostVectors:
     done = np.load(folder / "done.npy", mmap_mode="r+")
     if inverse.shape != (n,) or vecs.shape != (meta["n_distinct"], dim) or done.shape != (meta["n_distinct"],):
         raise ValueError("array shapes do not match meta.json")
+    _forget_damaged_rows(folder, vecs, done)
     return PostVectors(folder, n, dim, np.asarray(inverse), vecs, done, model)
+
+
+def _forget_damaged_rows(folder: Path, vecs: np.ndarray, done: np.ndarray, block: int = 65_536) -> None:
+    """Mark rows holding NaN or infinity (a damaged disk, a bad write) as not embedded, so they are
+    embedded again instead of emptying every ranking they enter. Reads the memory map in blocks."""
+    bad = 0
+    for start in range(0, vecs.shape[0], block):
+        rows = slice(start, start + block)
+        broken = np.asarray(done[rows]) & ~np.isfinite(np.asarray(vecs[rows])).all(axis=1)
+        if broken.any():
+            done[rows] = np.asarray(done[rows]) & ~broken
+            bad += int(broken.sum())
+    if bad:
+        done.flush()
+        logger.warning("%s: %d stored vectors were damaged (not finite); they are embedded again", folder, bad)
 
 
 def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None, root=None,
