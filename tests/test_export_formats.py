@@ -326,3 +326,13 @@ def test_import_resolves_dataset_prefixes_like_export_and_refuses_a_typo(tmp_pat
     err = capsys.readouterr().err
     assert "No dataset in the label store" in err and "matches 'typo123'" in err and "20-character hash" in err
     assert store.datasets()["dataset"].tolist() == [full]
+
+
+def test_export_refuses_an_output_name_that_does_not_match_its_format(tmp_path, capsys):
+    """Breaker's finding: --format csv --out j.xlsx wrote CSV text into a .xlsx file, exit 0."""
+    store_path = tmp_path / "labels.sqlite"
+    LabelStore(store_path).set_grade("ds1", "q", "p1", 4, annotator="ana")
+    for fmt, name in (("csv", "j.xlsx"), ("qrels", "q.csv"), ("bundle", "b.csv"), ("jsonl", "j.csv")):
+        assert main(["export", "--store", str(store_path), "--format", fmt, "--out", str(tmp_path / name)]) == 2
+        assert f"--format {fmt} writes" in capsys.readouterr().err and not (tmp_path / name).exists()
+    assert main(["export", "--store", str(store_path), "--format", "qrels", "--out", str(tmp_path / "q.txt")]) == 0

@@ -70,6 +70,13 @@ def run_export(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise SieveError("Name the output file with --out.")
+    wanted = {"csv": (".csv",), "jsonl": (".jsonl",), "bundle": (".zip",),
+              "qrels": (".txt", ".qrels", "")}[args.format]
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in wanted:
+        raise SieveError(f"--out {args.out} ends in {suffix or 'no suffix'!r}, but --format {args.format} writes "
+                         f"{' or '.join(repr(w) if w else 'no suffix' for w in wanted)}: name the file to match, so "
+                         "the file opens as what it is (and `python -m core import` reads it back).")
     dataset = store.resolve_dataset(args.dataset)
     if args.run and args.format != "bundle":
         raise SieveError("--run files go only into --format bundle.")
