@@ -76,3 +76,19 @@ def export_files(*, evaluation: Any = None) -> dict[str, bytes]:
     files = files_of(store, ds.dataset_hash, runs=runs_by_name(), posts=ds.posts, extra=extra)
     state.work().exports = files
     return files
+
+
+def ranking_csv(table: pd.DataFrame, columns: list[str]) -> bytes:
+    """The ranking table as CSV bytes (UTF-8 with BOM) for a download button: ``columns`` that
+    exist, in order; text that a spreadsheet would read as a formula is neutralised
+    (:func:`core.tables.neutralise`), numbers are written as numbers."""
+    import tempfile
+    from pathlib import Path
+
+    from core.tables import write_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_table(table.loc[:, [c for c in columns if c in table.columns]], Path(tmp) / "ranking.csv",
+                           float_format="%.6g")
+        return path.read_bytes()
+

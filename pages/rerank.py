@@ -4,9 +4,11 @@ movement; filters."""
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-from dashboard import auth, grading, live, remember, rerank, resources, state
+from dashboard import auth, export, grading, live, remember, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import RankingRequest, RerankParams
 from dashboard.timecharts import ranking_timeline
@@ -189,6 +191,12 @@ posts_table(
                                                help="first-stage rank − new rank: positive = moved up"),
     },
 )
+st.download_button(
+    "Download this ranking (CSV)",
+    export.ranking_csv(view, ["rank", "post_id", "score", *parts, "log_odds", "first_stage_rank", "moved",
+                              "dup_count", "text"]),
+    file_name="ranking-" + re.sub(r"[^\w-]+", "-", ranking.mode) + ".csv", mime="text/csv", key="rerank.download", icon=":material/download:",
+    help="The rows shown above; a post that looks like a spreadsheet formula is written as text.")
 ranking_timeline(ranking, ds.posts)
 if len(ranking.unscored):
     with st.expander(f"Posts not scored ({len(ranking.unscored):,})"):

@@ -128,3 +128,15 @@ def test_cancel_during_compare_keeps_the_scored_part_and_compare_finishes_it(slo
     work = state.work(at.session_state)
     assert work.comparison is not None and all(r.complete for r in work.rankings.values())
     assert not any("Cancelled" in w.value for w in at.warning)
+
+
+def test_the_ranking_download_writes_formula_like_posts_as_text():
+    import pandas as pd
+
+    from dashboard.export import ranking_csv
+
+    table = pd.DataFrame({"rank": [1, 2], "post_id": ["7", "8"], "score": [0.9, 0.25],
+                          "text": ['=HYPERLINK("http://evil.example")', "typhoon relief"]})
+    lines = ranking_csv(table, ["rank", "post_id", "score", "missing", "text"]).decode("utf-8-sig").splitlines()
+    assert lines[0] == "rank,post_id,score,text"
+    assert lines[1] == '1,7,0.9,"\'=HYPERLINK(""http://evil.example"")"' and lines[2] == "2,8,0.25,typhoon relief"
