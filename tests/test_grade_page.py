@@ -53,6 +53,25 @@ def tab(tab_id: str | None = None, page: str | None = None) -> AppTest:
     return at
 
 
+def two_tabs_on_one_post(id_a: str, id_b: str) -> tuple[AppTest, AppTest, str]:
+    """Two tabs that reranked 台风 and opened the Grade page; the post both show first."""
+    a = rerank(tab(id_a * 32), "台风", "relevance")
+    b = rerank(tab(id_b * 32), "台风", "relevance")
+    a.switch_page("../pages/grade.py").run()
+    b.switch_page("../pages/grade.py").run()
+    post = on_screen(a)[1]
+    assert on_screen(b)[1] == post
+    return a, b, post
+
+
+def walk_to(at: AppTest, post_id: str, steps: int = 4) -> None:
+    """Press Next until ``post_id`` is on screen (at most ``steps`` times)."""
+    for _ in range(steps):
+        if on_screen(at)[1] == post_id:
+            return
+        button(at, "Next").click().run()
+
+
 # --------------------------------------------------------------------------- records
 
 
@@ -133,12 +152,7 @@ def test_going_back_to_a_graded_post_shows_it_and_grades_it_again(sample):
 
 
 def test_a_grade_changed_in_another_tab_is_saved_reported_and_can_be_undone(sample):
-    a = rerank(tab("a" * 32), "台风", "relevance")
-    b = rerank(tab("b" * 32), "台风", "relevance")
-    a.switch_page("../pages/grade.py").run()
-    b.switch_page("../pages/grade.py").run()
-    post = on_screen(a)[1]
-    assert on_screen(b)[1] == post
+    a, b, post = two_tabs_on_one_post("a", "b")
     grade_button(b, 4).click().run()
     grade_button(a, 1).click().run()  # tab A still shows the card without B's 4
     ok(a)
@@ -290,11 +304,7 @@ def test_a_grade_changed_elsewhere_while_the_card_is_open_is_shown_on_it_and_rep
 
 
 def test_undo_writes_the_key_it_replaced_even_after_the_name_or_dataset_changed(sample):
-    a = rerank(tab("c" * 32), "台风", "relevance")
-    b = rerank(tab("d" * 32), "台风", "relevance")
-    a.switch_page("../pages/grade.py").run()
-    b.switch_page("../pages/grade.py").run()
-    post = on_screen(a)[1]
+    a, b, post = two_tabs_on_one_post("c", "d")
     grade_button(b, 4).click().run()
     grade_button(a, 1).click().run()
     a.session_state["sieve.params.AppSettings"].annotator = "carol"  # renamed in Settings meanwhile
@@ -321,11 +331,7 @@ def test_skip_on_a_graded_post_moves_on_and_keeps_the_grade(sample):
 
 
 def test_an_unanswered_notice_survives_a_refresh(sample):
-    a = rerank(tab("e" * 32), "台风", "relevance")
-    b = rerank(tab("f" * 32), "台风", "relevance")
-    a.switch_page("../pages/grade.py").run()
-    b.switch_page("../pages/grade.py").run()
-    post = on_screen(a)[1]
+    a, b, post = two_tabs_on_one_post("e", "f")
     grade_button(b, 3).click().run()
     grade_button(a, 1).click().run()
     a2 = tab("e" * 32, "grade.py")
@@ -396,8 +402,10 @@ def _upload(at: AppTest, name: str, text: str) -> None:
 def test_a_draft_and_the_card_belong_to_their_dataset_when_post_ids_repeat(sample):
     """Breaker's finding: two exports with ids 1-4; a note typed (not graded) on post 2 of X showed on
     post 2 of Y and was saved there. Each dataset keeps its own drafts and cards."""
-    x = "id,text\n1,typhoon relief in Manila\n2,typhoon donations needed\n3,flood water rising\n4,typhoon shelter\n"
-    y = "id,text\n1,typhoon hits Taiwan coast\n2,earthquake news today\n3,typhoon warning issued\n4,nice day\n"
+    x = ("id,text\n1,typhoon relief in Manila\n2,typhoon donations needed\n3,flood water rising\n"
+         "4,typhoon shelter\n")
+    y = ("id,text\n1,typhoon hits Taiwan coast\n2,earthquake news today\n3,typhoon warning issued\n"
+         "4,nice day\n")
     at = start()
     _upload(at, "X.csv", x)
     rerank(at, "typhoon", "relevance")
@@ -408,10 +416,7 @@ def test_a_draft_and_the_card_belong_to_their_dataset_when_post_ids_repeat(sampl
     rerank(at, "typhoon", "relevance")
     at.switch_page("../pages/grade.py").run()
     ok(at)
-    for _ in range(4):  # walk Y's queue to the post with X's draft's id
-        if on_screen(at)[1] == pid:
-            break
-        button(at, "Next").click().run()
+    walk_to(at, pid)  # Y's post with the id of X's draft
     assert on_screen(at)[1] == pid and at.text_input(key="grade.note").value == ""
     grade_button(at, 1).click().run()
     ok(at)
@@ -421,18 +426,12 @@ def test_a_draft_and_the_card_belong_to_their_dataset_when_post_ids_repeat(sampl
     _upload(at, "X.csv", x)  # back to X: its draft is still there on its post
     rerank(at, "typhoon", "relevance")
     at.switch_page("../pages/grade.py").run()
-    for _ in range(4):
-        if on_screen(at)[1] == pid:
-            break
-        button(at, "Next").click().run()
+    walk_to(at, pid)
     assert at.text_input(key="grade.note").value == "NOTE-FOR-X"
 
 
 def test_clear_removes_the_notice_whose_undo_would_undo_it_and_empties_the_card(sample):
-    a = rerank(tab("1" * 32), "台风", "relevance")
-    b = rerank(tab("2" * 32), "台风", "relevance")
-    for t in (a, b):
-        t.switch_page("../pages/grade.py").run()
+    a, b, _ = two_tabs_on_one_post("1", "2")
     grade_button(b, 2).click().run()
     a.text_input(key="grade.note").set_value("mine").run()
     grade_button(a, 5).click().run()  # replaces b's 2: a notice with an undo
