@@ -273,10 +273,8 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
         if g.card == (query, post_id):
             note = str(state.widget("grade.note") or "")
             unsure = bool(state.widget("grade.unsure"))
-        elif _draft_key(token) in g.drafts:  # a late key press for a post whose note was typed earlier
-            note, unsure = str(g.drafts[_draft_key(token)][0]), bool(g.drafts[_draft_key(token)][1])
-        else:
-            note, unsure = (kept.note, kept.unsure) if kept is not None else ("", False)
+        else:  # a late key press: what was typed on that post earlier, else its saved note
+            note, unsure, _ = draft_for(token, kept)
         outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
         drop_draft(token)  # saved with the grade
     if query == g.query and post_id in ids:

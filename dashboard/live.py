@@ -125,8 +125,8 @@ def compare_live(p: CompareParams, *, budget: int) -> Iterator[tuple[str, Any]]:
     state.set_cancel(False)
     for name in p.modes:
         req = rerank.request_for(query, name, p.top_k, budget)
-        found = state.rankings().get(req)
-        if found is not None and getattr(found, "complete", True):
+        found = rerank.finished_ranking(req)
+        if found is not None:
             yield name, found
             continue
         for found in rerank_live(req):

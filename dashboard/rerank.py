@@ -186,6 +186,13 @@ def request_for(query: str, mode: str, top_k: int, budget: int) -> RankingReques
     return RankingRequest(query=query, mode=mode, instruction="", top_k=top_k, budget=budget, window=window_key())
 
 
+def finished_ranking(req: RankingRequest) -> Any | None:
+    """The session's complete ranking for ``req``; ``None`` when there is none or it was cancelled
+    part-way (then it is to be finished)."""
+    found = state.rankings().get(req)
+    return found if found is not None and getattr(found, "complete", True) else None
+
+
 def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: int,
                     progress_bar=None) -> dict[str, Any]:
     """The ranking of ``query`` under each mode (its own instruction), reusing the session's.
@@ -196,8 +203,8 @@ def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: in
     out = {}
     for i, name in enumerate(mode_names):
         req = request_for(query, name, top_k, budget)
-        found = state.rankings().get(req)
-        if found is None or not getattr(found, "complete", True):  # a cancelled rerank is finished here
+        found = finished_ranking(req)
+        if found is None:  # none yet, or a cancelled rerank: finished here
             if progress_bar is not None:
                 progress_bar.progress(i / max(1, len(mode_names)), text=f"Reranking: mode {name}")
             found = run_rerank(req, progress_bar=progress_bar)

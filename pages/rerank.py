@@ -193,8 +193,8 @@ posts_table(
 )
 st.download_button(
     "Download this ranking (CSV)",
-    export.ranking_csv(view, ["rank", "post_id", "score", *parts, "log_odds", "first_stage_rank", "moved",
-                              "dup_count", "text"]),
+    lambda: export.ranking_csv(view, ["rank", "post_id", "score", *parts, "log_odds", "first_stage_rank",
+                                      "moved", "dup_count", "text"]),  # written only when clicked
     file_name="ranking-" + re.sub(r"[^\w-]+", "-", ranking.mode) + ".csv", mime="text/csv", key="rerank.download", icon=":material/download:",
     help="The rows shown above; a post that looks like a spreadsheet formula is written as text.")
 ranking_timeline(ranking, ds.posts)
