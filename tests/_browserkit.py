@@ -56,6 +56,17 @@ def idle(page) -> None:
         timeout=120_000)
 
 
+def upload(page, path: Path) -> None:
+    """Load ``path`` through the Data page's uploader (the page is open) and wait for its report."""
+    from playwright.sync_api import expect
+
+    page.get_by_text("Upload a file", exact=True).click()
+    idle(page)
+    page.locator("input[type=file]").set_input_files(str(path))
+    expect(page.get_by_role("heading", name=path.name)).to_be_visible()
+    idle(page)
+
+
 @contextlib.contextmanager
 def sieve_server(home: Path, env: dict[str, str] | None = None, *,
                  address: str | None = "127.0.0.1") -> Iterator[str]:

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, HOMES, idle
+from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, HOMES, idle, upload
 
 pytestmark = pytest.mark.browser
 
@@ -286,11 +286,7 @@ def test_whole_flow_on_real_data_in_chromium(server, real_data, name):
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(server)
             idle(page)
-            page.get_by_text("Upload a file", exact=True).click()
-            idle(page)
-            page.locator("input[type=file]").set_input_files(str(path))
-            expect(page.get_by_role("heading", name=path.name)).to_be_visible()
-            idle(page)
+            upload(page, path)
 
             page.get_by_role("link", name="Rerank").click()
             idle(page)

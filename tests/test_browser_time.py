@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, idle
+from tests._browserkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, idle, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SANDY = "crisislex_t6/2012_Sandy_Hurricane-ontopic_offtopic.csv"
@@ -52,10 +52,7 @@ def test_time_filter_and_cluster_timeline_in_chromium(server, real_data, tmp_pat
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(server)
             idle(page)
-            page.get_by_text("Upload a file", exact=True).click()
-            idle(page)
-            page.locator("input[type=file]").set_input_files(str(subset))
-            expect(page.get_by_role("heading", name=subset.name)).to_be_visible()
+            upload(page, subset)
             expect(page.get_by_text("snowflake", exact=False).first).to_be_visible()
             idle(page)
 
