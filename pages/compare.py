@@ -72,13 +72,15 @@ if st.button("Compare", type="primary", disabled=not ready, icon=":material/comp
         slot.empty()
 
 found = state.work().comparison
-if live.cancel_requested():
-    kept = {m: r for m in p.modes
-            if (r := state.rankings().get(rerank.request_for(p.query.strip(), m, p.top_k, s.rerank_budget)))}
+kept = {m: r for m in p.modes
+        if (r := state.rankings().get(rerank.request_for(p.query.strip(), m, p.top_k, s.rerank_budget)))}
+unfinished = ready and any(not getattr(r, "complete", True) for r in kept.values())
+if live.cancel_requested() or unfinished:  # a Cancel, or a run stopped by another click (Streamlit reran)
     done = ", ".join(f"{escape_markdown(m)} {'complete' if r.complete else f'{r.n_scored:,} of {r.n_candidates:,}'}"
                      for m, r in kept.items())
-    st.warning(f"Cancelled: kept what was scored ({done or 'nothing yet'}). Press Compare to finish; "
-               "scored posts come from the score cache.", icon=":material/stop:")
+    st.warning(f"{'Cancelled' if live.cancel_requested() else 'Interrupted'}: kept what was scored "
+               f"({done or 'nothing yet'}). Press Compare to finish; scored posts come from the score cache.",
+               icon=":material/stop:")
 if found is not None and (found.query, found.modes) != (p.query.strip(), tuple(p.modes)):
     st.caption("The comparison below is of an earlier query or set of modes: press Compare for this one.")
 if found is None:

@@ -16,9 +16,10 @@ class SlowFake(FakeScorer):
     with ``cancel_on_call`` it presses Cancel (sets the flag the button's callback sets)
     while that batch runs, as a person would mid-run."""
 
-    def __init__(self, clock: dict, cancel_on_call: int | None = None) -> None:
+    def __init__(self, clock: dict, cancel_on_call: int | None = None, rerun_on_call: int | None = None) -> None:
         super().__init__()
         self.clock, self.cancel_on_call, self.batches = clock, cancel_on_call, []
+        self.rerun_on_call = rerun_on_call
 
     def predict(self, query, documents, *, instruction=None, progress=None, should_cancel=None):
         import streamlit as st
@@ -30,6 +31,9 @@ class SlowFake(FakeScorer):
         self.clock["t"] += 0.1 * len(documents)
         if self.cancel_on_call == len(self.batches):
             st.session_state[CANCEL_KEY] = True
+        if self.rerun_on_call == len(self.batches):  # another click mid-run: Streamlit stops the script
+            self.rerun_on_call = None
+            st.rerun()
         if should_cancel is not None and should_cancel():
             raise Cancelled("cancelled")
         return super().predict(query, documents, instruction=instruction, progress=progress)
@@ -128,6 +132,25 @@ def test_cancel_during_compare_keeps_the_scored_part_and_compare_finishes_it(slo
     work = state.work(at.session_state)
     assert work.comparison is not None and all(r.complete for r in work.rankings.values())
     assert not any("Cancelled" in w.value for w in at.warning)
+
+
+def test_a_compare_run_stopped_by_another_click_says_so_and_compare_finishes_it(slow):
+    # Any widget touched while Compare runs makes Streamlit stop the script and run it again
+    # without the button: the page must not keep showing the stopped run as if it were going on.
+    slow(rerun_on_call=2)
+    at = _compare(start(), "台风", ["relevance", "accuracy"])
+    ok(at)
+    work = state.work(at.session_state)
+    (partial,) = work.rankings.values()
+    assert not partial.complete and partial.n_scored == 10 and work.comparison is None
+    warning = [w.value for w in at.warning if "Interrupted" in w.value]
+    assert warning and f"relevance 10 of {partial.n_candidates}" in warning[0]
+    assert not any(c.value.startswith("Mode 1 of 2") for c in at.caption)  # no stale "scoring…" line
+    button(at, "Compare").click().run()
+    ok(at)
+    work = state.work(at.session_state)
+    assert work.comparison is not None and all(r.complete for r in work.rankings.values())
+    assert not any("Interrupted" in w.value for w in at.warning)
 
 
 def test_the_ranking_download_writes_formula_like_posts_as_text():
