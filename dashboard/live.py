@@ -94,6 +94,7 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
     s = state.settings()
     ranking = None
     scorer = resources.scorer_for(s)
+    rerank.wait_first_stage()  # the BM25 index and vectors built while the query was typed
     window = window_from_key(request.window)
     posts, emb = narrow(ds.posts, rerank.retrieval_embeddings(), window)  # the time filter acts first
     for ranking in rerank_stream(

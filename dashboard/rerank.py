@@ -60,6 +60,27 @@ def retrieval_embeddings() -> np.ndarray | None:
     return build.vectors() if build is not None else post_embeddings()
 
 
+def warm_first_stage() -> None:
+    """Prepare the loaded dataset's first stage in the background (once): its BM25 index and,
+    when a query will need every post's vector (:func:`post_embeddings`; a large dataset has its
+    own build, :func:`dense_build`), the post vectors. So the first press of Rerank or Compare
+    shows the first-stage order at once: the work happens while the query is typed."""
+    ds = state.dataset()
+    s = state.settings()
+    key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+    resources.warm_first_stage(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir), ds.posts,
+                               embed=dense_build() is None)
+
+
+def wait_first_stage() -> None:
+    """Wait for :func:`warm_first_stage`'s work on the loaded dataset, when it runs (a query
+    started meanwhile would otherwise build the same index a second time)."""
+    ds = state.dataset()
+    s = state.settings()
+    key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+    resources.wait_warm_first_stage(key, s.embedder, s.device, s.dtype)
+
+
 def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
     """Embeddings of every post of the loaded dataset, float32 (n_posts, dim), rows
     L2-normalised (zero rows for empty texts); cached per dataset, embedder and task.

@@ -14,6 +14,7 @@ from dashboard.widgets import end_page, escape_markdown, posts_table, require_da
 auth.require("compare")
 st.title("Compare modes")
 ds = require_dataset()
+rerank.warm_first_stage()  # the posts embed while the query is typed
 time_filter(ds.posts)
 
 p = state.params(CompareParams)

@@ -25,6 +25,7 @@ from dashboard.widgets import (
 auth.require("rerank")
 st.title("Rerank")
 ds = require_dataset()
+rerank.warm_first_stage()  # the posts embed while the query is typed
 window = time_filter(ds.posts)
 
 p = state.params(RerankParams)

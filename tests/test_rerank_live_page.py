@@ -153,6 +153,33 @@ def test_a_compare_run_stopped_by_another_click_says_so_and_compare_finishes_it(
     assert not any("Interrupted" in w.value for w in at.warning)
 
 
+def test_the_first_stage_is_prepared_while_the_query_is_typed_not_after_the_press(slow):
+    from core.candidates import scorable_texts
+    from core.candidates.bm25 import _INDEX_CACHE, texts_key
+    from dashboard import resources
+
+    _INDEX_CACHE.clear()  # other tests built this sample's index
+    slow()
+    embedder = resources.get_embedder("", "", "")
+    sizes = []
+    embed = embedder.embed
+    embedder.embed = lambda texts, **kw: (sizes.append(len(texts)), embed(texts, **kw))[1]
+    at = start("rerank.py")  # opening the page starts embedding the loaded posts
+    ds = state.dataset(at.session_state)
+    n_posts = len(ds.posts)
+    key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+    _, threads = resources._warm_threads()
+    (thread,) = [t for name, t in threads.items() if name.startswith(key)]
+    thread.join(timeout=60)
+    assert sum(sizes) >= 0.9 * n_posts  # every distinct text (the sample has a few copies)
+    assert texts_key(scorable_texts(ds.posts)[1]) in _INDEX_CACHE  # the BM25 index the query will use
+    before = len(sizes)
+    at = rerank(at, "台风", "relevance")
+    assert sum(sizes[before:]) <= 1, sizes[before:]  # only the query: the posts were embedded before
+    (ranking,) = state.work(at.session_state).rankings.values()
+    assert ranking.complete
+
+
 def test_the_ranking_download_writes_formula_like_posts_as_text():
     import pandas as pd
 
