@@ -98,7 +98,32 @@ def enter_dataset(dataset_hash: str) -> None:
         g.drawn.clear()
         g.tokens.clear()
         g.card, g.position, g.position_for = None, 0, None
+        g.resume.clear()
     g.dataset_for = dataset_hash
+
+
+def switch_query() -> bool:
+    """Show ``GradeParams.query`` when the cards were of another query: remember which post the
+    old query showed, and start the new one where the analyst left it (see :func:`resume_at`),
+    else at its first open post. Returns whether the query changed."""
+    g = grade_state()
+    if g.position_for == g.query:
+        return False
+    if g.position_for is not None and g.card is not None and g.card[0] == g.position_for:
+        g.resume[g.position_for] = g.card[1]
+    g.position_for, g.position, g.card = g.query, 0, None
+    return True
+
+
+def resume_at(ids: list[str]) -> bool:
+    """Move to the post the query showed when it was left (once, right after
+    :func:`switch_query`); returns True when it is still in the queue ``ids``."""
+    g = grade_state()
+    post_id = g.resume.pop(g.query, None) if g.card is None else None
+    if post_id is None or post_id not in ids:
+        return False
+    g.position = ids.index(post_id)
+    return True
 
 
 def _draft_key(token: str) -> str:

@@ -176,6 +176,8 @@ class GradeParams:
             not saved yet (kept through navigation, page switches, another dataset and a refresh until
             the post is graded; post IDs repeat across datasets, so the key names the dataset).
         dataset_for: the dataset hash ``drawn``, ``tokens``, ``card`` and ``position`` belong to.
+        resume: query -> ID of the post on screen when the analyst last left that query for another
+            one: choosing the query again shows that post (:func:`dashboard.grading.switch_query`).
     """
 
     query: str = ""
@@ -192,6 +194,7 @@ class GradeParams:
     saved: tuple[str, int] | None = None
     drafts: dict[str, list] = field(default_factory=dict)
     dataset_for: str = ""
+    resume: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -50,8 +50,7 @@ if g.query not in queries:
     g.query = queries[0]
     state.forget_widgets("grade.query")
 g.query = st.selectbox("Query", queries, key=state.seed("grade.query", g.query))
-if g.position_for != g.query:  # another query: start at its first open post
-    g.position_for, g.position, g.card = g.query, 0, None
+if grading.switch_query():  # another query: where it was left, else its first open post
     g.picks += 1
 depth = grading.pool_depth()
 queue = keep_in_window(grading.queue_for(g.query), ds.posts)
@@ -107,8 +106,9 @@ if by_post is None:  # no card without its grades: keys pressed meanwhile are re
 done = {pid for pid, r in by_post.items() if not r.skipped}
 n_graded = sum(pid in done for pid in ids)
 
+resumed = grading.resume_at(ids)
 g.position = min(max(g.position, 0), m - 1)
-if g.card is None and ids[g.position] in done:
+if g.card is None and not resumed and ids[g.position] in done:
     g.position = grading.next_open(ids, g.position, done)
 row = queue.iloc[g.position]
 pid = str(row.post_id)

@@ -363,6 +363,30 @@ def test_the_grade_page_follows_the_newest_rerank_and_keeps_a_query_chosen_there
     assert _grades(at, "台风") and 4 in _grades(at, "台风").values()
 
 
+def test_choosing_a_query_again_returns_to_the_post_it_was_left_on(sample):
+    """Walk three posts into one query's queue, look at another query, come back: the same
+    post is on screen, not the first open one (and the other query also keeps its place)."""
+    at = rerank(start(), "台风", "relevance")
+    rerank(at, "暴雨", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    at.selectbox(key="grade.query").set_value("台风").run()
+    ok(at)
+    first = on_screen(at)
+    for _ in range(3):
+        button(at, "Next").click().run()
+    left_on = on_screen(at)
+    assert left_on[0] == "台风" and left_on != first
+    at.selectbox(key="grade.query").set_value("暴雨").run()
+    button(at, "Next").click().run()
+    other = on_screen(at)
+    assert other[0] == "暴雨"
+    at.selectbox(key="grade.query").set_value("台风").run()
+    ok(at)
+    assert on_screen(at) == left_on
+    at.selectbox(key="grade.query").set_value("暴雨").run()
+    assert on_screen(at) == other
+
+
 def test_a_note_typed_without_grading_survives_a_page_switch_and_a_refresh(sample):
     """Type a note and tick "unsure", switch page, come back, refresh: still there and marked
     unsaved; grading then saves them with the grade."""
