@@ -101,15 +101,25 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+#: Datasets whose rerank requests the session file keeps (the newest).
+REMEMBERED_DATASETS = 5
+
+
 def save_session_file() -> None:
     """Remember this tab's dataset source, settings, rerank requests and grading position (atomic writes)."""
     ds = state.dataset()
     g = state.params(state.GradeParams)
+    requests = [asdict(r) for r in state.rankings()][-20:]
+    by_dataset = dict(load_session_file().get("requests_by_dataset") or {})
+    if ds is not None and requests:  # a dataset opened again keeps its list until it ranks anew
+        by_dataset.pop(ds.dataset_hash, None)
+        by_dataset[ds.dataset_hash] = requests
     data = {
         "version": _VERSION,
         "settings": asdict(state.settings()),
         "dataset": ds.descriptor() if ds else None,
-        "requests": [asdict(r) for r in state.rankings()][-20:],
+        "requests": requests,
+        "requests_by_dataset": dict(list(by_dataset.items())[-REMEMBERED_DATASETS:]),
         "grade": {"query": g.query, "position": g.position},
         "notices": [asdict(n) for n in g.notices],
         "drafts": g.drafts,
@@ -123,9 +133,18 @@ def save_session_file() -> None:
 
 
 def remembered_requests() -> list[state.RankingRequest]:
-    """Rerank requests of the remembered session (to recompute after a refresh)."""
+    """Rerank requests remembered for the loaded dataset (to recompute after a refresh, or when
+    the dataset is opened again after another one): its last :data:`REMEMBERED_DATASETS` lists
+    are kept per dataset hash; an older session file has only its last dataset's ``requests``."""
+    data = load_session_file()
+    ds = state.dataset()
+    by_dataset = data.get("requests_by_dataset")
+    if isinstance(by_dataset, dict):
+        items = by_dataset.get(ds.dataset_hash) if ds is not None else None
+    else:
+        items = data.get("requests")
     out = []
-    for item in load_session_file().get("requests") or []:
+    for item in items if isinstance(items, list) else []:
         try:
             out.append(state.RankingRequest(**item))
         except TypeError:

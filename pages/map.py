@@ -70,7 +70,8 @@ if p.color_by == "relevance" and last is None:
     if remembered:
         # After a browser refresh the rankings are remembered, not in the session: recompute them.
         newest = remembered[-1]
-        st.info(f"{len(remembered)} ranking(s) from before the page was reloaded can be recomputed "
+        st.info(f"{len(remembered)} earlier ranking(s) of this dataset (before a reload, or before another "
+                "dataset was opened) can be recomputed "
                 f"(scores come from the cache) to colour by relevance, the newest for "
                 f"“{escape_markdown(newest.query)}” ({escape_markdown(newest.mode)}).",
                 icon=":material/history:")

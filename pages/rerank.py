@@ -123,8 +123,8 @@ if go:
 
 remembered = [r for r in remember.remembered_requests() if r not in state.rankings()]
 if not state.rankings() and remembered:
-    st.info(f"{len(remembered)} ranking(s) from before the page was reloaded can be recomputed "
-            "(scores come from the cache).", icon=":material/history:")
+    st.info(f"{len(remembered)} earlier ranking(s) of this dataset (before a reload, or before another dataset "
+            "was opened) can be recomputed (scores come from the cache).", icon=":material/history:")
     if st.button("Recompute earlier rankings"):
         bar = st.progress(0.0)
         with error_boundary("recomputing earlier rankings"):

@@ -153,3 +153,27 @@ def test_reading_the_same_dataset_again_keeps_its_results(sample):  # noqa: F811
     after = state.work(at.session_state)
     assert after.dataset.dataset_hash == before.dataset.dataset_hash
     assert list(after.rankings) == list(before.rankings) and after.last_request == before.last_request
+
+
+def test_a_dataset_opened_again_offers_its_earlier_rankings_and_only_its_own(sample):  # noqa: F811
+    """Rank on A, open B and rank there, open A again: A's rankings can be recomputed (B's
+    are not offered on A, A's were not offered on B)."""
+    at = start()
+    rerank(at, "台风", "relevance")
+    rerank(at, "暴雨", "accuracy")
+    a_requests = list(state.work(at.session_state).rankings)
+    at.switch_page("../pages/data.py").run()
+    at.selectbox(key="data.sample").set_value("x_sample.csv").run()
+    at.switch_page("../pages/rerank.py").run()
+    ok(at)
+    assert not any("earlier ranking" in i.value for i in at.info), "A's rankings offered on B"
+    rerank(at, "flood", "relevance")
+    at.switch_page("../pages/data.py").run()
+    at.selectbox(key="data.sample").set_value("weibo_sample.csv").run()
+    at.switch_page("../pages/rerank.py").run()
+    ok(at)
+    assert not state.work(at.session_state).rankings
+    assert any("2 earlier ranking(s) of this dataset" in i.value for i in at.info)
+    button(at, "Recompute earlier rankings").click().run()
+    ok(at)
+    assert list(state.work(at.session_state).rankings) == a_requests
