@@ -32,6 +32,7 @@ from core.cluster.algorithms import split_dominant as _split_dominant
 from core.cluster.keywords import cluster_keywords
 from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
 from core.cluster.reduce import UMAP_MIN_N, reduce_embeddings
+from core.cluster.rows import ArrayRows, NpyFileRows, iter_blocks
 from core.cluster.sample import FIT_SAMPLE, cluster_sampled
 from core.cluster.then_rerank import rerank_within_clusters
 from core.errors import Cancelled, ParameterError
@@ -133,7 +134,10 @@ def cluster_posts(
 
     Args:
         embeddings: float array of shape (n, dim), rows L2-normalised (as
-            :func:`core.embed.embed_texts` returns); n may be 0, 1, 2...
+            :func:`core.embed.embed_texts` returns), or a row source of
+            :mod:`core.cluster.rows` (e.g. the dataset store's vectors read a
+            block at a time, :func:`core.cluster.rows.store_rows`: the
+            vectors are never all in memory); n may be 0, 1, 2...
         method: ``"hdbscan"`` (finds the number of clusters; some posts may be
             noise) or ``"kmeans"`` (exactly ``k`` clusters, no noise).
         k: number of clusters for KMeans (required then; capped at n).
@@ -171,19 +175,27 @@ def cluster_posts(
         raise ParameterError(
             f"The 'method' parameter of cluster_posts must be one of {METHODS}. Got {method!r} instead."
         )
-    x = np.asarray(embeddings, dtype=np.float32)
-    if x.ndim != 2:
-        raise ParameterError(f"embeddings must be a 2-D array (n_posts, dim). Got shape {x.shape} instead.")
+    if isinstance(embeddings, (ArrayRows, NpyFileRows)):
+        src = embeddings
+    else:
+        x = np.asarray(embeddings, dtype=np.float32)
+        if x.ndim != 2:
+            raise ParameterError(f"embeddings must be a 2-D array (n_posts, dim). Got shape {x.shape} instead.")
+        src = ArrayRows(x)
     if method == "kmeans" and k is None:
         raise ParameterError(
             "The 'k' parameter of cluster_posts is required with method='kmeans'. Got None instead."
         )
-    n = x.shape[0]
+    n = src.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     coords = np.full((n, 2), np.nan, dtype=np.float32)
     noise = np.zeros(n, dtype=bool)
-    # squared norms without an (n, dim) temporary (2 GB for a million 512-d rows)
-    valid = np.flatnonzero(np.einsum("ij,ij->i", x, x) > 0) if n else np.zeros(0, dtype=np.int64)
+    # squared norms a block at a time: no (n, dim) temporary (2 GB for a million 512-d rows)
+    sq = np.zeros(n, dtype=np.float32)
+    for start, block in iter_blocks(src):
+        sq[start : start + len(block)] = np.einsum("ij,ij->i", block, block)
+    valid = np.flatnonzero(sq > 0)
+    del sq
     mcs_used = k_used = None
     splits: tuple[DominantSplit, ...] = ()
     reduction = "none+pca"
@@ -194,7 +206,7 @@ def cluster_posts(
         _check_int("k", k, 1)
     if valid.size > max(int(fit_sample), UMAP_MIN_N):
         sampled, n_fit = cluster_sampled(
-            x if valid.size == n else x[valid],  # no 2 GB copy of a million rows when none is empty
+            src if valid.size == n else src.subset(valid),  # read block by block, never whole
             fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
             min_cluster_size=min_cluster_size, method=method, k=k, assign_noise=assign_noise,
             n_components=n_components, n_neighbors=n_neighbors,
@@ -214,7 +226,7 @@ def cluster_posts(
         raise Cancelled("The map was cancelled before fitting.")
     if valid.size:
         space, map_xy, reduction = reduce_embeddings(
-            x[valid], n_components=n_components, map_components=2,
+            src.take(valid), n_components=n_components, map_components=2,
             n_neighbors=n_neighbors, random_state=random_state,
         )
         coords[valid] = map_xy

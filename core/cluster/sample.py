@@ -16,17 +16,23 @@ UMAP's own ``transform`` do for unseen documents:
    the similarity-weighted vote of their labels (noise included, so a point
    among noise stays noise);
 4. copies get the result of their representative.
+
+The vectors are read a block at a time (:mod:`core.cluster.rows`: an array, or the
+dataset store's ``vectors.npy`` read with explicit reads), and each block is placed as
+soon as it is read: of all n posts only their 2-D position, label and noise flag are
+kept (a million posts: 17 MB), never their vectors or neighbour lists.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import numpy as np
 
+from core.cluster.rows import as_rows, iter_blocks
 from core.errors import Cancelled
 
 logger = logging.getLogger(__name__)
@@ -39,23 +45,35 @@ PLACE_K = 10
 PLACE_DIM = 64
 
 
-def distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distinct_rows(x) -> tuple[np.ndarray, np.ndarray]:
     """``(first, inverse)``: positions of the first of each set of identical rows of ``x``
     (ascending), and for every row the index into ``first`` of its set (int64 (n,)).
 
-    Rows are compared by a 128-bit BLAKE2b digest of their bytes (a million 512-d rows
-    kept as bytes would take 2 GB; two different rows share a digest with probability
-    about 2^-128)."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    seen: dict[bytes, int] = {}
-    first: list[int] = []
-    inverse = np.empty(x.shape[0], dtype=np.int64)
-    for i in range(x.shape[0]):
-        j = seen.setdefault(hashlib.blake2b(x[i].data, digest_size=16).digest(), len(first))
-        if j == len(first):
-            first.append(i)
-        inverse[i] = j
-    return np.asarray(first, dtype=np.int64), inverse
+    ``x`` is a float array (n, d) or a row source (:mod:`core.cluster.rows`), read a block
+    at a time. Rows are compared by a 128-bit BLAKE2b digest of their float32 bytes, kept
+    as an (n, 2) uint64 array (16 MB for a million rows; two different rows share a digest
+    with probability about 2^-128)."""
+    src = as_rows(x)
+    n = src.shape[0]
+    digests = np.empty((n, 2), dtype=np.uint64)
+    for start, block in iter_blocks(src):
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        joined = b"".join(hashlib.blake2b(row.data, digest_size=16).digest() for row in block)
+        digests[start : start + len(block)] = np.frombuffer(joined, dtype=np.uint64).reshape(-1, 2)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    order = np.lexsort((digests[:, 1], digests[:, 0]))  # stable: equal digests keep row order
+    d = digests[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (d[1:] != d[:-1]).any(axis=1)
+    group = np.cumsum(starts) - 1  # per sorted row: its set, numbered by digest
+    firsts = order[starts]  # the first row of each set (stable sort)
+    by_row = np.argsort(firsts, kind="stable")  # sets numbered by their first row instead
+    rank = np.empty(len(firsts), dtype=np.int64)
+    rank[by_row] = np.arange(len(firsts))
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = rank[group]
+    return firsts[by_row].astype(np.int64), inverse
 
 
 def _pca_basis(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,14 +82,46 @@ def _pca_basis(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, vt[: min(dim, vt.shape[0])].T
 
 
-def nearest_in_sample(x: np.ndarray, sample: np.ndarray, k: int = PLACE_K,
+def neighbour_blocks(x, sample: np.ndarray, k: int = PLACE_K, dim: int = PLACE_DIM, block: int = 1024, *,
+                     rows: np.ndarray | None = None, progress: Callable[[int, int], None] | None = None,
+                     should_cancel: Callable[[], bool] | None = None
+                     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """:func:`nearest_in_sample` one block at a time: yields ``(start, idx, sim)`` for
+    ``rows[start : start + block]``, reading only those rows of ``x`` (a row source or an
+    array), so nothing of size (n, d) or (n, k) is held. Same arguments as :func:`nearest_in_sample`."""
+    src = as_rows(x)
+    k = int(min(k, len(sample)))
+    xs = src.take(np.asarray(sample, dtype=np.int64))
+    mean, basis = _pca_basis(xs, dim)
+
+    def project(vecs: np.ndarray) -> np.ndarray:
+        z = (vecs - mean) @ basis
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
+
+    zs = project(xs)
+    del xs
+    rows = np.arange(src.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    for start in range(0, len(rows), block):
+        if should_cancel and should_cancel():
+            raise Cancelled(f"The map was cancelled after placing {start:,} of {len(rows):,} posts.")
+        s = project(src.take(rows[start : start + block])) @ zs.T
+        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        vals = np.take_along_axis(s, part, axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        yield start, np.take_along_axis(part, order, axis=1).astype(np.int64), np.take_along_axis(vals, order, axis=1)
+        if progress:
+            progress(min(start + block, len(rows)), len(rows))
+
+
+def nearest_in_sample(x, sample: np.ndarray, k: int = PLACE_K,
                       dim: int = PLACE_DIM, block: int = 1024, *, rows: np.ndarray | None = None,
                       progress: Callable[[int, int], None] | None = None,
                       should_cancel: Callable[[], bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` most similar rows of ``x[sample]`` for every row of ``x`` (cosine on a PCA).
 
     Args:
-        x: float32 (n, d) L2-normalised vectors.
+        x: float32 (n, d) L2-normalised vectors, or a row source (:mod:`core.cluster.rows`).
         sample: int64 positions into ``x`` (m >= k).
         k: neighbours per row.
         dim: PCA components (fitted on the sample) the search runs in.
@@ -89,29 +139,13 @@ def nearest_in_sample(x: np.ndarray, sample: np.ndarray, k: int = PLACE_K,
     Raises:
         core.errors.Cancelled: ``should_cancel()`` returned True.
     """
+    n_rows = as_rows(x).shape[0] if rows is None else len(rows)
     k = int(min(k, len(sample)))
-    mean, basis = _pca_basis(x[sample], dim)
-
-    def project(rows: np.ndarray) -> np.ndarray:
-        z = (rows - mean) @ basis
-        norms = np.linalg.norm(z, axis=1, keepdims=True)
-        return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0).astype(np.float32)
-
-    zs = project(x[sample])
-    rows = np.arange(x.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
-    idx = np.empty((len(rows), k), dtype=np.int64)
-    sim = np.empty((len(rows), k), dtype=np.float32)
-    for start in range(0, len(rows), block):
-        if should_cancel and should_cancel():
-            raise Cancelled(f"The map was cancelled after placing {start:,} of {len(rows):,} posts.")
-        s = project(x[rows[start : start + block]]) @ zs.T
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(s, part, axis=1)
-        order = np.argsort(-vals, axis=1, kind="stable")
-        idx[start : start + block] = np.take_along_axis(part, order, axis=1)
-        sim[start : start + block] = np.take_along_axis(vals, order, axis=1)
-        if progress:
-            progress(min(start + block, len(rows)), len(rows))
+    idx = np.empty((n_rows, k), dtype=np.int64)
+    sim = np.empty((n_rows, k), dtype=np.float32)
+    for start, i, s in neighbour_blocks(x, sample, k, dim, block, rows=rows, progress=progress,
+                                        should_cancel=should_cancel):
+        idx[start : start + len(i)], sim[start : start + len(i)] = i, s
     return idx, sim
 
 
@@ -141,7 +175,8 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
     """:func:`core.cluster.cluster_posts` of many vectors, fitted on a sample (module docstring).
 
     Args:
-        x: float32 (n, dim) L2-normalised, non-zero rows.
+        x: float32 (n, dim) L2-normalised, non-zero rows, or a row source
+            (:mod:`core.cluster.rows`: read a block at a time, never whole).
         fit: the function that clusters the sample (``cluster_posts``).
         fit_sample: distinct vectors the fit sees (>= 30).
         random_state: seed of the sample and of the fit.
@@ -159,8 +194,10 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
     Raises:
         core.errors.Cancelled: ``should_cancel()`` returned True.
     """
-    first, inverse = distinct_rows(x)
-    xd = x if len(first) == len(x) else x[first]  # all distinct: no copy
+    src = as_rows(x)
+    n = src.shape[0]
+    first, inverse = distinct_rows(src)
+    xd = src if len(first) == n else src.subset(first)  # nothing read here
     m = len(first)
     if progress:
         progress(0, m)
@@ -170,8 +207,8 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
     sample = np.sort(rng.choice(m, size=min(int(fit_sample), m), replace=False))
     mcs = None
     if min_cluster_size is not None:
-        mcs = max(2, round(min_cluster_size * len(sample) / max(1, len(x))))
-    res = fit(xd[sample], random_state=random_state, min_cluster_size=mcs, **params)
+        mcs = max(2, round(min_cluster_size * len(sample) / max(1, n)))
+    res = fit(xd.take(sample), random_state=random_state, min_cluster_size=mcs, **params)
     labels = np.full(m, -1, dtype=np.int64)
     coords = np.zeros((m, 2), dtype=np.float32)
     noise = np.zeros(m, dtype=bool)
@@ -181,13 +218,17 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
         progress(len(sample), m)
     if len(rest):
         placed = (lambda d, _t: progress(len(sample) + d, m)) if progress else None
-        idx, sim = nearest_in_sample(xd, sample, rows=rest, progress=placed, should_cancel=should_cancel)
-        coords[rest] = place_by_neighbours(res.coords_2d_, idx, sim)
-        labels[rest] = vote_by_neighbours(res.labels_, idx, sim)
-        noise[rest] = vote_by_neighbours(res.noise_mask_.astype(np.int64), idx, sim).astype(bool)
+        fit_noise = res.noise_mask_.astype(np.int64)
+        # block by block: only the 2-D positions and labels of all posts are kept
+        for start, idx, sim in neighbour_blocks(xd, sample, rows=rest, progress=placed,
+                                                should_cancel=should_cancel):
+            part = rest[start : start + len(idx)]
+            coords[part] = place_by_neighbours(res.coords_2d_, idx, sim)
+            labels[part] = vote_by_neighbours(res.labels_, idx, sim)
+            noise[part] = vote_by_neighbours(fit_noise, idx, sim).astype(bool)
     splits = tuple(replace(s, members=np.flatnonzero(np.isin(inverse, sample[s.members])))
                    for s in res.splits_)
-    logger.info("clustered %d vectors (%d distinct) by fitting on a sample of %d", len(x), m, len(sample))
+    logger.info("clustered %d vectors (%d distinct) by fitting on a sample of %d", n, m, len(sample))
     out = replace(res, labels_=labels[inverse], coords_2d_=coords[inverse], noise_mask_=noise[inverse],
                   splits_=splits, min_cluster_size=min_cluster_size)
     return out, len(sample)
