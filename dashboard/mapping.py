@@ -1,16 +1,18 @@
 """The Map job: cluster the posts on a 2D map, name the clusters, rerank inside each cluster.
 
 Each function takes plain parameters (the Map page's :class:`dashboard.state.MapParams`),
-makes the core call it stands for (``core.cluster``) through the cached loaders in
-:mod:`dashboard.resources`, and stores the result in :mod:`dashboard.state`.
+makes the core call it stands for (``core.cluster``), and stores the result in
+:mod:`dashboard.state`. A map is also kept for reuse (another tab, a refresh) until a
+session's dataset is replaced (:func:`release_maps`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import streamlit as st
 
-from core.cluster import ClusterNames, rerank_within_clusters
+from core.cluster import ClusterNames, cluster_keywords, cluster_posts, rerank_within_clusters
 from core.embed import CLUSTER_TASK
 from dashboard import rerank, resources, state
 from dashboard.state import ClusterMap, MapParams, RerankParams, WithinClusters
@@ -22,8 +24,61 @@ def made_with(p: MapParams, key: str) -> tuple:
     return (key, state.settings().embedder, p.method, p.k, p.min_cluster_size, p.assign_noise)
 
 
+def map_vectors(mask: np.ndarray, progress_bar=None):
+    """The vectors of the posts to map (``mask`` over the loaded dataset's rows), as the map reads them.
+
+    For a large dataset whose dense index is built in the background (post vectors, no
+    task), a row source over the store's ``vectors.npy`` read a block at a time
+    (:func:`core.cluster.rows.store_rows`): a million vectors (2 GB) are never in memory
+    at once. Otherwise the float32 array (n_mapped, dim) (an instruction-aware embedder's
+    clustering vectors, or a table small enough to embed whole).
+    """
+    from core.cluster.rows import store_rows
+    from core.store.vectors import open_post_vectors
+
+    s = state.settings()
+    build = rerank.dense_build()
+    if build is not None and not getattr(resources.embedder_for(s), "uses_task", True):
+        def progress(done: int, total: int) -> None:
+            if progress_bar is not None:
+                progress_bar.progress(min(1.0, done / max(1, total)),
+                                      text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
+
+        build.join(progress=progress)
+        if build.error is not None:
+            raise build.error
+        if build.complete:  # the build's own store (shared, already open): nothing embedded here
+            store = open_post_vectors(resources.embedder_for(s),
+                                      state.dataset().posts["text"].fillna("").astype(str).tolist())
+            return store_rows(store, np.flatnonzero(mask))
+    emb = rerank.post_embeddings(task=CLUSTER_TASK, progress_bar=progress_bar)
+    return emb if bool(np.all(mask)) else emb[mask]
+
+
+@st.cache_resource(show_spinner="Clustering…", max_entries=resources.MAX_DATASETS)
+def _map_of(made: tuple, method: str, k: int, min_cluster_size: int, assign_noise: bool, _vectors,
+            _texts, _progress=None) -> ClusterMap:
+    """The map named by ``made`` (:func:`made_with`) of the vectors ``_vectors()`` returns, shared by
+    the sessions showing it (read-only arrays, no copy per session); :func:`release_maps` drops them all."""
+    result = cluster_posts(_vectors(), method=method, k=k if method == "kmeans" else None,
+                           min_cluster_size=min_cluster_size or None, assign_noise=assign_noise,
+                           progress=_progress)
+    for arr in (result.labels_, result.coords_2d_, result.noise_mask_):
+        arr.setflags(write=False)
+    return ClusterMap(made_with=made, result=result, keywords=cluster_keywords(_texts, result.labels_))
+
+
+def release_maps() -> None:
+    """Forget every map kept for reuse (called when a session's dataset is replaced or closed:
+    a session's own map lives in its :class:`dashboard.results.DatasetState`, which goes with it)."""
+    _map_of.clear()
+
+
 def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, progress_bar=None) -> ClusterMap:
     """Embed (cluster task), cluster and map ``posts``; stored as the Map page's clustering.
+
+    The vectors are read a block at a time for a large dataset (:func:`map_vectors`), and
+    keywords are counted over every post a chunk at a time (``core.cluster.cluster_keywords``).
 
     Args:
         p: the Map page's parameters (method, k, minimum cluster size, noise assignment).
@@ -36,19 +91,16 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
     Raises:
         core.errors.SieveError: the embedder cannot load, too few posts to cluster.
     """
-    s = state.settings()
     made = made_with(p, key)
-    emb = rerank.post_embeddings(task=CLUSTER_TASK, progress_bar=progress_bar)[mask]
 
     def placed(done: int, total: int) -> None:  # a click elsewhere stops the run here (Streamlit rerun)
         if progress_bar is not None:
             progress_bar.progress(min(1.0, done / max(1, total)),
                                   text=f"Map: {done:,} of {total:,} distinct posts placed")
 
-    result = resources.clusters(key, s.embedder, p.method, p.k, p.min_cluster_size, p.assign_noise, emb,
-                                placed)
-    kw = resources.keywords(key, f"{made}", posts["text"].astype(str).tolist(), np.asarray(result.labels_))
-    found = ClusterMap(made_with=made, result=result, keywords=kw)
+    # the vectors are fetched only when this map is not kept already
+    found = _map_of(made, p.method, p.k, p.min_cluster_size, p.assign_noise,
+                    lambda: map_vectors(mask, progress_bar), posts["text"].fillna(""), placed)
     state.work().clusters = found
     return found
 

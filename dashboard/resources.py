@@ -4,8 +4,8 @@
   ``st.cache_resource``, keyed only by plain strings (model id or folder,
   device, dtype, path), so every session shares one scorer and one embedder.
 * Heavy results are cached with ``st.cache_data``: an ingest by the SHA-256 of
-  the file bytes, embeddings and clusters by a key naming the posts and the
-  method. The core layer also keeps its own disk caches (scores, embeddings).
+  the file bytes, embeddings by a key naming the posts (the map is kept by
+  :mod:`dashboard.mapping`). The core layer also keeps its own disk caches (scores, embeddings).
 
 UI tests replace the loaders (``get_scorer``, ``get_embedder``) with fakes by
 patching this module's attributes; pages always call them through the module.
@@ -209,26 +209,6 @@ def embeddings(key: str, embedder_name: str, device: str, dtype: str, cache_dir:
         wait_warm_first_stage(key, embedder_name, device, dtype)
     embedder = get_embedder(embedder_name, device, dtype)
     return embed_all_posts(embedder, list(_texts), task=task or None, cache_dir=cache_dir or None)
-
-
-@st.cache_data(show_spinner="Clustering…", max_entries=MAX_DATASETS)
-def clusters(key: str, embedder_name: str, method: str, k: int, min_cluster_size: int,
-             assign_noise: bool, _embeddings: np.ndarray, _progress=None) -> Any:
-    """Cluster the embeddings named by (``key``, ``embedder_name``) (``core.cluster.cluster_posts``;
-    ``_progress(done, total)`` as it goes)."""
-    from core.cluster import cluster_posts
-
-    return cluster_posts(_embeddings, method=method, k=k if method == "kmeans" else None,
-                         min_cluster_size=min_cluster_size or None, assign_noise=assign_noise,
-                         progress=_progress)
-
-
-@st.cache_data(show_spinner=False, max_entries=2 * MAX_DATASETS)
-def keywords(key: str, labels_key: str, _texts: list[str], _labels: np.ndarray, top_n: int = 8):
-    """Keywords per cluster (``core.cluster.cluster_keywords``), cached per clustering."""
-    from core.cluster import cluster_keywords
-
-    return cluster_keywords(list(_texts), _labels, top_n=top_n)
 
 
 # --------------------------------------------------------------------------- from the session's settings

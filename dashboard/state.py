@@ -193,6 +193,10 @@ def set_dataset(ds: LoadedDataset | None) -> None:
     same = (old.dataset is not None and ds is not None and old.dataset.dataset_hash == ds.dataset_hash
             and len(old.dataset.posts) == len(ds.posts))
     st.session_state[WORK_KEY] = dataclasses.replace(old, dataset=ds) if same else DatasetState(dataset=ds)
+    if not same:
+        from dashboard import mapping  # the maps kept for reuse go with the dataset (issue 11)
+
+        mapping.release_maps()
 
 
 # --------------------------------------------------------------------------- rankings
