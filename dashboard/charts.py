@@ -193,7 +193,7 @@ def selected_post_ids(event, *, coords: np.ndarray | None = None, posts: pd.Data
     if coords is not None and posts is not None and selection:
         rows = posts_in_shapes(coords, boxes=selection.get("box") or [], lassos=selection.get("lasso") or [])
         seen = set(out)
-        for pid in posts["post_id"].astype(str).to_numpy()[rows]:
+        for pid in posts["post_id"].iloc[rows].astype(str).tolist():  # only the rows inside: not 1M strings
             if pid not in seen:
                 seen.add(pid)
                 out.append(pid)

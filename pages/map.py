@@ -25,7 +25,7 @@ s = state.settings()
 mask = (ds.posts["scorable"].fillna(False).astype(bool).to_numpy() if "scorable" in ds.posts
         else np.ones(len(ds.posts), dtype=bool))
 mask = mask & time_filter(ds.posts).mask(ds.posts["time"])  # the time range narrows the map's posts
-posts = ds.posts[mask].reset_index(drop=True)
+posts = ds.posts.reset_index(drop=True) if mask.all() else ds.posts[mask].reset_index(drop=True)  # no copy of all
 key = resources.posts_key(ds.dataset_hash, posts["post_id"].tolist())
 
 c1, c2, c3, c4 = st.columns(4)
