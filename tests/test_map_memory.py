@@ -58,7 +58,7 @@ def test_file_rows_give_the_rows_of_the_array_without_mapping_the_file(tmp_path)
     assert np.array_equal(z, np.vstack([np.zeros(24), x[2], np.zeros(24), np.zeros(24)]).astype(np.float32))
     got = np.vstack([b for _, b in iter_blocks(rows, block=999)])
     assert np.array_equal(got, x)
-    assert not _mapped(path), "read with positioned reads: nothing of the file stays mapped"
+    assert not _mapped(path), "read with explicit reads: nothing of the file stays mapped"
     np.save(tmp_path / "f64.npy", x.astype(np.float64))
     with pytest.raises(ValueError, match="float32"):
         NpyFileRows(tmp_path / "f64.npy")

@@ -9,9 +9,9 @@ copy). Two kinds:
 
 - :class:`ArrayRows`: an array already in memory (small tables, tests);
 - :class:`NpyFileRows`: a float32 ``.npy`` file such as the dataset store's
-  ``vectors.npy`` (:mod:`core.store.vectors`), read with explicit positioned reads
-  (``os.preadv`` into a block buffer), never memory-mapped, so only the block
-  being worked on is resident.
+  ``vectors.npy`` (:mod:`core.store.vectors`), read with explicit reads (``seek`` +
+  ``readinto`` a block buffer), never memory-mapped, so only the block being
+  worked on is resident.
 
 :func:`iter_blocks` walks a source in order; :func:`store_rows` gives the rows of
 some posts of an open :class:`core.store.vectors.PostVectors`.
@@ -19,7 +19,6 @@ some posts of an open :class:`core.store.vectors.PostVectors`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +57,7 @@ class ArrayRows:
 
 
 class NpyFileRows:
-    """Rows of a 2-D float32 C-order ``.npy`` file, read with positioned reads (no memory map).
+    """Rows of a 2-D float32 C-order ``.npy`` file, read with explicit reads (no memory map).
 
     Args:
         path: the ``.npy`` file.
@@ -95,21 +94,19 @@ class NpyFileRows:
         row_bytes = self._dim * 4
         # runs of wanted rows less than _GAP apart are read in one call
         breaks = np.flatnonzero(np.diff(uniq) > _GAP) + 1
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
+        with open(self.path, "rb", buffering=0) as fh:
             for part in np.split(np.arange(len(uniq)), breaks):
                 lo, hi = int(uniq[part[0]]), int(uniq[part[-1]]) + 1
                 span = np.empty((hi - lo, self._dim), dtype=np.float32)
-                view, want, off = memoryview(span).cast("B"), (hi - lo) * row_bytes, self._offset + lo * row_bytes
+                view, want = memoryview(span).cast("B"), (hi - lo) * row_bytes
+                fh.seek(self._offset + lo * row_bytes)
                 done = 0
                 while done < want:
-                    k = os.preadv(fd, [view[done:]], off + done)
-                    if k <= 0:
+                    k = fh.readinto(view[done:])
+                    if not k:
                         raise OSError(f"{self.path} ended before row {hi:,} (truncated?)")
                     done += k
                 got[part] = span[uniq[part] - lo]
-        finally:
-            os.close(fd)
         if self._zero is not None:
             got[self._zero[uniq]] = 0.0
         return got if len(uniq) == len(file_rows) and np.array_equal(uniq, file_rows) else got[back.reshape(-1)]
