@@ -97,7 +97,8 @@ class NpyFileRows:
         with open(self.path, "rb", buffering=0) as fh:
             for part in np.split(np.arange(len(uniq)), breaks):
                 lo, hi = int(uniq[part[0]]), int(uniq[part[-1]]) + 1
-                span = np.empty((hi - lo, self._dim), dtype=np.float32)
+                whole = hi - lo == len(part)  # every row of the run wanted: read straight into place
+                span = got[part[0] : part[-1] + 1] if whole else np.empty((hi - lo, self._dim), dtype=np.float32)
                 view, want = memoryview(span).cast("B"), (hi - lo) * row_bytes
                 fh.seek(self._offset + lo * row_bytes)
                 done = 0
@@ -106,7 +107,8 @@ class NpyFileRows:
                     if not k:
                         raise OSError(f"{self.path} ended before row {hi:,} (truncated?)")
                     done += k
-                got[part] = span[uniq[part] - lo]
+                if not whole:
+                    got[part] = span[uniq[part] - lo]
         if self._zero is not None:
             got[self._zero[uniq]] = 0.0
         return got if len(uniq) == len(file_rows) and np.array_equal(uniq, file_rows) else got[back.reshape(-1)]
