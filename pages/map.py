@@ -102,7 +102,9 @@ if len(posts) > charts.MAP_POINTS_MAX:
                f"{charts.MAP_POINTS_MAX:,} are drawn as points (each cluster keeps its share); "
                "a box or lasso lists every post inside it.")
 how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.method == "hdbscan"
-       else f"k-means, k = {result.k_}")
+       else f"k-means, k = {result.k_}" + (f" (you asked for {result.k}: there are only {result.k_} distinct "
+                                             "posts to cluster)" if result.k and result.k_ and result.k_ < result.k
+                                             else ""))
 how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split into {s.n_parts}" for s in result.splits_)
 if result.reduction_ == "umap":
     reduced = (f"UMAP to {result.n_components} dimensions for clustering, map in 2D · "

@@ -359,6 +359,16 @@ def test_cli_cluster_writes_one_row_per_post(tmp_path, capsys):
     assert len(table) == len(rows) and table["cluster"].dtype.kind == "i"
 
 
+def test_cli_cluster_says_when_k_is_more_than_the_distinct_posts(tmp_path, capsys):
+    from core.cli import main
+
+    src = tmp_path / "posts.csv"
+    pd.DataFrame({"id": [f"p{i}" for i in range(6)], "text": (ZH + EN)[:6]}).to_csv(src, index=False)
+    assert main(["cluster", str(src), "--k", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "kmeans (k=6: --k 50 asked for more clusters than the 6 distinct posts)" in printed
+
+
 def test_cli_cluster_with_a_qwen3_embedding_folder(tmp_path, tiny_qwen3_dir, capsys):
     pytest.importorskip("core.ingest", reason="core.ingest is not there yet")
     from core.cli import main

@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         how = f"hdbscan (min cluster size {result.min_cluster_size_})"
     else:
         how = f"kmeans (k={result.k_})"
+        if result.k and result.k_ and result.k_ < result.k:
+            how = (f"kmeans (k={result.k_}: --k {result.k} asked for more clusters than the "
+                   f"{result.k_} distinct posts)")
     n_noise = int(np.sum(result.labels_ < 0))
     print(f"\n{len(posts)} posts, {result.n_clusters_} clusters, {n_noise} unclustered; {how}")
     print(f"embed {t1 - t0:.1f} s ({embedder.model_id}), reduce+cluster+keywords {t2 - t1:.1f} s "
