@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int:
             write_run(run, path, name=mode)
             print(f"wrote        TREC run {mode!r}: {len(part):,} lines for {len(run)} queries to {path}")
     else:
-        write_table(table, args.out, float_format="%.9g", plain_columns=("query_id", "mode", "post_id"))
+        write_table(table, args.out, plain_columns=("query_id", "mode", "post_id"))
         print(f"wrote        {len(table):,} rows (query, mode, post) to {args.out}")
     return 0
 

@@ -201,7 +201,8 @@ class RayEmbedder:
     Args:
         embedder: the embedder loaded here (gives ``model_id``, ``dim``, ``uses_task``).
         name: the name the workers load it by.
-        address: the Ray cluster.
+        address: the Ray cluster; None: the same chunks in this process (the workers' copy of the
+            embedder is then ``embedder`` when given to :func:`keep_here`, else loaded by ``name``).
         chunk_size: posts per task.
     """
 

