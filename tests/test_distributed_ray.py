@@ -126,3 +126,29 @@ def test_without_ray_installed_the_message_says_what_to_do(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependencyError, match="pip install 'ray"):
         ChunkRunner("auto").map(lambda chunk: chunk, [1])
+
+
+def test_score_command_on_ray_writes_the_same_bytes_as_in_process(cluster, texts, tmp_path, monkeypatch, capsys):
+    """``python -m core score`` with SIEVE_RAY_ADDRESS set: same file, byte for byte; each run embeds
+    the posts itself (its own embedding cache), on Ray or here."""
+    from core.cli import main
+
+    export = tmp_path / "posts.csv"
+    pd.DataFrame({"id": [f"p{i}" for i in range(len(texts))], "text": texts}).to_csv(export, index=False)
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("typhoon\ttyphoon damage 台风\nquake\t地震 救援 earthquake\n", encoding="utf-8")
+    args = ["score", str(export), "--queries", str(queries), "--modes", "relevance,accuracy,emotion",
+            "--embedded", "--chunk-size", "16"]
+    monkeypatch.delenv("SIEVE_RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("SIEVE_CACHE_DIR", str(tmp_path / "cache-here"))
+    assert main(args + ["--out", str(tmp_path / "here.parquet")]) == 0
+    assert "not used (SIEVE_RAY_ADDRESS unset)" in capsys.readouterr().out
+    monkeypatch.setenv("SIEVE_RAY_ADDRESS", cluster)
+    monkeypatch.setenv("SIEVE_CACHE_DIR", str(tmp_path / "cache-ray"))
+    assert main(args + ["--out", str(tmp_path / "ray.parquet")]) == 0
+    printed = capsys.readouterr().out
+    assert f"ray          {cluster}: 4 task(s) of up to 16 posts" in printed and "on ray" in printed
+    assert (tmp_path / "ray.parquet").read_bytes() == (tmp_path / "here.parquet").read_bytes()
+    got = pd.read_parquet(tmp_path / "ray.parquet")
+    n = got["post_id"].nunique()  # the scorable posts: not the empty ones nor placeholders
+    assert 55 <= n <= 60 and len(got) == 2 * 3 * n and got.groupby(["query_id", "mode"])["rank"].max().eq(n).all()
