@@ -68,7 +68,8 @@ def test_scores_and_ranks_equal_the_rerank_pipeline_for_each_query_and_mode(expo
             mine = got[(got["query_id"] == qid) & (got["mode"] == mode)]
             assert mine["post_id"].tolist() == want["post_id"].tolist()  # same order
             assert mine["rank"].tolist() == list(range(1, n_scorable + 1))
-            np.testing.assert_array_equal(mine["score"].to_numpy(), want["score"].to_numpy())
+            # equal; a mode signal computed over the posts in another row order may move the last bit
+            np.testing.assert_allclose(mine["score"].to_numpy(), want["score"].to_numpy(), rtol=0, atol=1e-12)
             np.testing.assert_array_equal(mine["relevance_score"].to_numpy(), want["relevance_score"].to_numpy())
     rel = got[got["mode"] == "relevance"].set_index(["query_id", "post_id"])["score"]
     acc = got[got["mode"] == "accuracy"].set_index(["query_id", "post_id"])

@@ -36,7 +36,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.distributed.ray_jobs import CHUNK_POSTS, ChunkRunner, RayEmbedder, chunk_bounds, keep_here, score_many
+from core.distributed.ray_jobs import (
+    CHUNK_POSTS,
+    ChunkRunner,
+    RayEmbedder,
+    chunk_bounds,
+    keep_here,
+    score_many,
+)
 from core.errors import SieveError
 
 logger = logging.getLogger(__name__)
@@ -138,7 +145,7 @@ def score_queries_modes(posts: pd.DataFrame, queries: Sequence[tuple[str, str]],
     requests = list(dict.fromkeys((q, resolved[m][1] if follows else None) for _, q in queries for m in resolved))
     n_tasks = len(chunk_bounds(len(texts), chunk_size))
     total = len(texts) * (len(requests) + (embedder is not None))
-    runner_note = ChunkRunner(address).backend
+    backend = ChunkRunner(address).backend
 
     vecs = full = None
     if embedder is not None:  # the embedded scorer: the posts' vectors, for its binding and the mode signals
@@ -189,6 +196,6 @@ def score_queries_modes(posts: pd.DataFrame, queries: Sequence[tuple[str, str]],
             notes.append(f"{info.model_id} cannot follow instructions and mode '{mode_name}' has no model-agnostic "
                          "signal: its scores are the plain relevance scores.")
     out = pd.concat(parts, ignore_index=True).loc[:, list(SCORE_COLUMNS)]
-    logger.info("scored %d posts x %d requests (%d chunk(s), %s)", len(rows), len(requests), n_tasks, runner_note)
+    logger.info("scored %d posts x %d requests (%d chunk(s), %s)", len(rows), len(requests), n_tasks, backend)
     return ScoreTable(table=out, model_id=info.model_id, follows_instructions=follows, n_posts=len(table.texts),
-                      n_scored=len(rows), n_requests=len(requests), n_tasks=n_tasks, backend=runner_note, notes=notes)
+                      n_scored=len(rows), n_requests=len(requests), n_tasks=n_tasks, backend=backend, notes=notes)
