@@ -314,7 +314,7 @@ def release_memory() -> None:
 
     release_indexes()
     release_post_vectors()
-    for hook in list(_release_hooks):
+    for hook in _release_hooks:
         hook()
     stem.cache_clear()
     _cjk_subwords.cache_clear()

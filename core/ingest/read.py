@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 import pandas as pd
 
 from core.errors import InputFileError
