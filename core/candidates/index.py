@@ -298,13 +298,18 @@ def on_release(hook: Callable[[], None]) -> Callable[[], None]:
     return hook
 
 
-def release_memory() -> None:
+def release_memory(*, keep: Sequence[DenseIndexBuild] = ()) -> None:
     """Drop the in-memory BM25 indexes and open vector stores of every dataset (their
     folders stay), run the hooks registered with :func:`on_release` (the embedded
     scorer forgets the corpora it was bound to), and hand freed memory back to the
     operating system (glibc ``malloc_trim``; a no-op elsewhere) and Arrow's memory
     pool (which keeps freed blocks: 57 MB after a 60,000-post table). Call when a
-    dataset is closed or replaced."""
+    dataset is closed or replaced.
+
+    Args:
+        keep: background builds of datasets still open: their vector stores stay open
+            (closing one stops its build).
+    """
     import ctypes
     import gc
     import sys
@@ -313,7 +318,7 @@ def release_memory() -> None:
     from core.store.vectors import release_post_vectors
 
     release_indexes()
-    release_post_vectors()
+    release_post_vectors([b._store for b in keep if b._store is not None])
     for hook in _release_hooks:
         hook()
     stem.cache_clear()

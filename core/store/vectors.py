@@ -293,12 +293,14 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
     return store
 
 
-def release_post_vectors() -> None:
-    """Close every open store (memory maps, ANN indexes); their folders stay."""
+def release_post_vectors(keep: Sequence[PostVectors] = ()) -> None:
+    """Close every open store (memory maps, ANN indexes) but those in ``keep``; their folders stay."""
+    kept = {id(s) for s in keep}
     with _open_lock:
-        for store in _open.values():
-            store.close()
-        _open.clear()
+        for reg, store in list(_open.items()):
+            if id(store) not in kept:
+                store.close()
+                del _open[reg]
 
 
 def embed_in_chunks(store: PostVectors, embedder, texts: Sequence[str], *, chunk: int = 1024,
