@@ -316,6 +316,7 @@ def release_memory(*, keep: Sequence[DenseIndexBuild] = ()) -> None:
 
     from core.candidates.bm25 import _cjk_subwords, release_indexes, stem
     from core.store.vectors import release_post_vectors
+    from core.text.tokenize import normalise_for_dedupe
 
     release_indexes()
     release_post_vectors([b._store for b in keep if b._store is not None])
@@ -323,6 +324,7 @@ def release_memory(*, keep: Sequence[DenseIndexBuild] = ()) -> None:
         hook()
     stem.cache_clear()
     _cjk_subwords.cache_clear()
+    normalise_for_dedupe.cache_clear()  # up to 65,536 texts of the closed dataset
     gc.collect()
     if "pyarrow" in sys.modules:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
