@@ -91,3 +91,21 @@ def test_replacing_the_dataset_releases_the_old_ones_results(monkeypatch, tmp_pa
     assert build_a._cancel.is_set() and not resources._dense  # its background build is gone
     resources.ingest("sha-a", b"bytes of a", "a.csv", "{}", 10)
     assert len(reads) == 2  # the cached post table was released: read again (from its store)
+
+
+def test_damage_check_reads_blocks_of_done_rows_from_the_file(tmp_path, monkeypatch):
+    from core.store import vectors as store_vectors
+
+    texts = [f"message {i} on the bridge" for i in range(30)]
+    store = open_post_vectors(HashEmbedder(), texts, root=tmp_path)
+    store.embed_rows(HashEmbedder(), [1, 2, 25, 26], texts)
+    store._vecs[25] = np.inf  # damaged, in the fourth block of 8 rows
+    store._vecs[12] = np.nan  # not done: never read, stays missing
+    store._vecs.flush()
+    store_vectors.release_post_vectors()
+    real = store_vectors._forget_damaged_rows
+    monkeypatch.setattr(store_vectors, "_forget_damaged_rows", lambda f, v, d: real(f, v, d, block=8))
+    again = open_post_vectors(HashEmbedder(), texts, root=tmp_path)
+    assert np.flatnonzero(np.asarray(again._done)).tolist() == [1, 2, 26]
+    got = again.vectors()
+    assert np.isfinite(got).all() and not got[[0, 12, 25]].any()
