@@ -125,7 +125,7 @@ def main() -> None:
     prof.report()
     for r in rows:
         print(f"{r['step']:14s} wall {r['wall_s']:7.1f} CPU {r['cpu_s']:7.1f} peak {r['peak_rss_mb']:7.0f} "
-              f"RSS after {r['rss_mb']:7.0f}")
+              f"RSS after {r['rss_mb']:7.0f}" + (f" ranking {r['ranking_sha']}" if "ranking_sha" in r else ""))
     print("load average:", os.getloadavg())
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from core.candidates.bm25 import cached_index, texts_key
-from core.store.vectors import open_post_vectors
+from core.store.vectors import open_post_vectors, sparse_zeros
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def embedded_mask(vectors: np.ndarray | None, n: int) -> np.ndarray:
 def take_rows(vectors: np.ndarray, rows: np.ndarray | None = None, *, held: np.ndarray | None = None) -> np.ndarray:
     """``vectors[rows]`` as a new float32 array that writes only the rows holding a vector.
 
-    The result starts as ``np.zeros`` (pages the operating system maps on first
+    The result starts as :func:`sparse_zeros` (pages the operating system maps on first
     write), and only rows that hold a vector are copied in, block by block: a
     (1,000,000, 512) table of post vectors of which a few thousand are embedded
     costs a few MB of resident memory instead of 2 GB. Values equal
@@ -79,7 +79,7 @@ def take_rows(vectors: np.ndarray, rows: np.ndarray | None = None, *, held: np.n
     if idx.dtype == bool:
         idx = np.flatnonzero(idx)
     held = embedded_mask(vectors, n) if held is None else np.asarray(held, dtype=bool)
-    out = np.zeros((len(idx), vectors.shape[1]), dtype=np.float32)
+    out = sparse_zeros(len(idx), vectors.shape[1])
     where = np.flatnonzero(held[idx])
     for s in range(0, len(where), BLOCK_ROWS):
         part = where[s : s + BLOCK_ROWS]
@@ -148,7 +148,7 @@ def pool_embeddings(
         rows = np.union1d(rows, near[ok[near]])
     # a copy of ``known`` that writes only its embedded rows (the rest stay untouched zero pages)
     vectors = (take_rows(known, held=have) if known is not None and known.shape[1] == store.dim
-               else np.zeros((n, store.dim), dtype=np.float32))
+               else sparse_zeros(n, store.dim))
     if len(rows):
         vectors[rows] = store.vectors(rows)
     n_embedded = int(embedded_mask(vectors, n)[pool_idx].sum())

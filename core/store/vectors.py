@@ -46,6 +46,24 @@ _open: OrderedDict[str, PostVectors] = OrderedDict()
 _open_lock = threading.Lock()
 
 
+def sparse_zeros(rows: int, dim: int) -> np.ndarray:
+    """float32 zeros (rows, dim) whose memory is taken 4 KB page by page as rows are written.
+
+    For the (n, dim) post vectors of a large table of which only a query's pool is
+    embedded. ``np.zeros`` asks for transparent huge pages on large arrays, so writing
+    a few hundred scattered rows made nearly all of a 2 GB array resident (2 MB per
+    touched page); an anonymous memory map without that advice takes 4 KB per row
+    written, reads of unwritten rows take nothing, and it is unmapped when the array
+    is garbage-collected. Values are those of ``np.zeros``.
+    """
+    import mmap
+
+    size = int(rows) * int(dim) * 4
+    if size == 0:
+        return np.zeros((rows, dim), dtype=np.float32)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=np.float32).reshape(rows, dim)
+
+
 def model_key(embedder) -> str:
     """Short hash of the embedder's ``model_id`` and ``dim`` (post vectors take no task)."""
     return hashlib.sha256(f"{embedder.model_id}\x1f{int(embedder.dim)}".encode()).hexdigest()[:12]
@@ -133,10 +151,10 @@ class PostVectors:
         """float32 (len(positions) or n, dim) of the posts' vectors (zero rows where not stored), a copy.
 
         Only stored rows are written (in blocks of 65,536), into an array that starts as
-        ``np.zeros``: the rows not stored yet cost no resident memory (a million posts of
+        zeros (:func:`sparse_zeros`): the rows not stored yet cost no resident memory (a million posts of
         which a few thousand are embedded take a few MB, not 2 GB)."""
         idx = self.inverse if positions is None else self.inverse[np.asarray(positions, dtype=np.int64)]
-        out = np.zeros((len(idx), self.dim), dtype=np.float32)
+        out = sparse_zeros(len(idx), self.dim)
         with self.lock:
             where = np.flatnonzero(np.asarray(self._done)[idx])
             for s in range(0, len(where), 65_536):
