@@ -310,11 +310,10 @@ def release_memory(*, keep: Sequence[DenseIndexBuild] = ()) -> None:
         keep: background builds of datasets still open: their vector stores stay open
             (closing one stops its build).
     """
-    import ctypes
     import gc
-    import sys
 
     from core.candidates.bm25 import _cjk_subwords, release_indexes, stem
+    from core.ingest.chunk import return_freed_memory
     from core.store.vectors import release_post_vectors
     from core.text.tokenize import normalise_for_dedupe
 
@@ -326,9 +325,4 @@ def release_memory(*, keep: Sequence[DenseIndexBuild] = ()) -> None:
     _cjk_subwords.cache_clear()
     normalise_for_dedupe.cache_clear()  # up to 65,536 texts of the closed dataset
     gc.collect()
-    if "pyarrow" in sys.modules:
-        sys.modules["pyarrow"].default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        logger.debug("malloc_trim is not available here")
+    return_freed_memory()

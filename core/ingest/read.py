@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 
 from core.errors import InputFileError
-from core.ingest.chunk import CHUNK_ROWS, Columns
+from core.ingest.chunk import CHUNK_ROWS, Columns, return_freed_memory
 from core.ingest.chunk import MAX_TEXT_CHARS as _MAX_TEXT_CHARS
 from core.ingest.columns import map_columns
 from core.ingest.dedupe import dataset_hash, mark_duplicates
@@ -302,5 +302,7 @@ def read_posts(
         files=table.files,
         times=tres.to_dict(),
     )
+    if n >= CHUNK_ROWS:
+        return_freed_memory()  # a large read's garbage (chunks, keys, Arrow's pool) leaves the process
     logger.info("read %s: %d posts (%s, %s)", name, n, report.format, report.encoding)
     return IngestResult(posts, report)
