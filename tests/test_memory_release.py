@@ -109,3 +109,18 @@ def test_damage_check_reads_blocks_of_done_rows_from_the_file(tmp_path, monkeypa
     assert np.flatnonzero(np.asarray(again._done)).tolist() == [1, 2, 26]
     got = again.vectors()
     assert np.isfinite(got).all() and not got[[0, 12, 25]].any()
+
+
+def test_sparse_zeros_take_memory_only_for_rows_written():
+    from core.store.vectors import sparse_zeros
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmRSS:"))
+
+    before = rss_mb()
+    vecs = sparse_zeros(400_000, 256)  # 390 MB of zeros
+    vecs[np.arange(0, 400_000, 1000)] = 1.0  # 400 scattered rows
+    cos = vecs @ np.ones(256, dtype=np.float32)  # a pass over every row, as the scorer makes
+    assert cos.sum() == 400 * 256 and not vecs[1:1000].any()
+    assert rss_mb() - before < 60, (before, rss_mb())  # a few MB of written pages, not 390 MB

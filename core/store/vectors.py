@@ -61,7 +61,10 @@ def sparse_zeros(rows: int, dim: int) -> np.ndarray:
     size = int(rows) * int(dim) * 4
     if size == 0:
         return np.zeros((rows, dim), dtype=np.float32)
-    return np.frombuffer(mmap.mmap(-1, size), dtype=np.float32).reshape(rows, dim)
+    # private, not shared: reading an unwritten page of a shared anonymous map allocates it
+    # (shared memory has no zero page), so one pass of ``vectors @ q`` made all 2 GB resident
+    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
 
 
 def model_key(embedder) -> str:
