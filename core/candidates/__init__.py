@@ -208,8 +208,8 @@ def first_stage(
         doc_vecs = embed_all_posts(embedder, texts, progress=progress)
     if doc_vecs is not None and embedder is not None:
         qvec = embed_query(embedder, query)
-        dense = np.concatenate([cosine_scores(qvec, doc_vecs[sel[s : s + 65_536]])
-                                for s in range(0, len(sel), 65_536)] or [np.zeros(0, dtype=np.float32)])
+        dense = np.concatenate([cosine_scores(qvec, doc_vecs[sel[s : s + 8_192]])
+                                for s in range(0, len(sel), 8_192)] or [np.zeros(0, dtype=np.float32)])
 
     if dense is None:
         method = "bm25"

@@ -238,7 +238,7 @@ def _open_folder(folder: Path, n: int, dim: int, model: str) -> PostVectors:
     return PostVectors(folder, n, dim, np.asarray(inverse), vecs, done, model)
 
 
-def _forget_damaged_rows(folder: Path, vecs: np.ndarray, done: np.ndarray, block: int = 65_536) -> None:
+def _forget_damaged_rows(folder: Path, vecs: np.ndarray, done: np.ndarray, block: int = 8_192) -> None:
     """Mark rows holding NaN or infinity (a damaged disk, a bad write) as not embedded, so they are
     embedded again instead of emptying every ranking they enter.
 
