@@ -106,10 +106,10 @@ def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir
 def release_dataset(key: str) -> int:
     """Release what this server holds for a closed or replaced dataset (its :func:`posts_key`).
 
-    Its background index builds are cancelled and dropped; the cached post tables,
-    embeddings, clusters and keywords are cleared (``st.cache_data`` cannot drop one
-    entry; another session's next call reads them again, a large dataset from its
-    store); in-memory BM25 indexes, vector stores (but those of builds still kept)
+    Its background index builds are cancelled and dropped; the cached post tables and
+    embeddings are cleared (``st.cache_data`` cannot drop one entry; another session's
+    next call reads them again, a large dataset from its store; the maps are released by
+    :func:`dashboard.mapping.release_maps` when the dataset is replaced); in-memory BM25 indexes, vector stores (but those of builds still kept)
     and the embedded scorer's bound corpora are dropped and freed memory handed back
     (:func:`core.candidates.index.release_memory`). The disk stores stay.
 
@@ -123,7 +123,7 @@ def release_dataset(key: str) -> int:
         for name in gone:
             _dense.pop(name).cancel()
         kept = list(_dense.values())
-    for cached in (ingest, embeddings, clusters, keywords):
+    for cached in (ingest, embeddings):
         cached.clear()
     release_memory(keep=kept)
     return len(gone)
