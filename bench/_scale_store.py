@@ -13,8 +13,11 @@ export (``bench/_scale_data.build_spliced_export``):
   the queries); first and second query.
 
 Every step prints wall and CPU seconds (``getrusage``, all threads), the
-process's peak RSS so far (``ru_maxrss``) and its resident memory after the
-step (``VmRSS``).
+step's own peak RSS (``VmHWM`` of ``/proc/self/status``, reset before the step
+by writing ``5`` to ``/proc/self/clear_refs``), the process's peak so far and
+its resident memory after the step (``VmRSS``). Each query's ranking is hashed
+(post IDs and scores, ``ranking_sha``) so the flows, and two versions of the
+code, can be checked to rank identically.
 """
 
 from __future__ import annotations
@@ -35,12 +38,37 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _rss_mb() -> float:
+def _status_mb(key: str = "VmRSS") -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _reset_peak() -> bool:
+    """Reset the process's peak RSS (``VmHWM``) to its current RSS; False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def ranking_sha(ranking) -> str:
+    """SHA-256 (16 hex) of a ranking's post IDs and scores, in order (equal = the same ranking)."""
+    import hashlib
+
+    tab = ranking.table
+    h = hashlib.sha256()
+    for pid, score in zip(tab["post_id"].astype(str), tab["score"].astype(float)):
+        h.update(f"{pid}\x1f{score!r}\x1e".encode())
+    return h.hexdigest()[:16]
 
 
 def flow(kind: str, path: Path) -> list[dict]:
@@ -52,13 +80,17 @@ def flow(kind: str, path: Path) -> list[dict]:
     from core.store.posts import read_posts_stored
 
     rows: list[dict] = []
+    peak = [0.0]
 
     def step(name, fn):
+        peak[0] = max(peak[0], _status_mb("VmHWM"))
+        resets = _reset_peak()
         t, c = time.perf_counter(), _cpu()
         out = fn()
+        step_peak = _status_mb("VmHWM") if resets else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak[0] = max(peak[0], step_peak)
         rows.append({"step": name, "wall_s": time.perf_counter() - t, "cpu_s": _cpu() - c,
-                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                     "rss_mb": _rss_mb()})
+                     "step_peak_mb": step_peak, "peak_rss_mb": peak[0], "rss_mb": _rss_mb()})
         print(kind, json.dumps(rows[-1]), file=sys.stderr, flush=True)
         return out
 
@@ -69,7 +101,8 @@ def flow(kind: str, path: Path) -> list[dict]:
     embedder.embed(["warm up 预热"])
     search_tokens("warm up 预热一下")
     read_posts(b"id,text\n1,warm up\n", filename="warm.csv")
-    rows.append({"step": "idle", "wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0, "rss_mb": _rss_mb()})
+    rows.append({"step": "idle", "wall_s": 0.0, "cpu_s": 0.0, "step_peak_mb": 0.0, "peak_rss_mb": 0.0,
+                 "rss_mb": _rss_mb()})
     data = path.read_bytes()
     if kind == "baseline":
         res = step("read", lambda: read_posts(data, filename=path.name, max_mb=10_000))
@@ -90,11 +123,13 @@ def flow(kind: str, path: Path) -> list[dict]:
     rows[1]["n_posts"] = len(posts)
     rows[-2]["top3"] = r1.table["text"].head(3).tolist()
     rows[-1]["top3"] = r2.table["text"].head(3).tolist()
+    rows[-2]["ranking_sha"], rows[-1]["ranking_sha"] = ranking_sha(r1), ranking_sha(r2)
     from core.candidates.index import release_memory
 
     r1 = r2 = posts = texts = ok = scorer = None  # closed: nothing of the dataset is held
     release_memory()
-    rows.append({"step": "closed", "wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0, "rss_mb": _rss_mb()})
+    rows.append({"step": "closed", "wall_s": 0.0, "cpu_s": 0.0, "step_peak_mb": 0.0, "peak_rss_mb": peak[0],
+                 "rss_mb": _rss_mb()})
     return rows
 
 
@@ -114,27 +149,36 @@ def run_all(script: str, path: Path, data_dir: Path, kinds=("baseline", "first",
 
 
 def report(results: dict[str, list[dict]]) -> None:
-    """Print the steps and the ratios first / baseline and reopen / first."""
-    print(f"\n{'step':16s} {'flow':9s} {'wall s':>8s} {'CPU s':>8s} {'peak RSS MB':>12s} {'RSS after MB':>13s}")
+    """Print the steps and the ratios first / baseline, reopen / first and reopen / baseline
+    (CPU, wall and the step's own peak RSS), the rankings' hashes and RSS after closing / idle."""
+    print(f"\n{'step':16s} {'flow':9s} {'wall s':>8s} {'CPU s':>8s} {'step peak MB':>13s} {'peak so far MB':>15s} "
+          f"{'RSS after MB':>13s}")
     for kind, rows in results.items():
         for r in rows:
-            print(f"{r['step']:16s} {kind:9s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r['peak_rss_mb']:12.0f} "
-                  f"{r['rss_mb']:13.0f}")
+            print(f"{r['step']:16s} {kind:9s} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} {r.get('step_peak_mb', 0):13.0f} "
+                  f"{r['peak_rss_mb']:15.0f} {r['rss_mb']:13.0f}")
     by = {k: {r["step"]: r for r in rows} for k, rows in results.items()}
     for a, b in (("first", "baseline"), ("reopen", "first"), ("reopen", "baseline")):
         if a not in by or b not in by:
             continue
-        print(f"\n{a} / {b} (CPU s; < 1 = faster):")
+        print(f"\n{a} / {b} (< 1 = faster or smaller):")
         for name in ("read", "BM25 index", "first query", "second query"):
             x, y = by[a].get(name), by[b].get(name)
             if x and y and y["cpu_s"] > 0:
-                print(f"  {name:14s} CPU {x['cpu_s'] / y['cpu_s']:6.2f}  wall {x['wall_s'] / y['wall_s']:6.2f}")
+                print(f"  {name:14s} CPU {x['cpu_s'] / y['cpu_s']:6.2f}  wall {x['wall_s'] / y['wall_s']:6.2f}  "
+                      f"step peak RSS {x['step_peak_mb'] / max(y['step_peak_mb'], 1e-9):6.2f}")
         open_a = sum(by[a][s]["cpu_s"] for s in ("read", "BM25 index"))
         open_b = sum(by[b][s]["cpu_s"] for s in ("read", "BM25 index"))
-        print(f"  {'open (read+index)':14s} CPU {open_a:.1f} s vs {open_b:.1f} s = {open_a / max(open_b, 1e-9):.2f}")
+        wall_a = sum(by[a][s]["wall_s"] for s in ("read", "BM25 index"))
+        print(f"  {'open (read+index)':14s} CPU {open_a:.1f} s vs {open_b:.1f} s = {open_a / max(open_b, 1e-9):.2f}"
+              f"; wall {wall_a:.1f} s")
+        print(f"  {'whole flow peak':14s} {by[a]['closed']['peak_rss_mb']:.0f} MB vs "
+              f"{by[b]['closed']['peak_rss_mb']:.0f} MB")
     for kind, rows in results.items():
         print(f"{kind}: {rows[1].get('n_posts')} posts after collapsing duplicates; top 3 of the queries:",
               [r.get("top3") for r in rows if "top3" in r])
+    shas = {kind: tuple(r.get("ranking_sha") for r in rows if "ranking_sha" in r) for kind, rows in results.items()}
+    print("rankings (post IDs + scores) by flow:", shas, "identical" if len(set(shas.values())) == 1 else "DIFFER")
     for kind, rows in results.items():
         idle, closed = rows[0]["rss_mb"], rows[-1]["rss_mb"]
         print(f"{kind}: RSS idle {idle:.0f} MB, after closing {closed:.0f} MB ({closed / idle:.2f}x idle)")

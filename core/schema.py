@@ -26,7 +26,9 @@ column              dtype        meaning
 ``url``             str|None     link to the post
 ``hashtags``        list[str]    ``#tag`` / ``#话题#`` found in the text
 ``mentions``        list[str]    ``@user`` found in the text
-``urls``            list[str]    URLs found in the text
+``urls``            list[str]    URLs found in the text (these three columns are
+                                 ``pd.ArrowDtype(list<string>)``: a row reads as
+                                 a ``list[str]``, no Python list is kept per row)
 ``scorable``        bool         False for placeholders and empty text
 ``unscorable_reason`` str|None   why a post is not scored (e.g. ``"placeholder: [deleted]"``)
 ``dup_of``          str|None     ``post_id`` of the representative this post

@@ -176,9 +176,19 @@ def reload_with_reference(ds: LoadedDataset, time_reference: str) -> LoadedDatas
 
 
 def use_dataset(ds: LoadedDataset) -> None:
-    """Make ``ds`` the session's dataset and remember it for a browser refresh."""
+    """Make ``ds`` the session's dataset and remember it for a browser refresh; a replaced
+    dataset's memory is released (:func:`dashboard.resources.release_dataset`)."""
+    old = state.dataset()
+    old_key = new_key = None
+    if old is not None and old.posts is not ds.posts:
+        old_key = resources.posts_key(old.dataset_hash, old.posts["post_id"].tolist())
+        new_key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+    del old  # the replaced table must not outlive the release below
     state.set_dataset(ds)
     remember.save_session_file()
+    if old_key is not None and old_key != new_key:
+        dropped = resources.release_dataset(old_key)
+        logger.info("dataset %s replaced: memory released (%d background builds dropped)", old_key, dropped)
 
 
 def reopen_last_dataset() -> None:

@@ -103,6 +103,32 @@ def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir
     return build
 
 
+def release_dataset(key: str) -> int:
+    """Release what this server holds for a closed or replaced dataset (its :func:`posts_key`).
+
+    Its background index builds are cancelled and dropped; the cached post tables and
+    embeddings are cleared (``st.cache_data`` cannot drop one entry; another session's
+    next call reads them again, a large dataset from its store; the maps are released by
+    :func:`dashboard.mapping.release_maps` when the dataset is replaced); in-memory BM25 indexes, vector stores (but those of builds still kept)
+    and the embedded scorer's bound corpora are dropped and freed memory handed back
+    (:func:`core.candidates.index.release_memory`). The disk stores stay.
+
+    Returns:
+        How many background builds were dropped.
+    """
+    from core.candidates.index import release_memory
+
+    with _dense_lock:
+        gone = [name for name in _dense if name.split("\x1f", 1)[0] == key]
+        for name in gone:
+            _dense.pop(name).cancel()
+        kept = list(_dense.values())
+    for cached in (ingest, embeddings):
+        cached.clear()
+    release_memory(keep=kept)
+    return len(gone)
+
+
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data`` (the identity of an uploaded file)."""
     return hashlib.sha256(data).hexdigest()

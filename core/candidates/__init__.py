@@ -10,7 +10,7 @@ reranked list is compared with (``first_stage_rank``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,10 +105,19 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def scorable_texts(posts: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def scorable_texts(posts: pd.DataFrame, *, texts: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """The posts :func:`first_stage` searches: int64 row positions of the scorable posts (column
-    ``scorable``; else those with non-blank text) and their texts, in row order."""
-    texts_all = posts["text"].fillna("").astype(str).tolist()
+    ``scorable``; else those with non-blank text) and their texts, in row order.
+
+    ``texts``: ``posts['text']`` as ``str`` (``""`` when missing) when the caller holds them
+    already (a million texts taken from the table again are a few hundred MB of Python strings).
+
+    Raises:
+        SieveError: ``texts`` does not have one text per post.
+    """
+    texts_all = posts["text"].fillna("").astype(str).tolist() if texts is None else texts
+    if len(texts_all) != len(posts):
+        raise SieveError(f"first_stage got {len(texts_all)} texts for {len(posts)} posts.")
     if "scorable" in posts.columns:
         ok = posts["scorable"].fillna(False).astype(bool).to_numpy()
     else:
@@ -137,6 +146,7 @@ def first_stage(
     rrf_k: int = 60,
     dense_weight: float = 0.5,
     progress: Callable[[int, int], None] | None = None,
+    texts: Sequence[str] | None = None,
 ) -> Candidates:
     """Retrieve up to ``budget`` candidates from ``posts`` for ``query``.
 
@@ -160,6 +170,9 @@ def first_stage(
         rrf_k: the RRF constant (default 60, Cormack et al. 2009).
         dense_weight: cosine weight in [0, 1] for ``"convex"``.
         progress: optional ``progress(done, total)`` for the embedding step.
+        texts: optional ``posts['text']`` as ``str`` (``""`` for a missing one), when the
+            caller already holds them (the rerank pipeline does): a million texts taken
+            from the table again are another few hundred MB of Python strings.
 
     Returns:
         :class:`Candidates`.
@@ -172,7 +185,7 @@ def first_stage(
         raise SieveError(f"The rerank budget must be an integer >= 1. Got {budget!r} instead.")
     if fusion not in ("rrf", "convex"):
         raise SieveError(f"The first-stage fusion must be 'rrf' or 'convex'. Got {fusion!r} instead.")
-    pool, texts = scorable_texts(posts)
+    pool, texts = scorable_texts(posts, texts=texts)
     notes: list[str] = []
 
     bm25 = cached_index(texts).scores(query) if len(pool) else np.zeros(0, dtype=np.float32)
@@ -195,8 +208,8 @@ def first_stage(
         doc_vecs = embed_all_posts(embedder, texts, progress=progress)
     if doc_vecs is not None and embedder is not None:
         qvec = embed_query(embedder, query)
-        dense = np.concatenate([cosine_scores(qvec, doc_vecs[sel[s : s + 65_536]])
-                                for s in range(0, len(sel), 65_536)] or [np.zeros(0, dtype=np.float32)])
+        dense = np.concatenate([cosine_scores(qvec, doc_vecs[sel[s : s + 8_192]])
+                                for s in range(0, len(sel), 8_192)] or [np.zeros(0, dtype=np.float32)])
 
     if dense is None:
         method = "bm25"

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from core.candidates.bm25 import cached_index, texts_key
-from core.store.vectors import open_post_vectors
+from core.store.vectors import open_post_vectors, sparse_zeros
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +37,54 @@ FULL_EMBED_MAX = 20_000
 POOL_MIN = 600
 
 
+#: Rows handled at once when a (n, dim) array of post vectors is scanned or copied: a million
+#: 512-dimensional rows are 2 GB, and a whole-array temporary (``vectors != 0``) another 0.5 GB.
+BLOCK_ROWS = 65_536
+
+
 def embedded_mask(vectors: np.ndarray | None, n: int) -> np.ndarray:
-    """Bool (n,): rows of ``vectors`` (float (n, dim) or None) that hold a vector (non-zero)."""
+    """Bool (n,): rows of ``vectors`` (float (n, dim) or None) that hold a vector (non-zero).
+
+    Scans ``vectors`` in blocks of :data:`BLOCK_ROWS` rows (no whole-array temporary);
+    reading rows that were never written costs no resident memory."""
     if vectors is None:
         return np.zeros(n, dtype=bool)
-    return np.any(np.asarray(vectors) != 0, axis=1)
+    vectors = np.asarray(vectors)
+    out = np.zeros(vectors.shape[0], dtype=bool)
+    for s in range(0, vectors.shape[0], BLOCK_ROWS):
+        out[s : s + BLOCK_ROWS] = np.any(vectors[s : s + BLOCK_ROWS] != 0, axis=1)
+    return out
+
+
+def take_rows(vectors: np.ndarray, rows: np.ndarray | None = None, *, held: np.ndarray | None = None) -> np.ndarray:
+    """``vectors[rows]`` as a new float32 array that writes only the rows holding a vector.
+
+    The result starts as :func:`sparse_zeros` (pages the operating system maps on first
+    write), and only rows that hold a vector are copied in, block by block: a
+    (1,000,000, 512) table of post vectors of which a few thousand are embedded
+    costs a few MB of resident memory instead of 2 GB. Values equal
+    ``np.asarray(vectors[rows], dtype=np.float32)`` exactly.
+
+    Args:
+        vectors: float (n, dim) (an array or a memory map); zero rows = not embedded.
+        rows: int positions (m,) or a bool mask (n,) to take; default every row.
+        held: optional bool (n,) from :func:`embedded_mask` when the caller has it.
+
+    Returns:
+        float32 (m, dim).
+    """
+    vectors = np.asarray(vectors) if not isinstance(vectors, np.memmap) else vectors
+    n = vectors.shape[0]
+    idx = np.arange(n) if rows is None else np.asarray(rows)
+    if idx.dtype == bool:
+        idx = np.flatnonzero(idx)
+    held = embedded_mask(vectors, n) if held is None else np.asarray(held, dtype=bool)
+    out = sparse_zeros(len(idx), vectors.shape[1])
+    where = np.flatnonzero(held[idx])
+    for s in range(0, len(where), BLOCK_ROWS):
+        part = where[s : s + BLOCK_ROWS]
+        out[part] = vectors[idx[part]]
+    return out
 
 
 def pool_embeddings(
@@ -103,8 +146,9 @@ def pool_embeddings(
 
         near, _ = store.search(embed_query(embedder, query), size)
         rows = np.union1d(rows, near[ok[near]])
-    vectors = (np.array(known, dtype=np.float32, copy=True) if known is not None and known.shape[1] == store.dim
-               else np.zeros((n, store.dim), dtype=np.float32))
+    # a copy of ``known`` that writes only its embedded rows (the rest stay untouched zero pages)
+    vectors = (take_rows(known, held=have) if known is not None and known.shape[1] == store.dim
+               else sparse_zeros(n, store.dim))
     if len(rows):
         vectors[rows] = store.vectors(rows)
     n_embedded = int(embedded_mask(vectors, n)[pool_idx].sum())
@@ -243,26 +287,42 @@ def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, 
     return store.vectors()
 
 
-def release_memory() -> None:
+_release_hooks: list[Callable[[], None]] = []
+
+
+def on_release(hook: Callable[[], None]) -> Callable[[], None]:
+    """Register ``hook()`` to run in :func:`release_memory` (a later stage that keeps
+    per-dataset state, e.g. the embedded scorer's bound corpora, drops it there); returns ``hook``."""
+    if hook not in _release_hooks:
+        _release_hooks.append(hook)
+    return hook
+
+
+def release_memory(*, keep: Sequence[DenseIndexBuild] = ()) -> None:
     """Drop the in-memory BM25 indexes and open vector stores of every dataset (their
-    folders stay) and hand freed memory back to the operating system (glibc
-    ``malloc_trim``; a no-op elsewhere) and Arrow's memory pool (which keeps freed
-    blocks: 57 MB after a 60,000-post table). Call when a dataset is closed or replaced."""
-    import ctypes
+    folders stay), run the hooks registered with :func:`on_release` (the embedded
+    scorer forgets the corpora it was bound to), and hand freed memory back to the
+    operating system (glibc ``malloc_trim``; a no-op elsewhere) and Arrow's memory
+    pool (which keeps freed blocks: 57 MB after a 60,000-post table). Call when a
+    dataset is closed or replaced.
+
+    Args:
+        keep: background builds of datasets still open: their vector stores stay open
+            (closing one stops its build).
+    """
     import gc
-    import sys
 
     from core.candidates.bm25 import _cjk_subwords, release_indexes, stem
+    from core.ingest.chunk import return_freed_memory
     from core.store.vectors import release_post_vectors
+    from core.text.tokenize import normalise_for_dedupe
 
     release_indexes()
-    release_post_vectors()
+    release_post_vectors([b._store for b in keep if b._store is not None])
+    for hook in _release_hooks:
+        hook()
     stem.cache_clear()
     _cjk_subwords.cache_clear()
+    normalise_for_dedupe.cache_clear()  # up to 65,536 texts of the closed dataset
     gc.collect()
-    if "pyarrow" in sys.modules:
-        sys.modules["pyarrow"].default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        logger.debug("malloc_trim is not available here")
+    return_freed_memory()

@@ -22,7 +22,8 @@ MIN_PREFIX_KEY = 15
 
 
 def mark_duplicates(
-    post_ids: list[str], texts: list[str], scorable: list[bool], partial: list[bool] | None = None
+    post_ids: list[str], texts: list[str] | None, scorable: list[bool], partial: list[bool] | None = None,
+    *, keys: list[str] | None = None,
 ) -> tuple[list[str | None], list[int]]:
     """Group posts by normalised own text.
 
@@ -30,6 +31,8 @@ def mark_duplicates(
         post_ids: unique post IDs, in table order.
         texts: cleaned own texts (same length).
         scorable: whether each post is scored (unscorable posts stay alone).
+        keys: optional :func:`core.text.tokenize.normalise_for_dedupe` of every text, when
+            the caller has them (``texts`` may then be None).
         partial: whether each text was cut short (a retweet copy ending in
             ``…``, a Weibo post with a trailing ``全文`` link). A cut-off
             post whose key (at least ``MIN_PREFIX_KEY`` characters) starts a
@@ -43,9 +46,12 @@ def mark_duplicates(
         posts).
     """
     first: dict[str, int] = {}
-    keys: list[str] = []
-    for i, (text, ok) in enumerate(zip(texts, scorable)):
-        key = normalise_for_dedupe(text) if ok else ""
+    if keys is None:
+        keys_in = (normalise_for_dedupe(t) if ok else "" for t, ok in zip(texts, scorable))
+    else:
+        keys_in = (k if ok else "" for k, ok in zip(keys, scorable))
+    keys = []
+    for i, key in enumerate(keys_in):
         keys.append(key)
         if key:
             first.setdefault(key, i)
@@ -108,11 +114,20 @@ def dataset_hash(posts: pd.DataFrame) -> str:
     Returns:
         20 hexadecimal characters (the start of a SHA-256).
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     digest = hashlib.sha256()
-    pairs = sorted(zip(posts["post_id"].astype(str), posts["text_raw"].fillna("").astype(str)))
-    for post_id, text in pairs:
-        digest.update(post_id.encode("utf-8"))
-        digest.update(b"\x1f")
-        digest.update(text.encode("utf-8"))
-        digest.update(b"\x1e")
+    # sorted by (post_id, text_raw) in Arrow (UTF-8 byte order is code point order, as Python's),
+    # then hashed 65,536 pairs at a time: no list of a million Python string pairs
+    pairs = pa.table({"id": pa.array(posts["post_id"].astype(str), type=pa.large_string()),
+                      "text": pa.array(posts["text_raw"].fillna("").astype(str), type=pa.large_string())})
+    order = pc.sort_indices(pairs, sort_keys=[("id", "ascending"), ("text", "ascending")])
+    for start in range(0, len(order), 65_536):
+        part = pairs.take(order[start : start + 65_536])
+        for post_id, text in zip(part.column("id").to_pylist(), part.column("text").to_pylist()):
+            digest.update(post_id.encode("utf-8"))
+            digest.update(b"\x1f")
+            digest.update(text.encode("utf-8"))
+            digest.update(b"\x1e")
     return digest.hexdigest()[:20]

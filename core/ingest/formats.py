@@ -21,11 +21,12 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from core.errors import InputFileError
-from core.ingest.columns import count_known, normalise_name
+from core.ingest.columns import count_known
 from core.ingest.decode import decode_bytes
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,26 @@ class RawTable:
     dropped: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: For delimited text read as a stream: ``source(size)`` yields ``(rows, row_numbers)``
+    #: chunks and, once exhausted, has set ``rows_read``, ``dropped`` and ``warnings``.
+    source: Callable[[int], Iterator[tuple[list[list[str]], list[int]]]] | None = field(default=None, repr=False)
+
+    def chunks(self, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+        """The records ``size`` at a time, as ``(rows, row_numbers)``, in file order.
+
+        A streamed table (delimited text) parses its records only now, so the
+        whole file is never held as one grid of strings; ``rows_read``,
+        ``dropped`` and ``warnings`` are complete once the chunks are exhausted.
+
+        Raises:
+            InputFileError: a record that cannot be parsed (named by its number).
+        """
+        size = max(1, int(size))
+        if self.source is not None:
+            yield from self.source(size)
+            return
+        for start in range(0, len(self.rows), size):
+            yield self.rows[start : start + size], self.row_numbers[start : start + size]
 
 
 # ---------------------------------------------------------------- loading
@@ -154,6 +175,10 @@ def read_table(data: bytes, name: str, path: Path | None) -> RawTable:
     decoded = decode_bytes(data, name=name)
     text = decoded.text
     head = text.lstrip()[:200]
+    notes = list(decoded.notes)
+    if decoded.rejected:
+        tried = ", ".join(f"{codec} ({why})" for codec, why in decoded.rejected)
+        notes.append(f"Decoded as {decoded.encoding} after rejecting {tried}.")
     if _YTD_RE.match(head) or ext == ".js":
         table = _read_x_archive([(name, text)], name)
         if path is not None:
@@ -161,12 +186,15 @@ def read_table(data: bytes, name: str, path: Path | None) -> RawTable:
     elif head.startswith(("[", "{")) or ext in (".json", ".jsonl", ".ndjson"):
         table = _read_json(text, name, ext)
     else:
-        table = _read_delimited(text, name, ext)
+        # exact to decode again from the bytes as a stream when nothing but a BOM was changed
+        stream = (data, decoded.encoding) if not decoded.notes and decoded.encoding in _STREAM_CODECS else None
+        decoded.text = ""
+        table = _read_delimited(text, name, ext, stream=stream, notes=notes)
+        del text
+        table.encoding = decoded.encoding
+        return table
     table.encoding = decoded.encoding
-    table.warnings.extend(decoded.notes)
-    if decoded.rejected:
-        tried = ", ".join(f"{codec} ({why})" for codec, why in decoded.rejected)
-        table.warnings.append(f"Decoded as {decoded.encoding} after rejecting {tried}.")
+    table.warnings.extend(notes)
     return table
 
 
@@ -253,70 +281,8 @@ def sniff_delimited(text: str, ext: str = "") -> tuple[str, int, bool]:
     return choice
 
 
-def _swallows_records(cell: str, delim: str, width: int) -> bool:
-    """True when a multi-line cell contains lines that look like whole records (an unbalanced quote)."""
-    if width < 2:
-        return cell.count("\n") > 50
-    lines = cell.splitlines()[1:]
-    suspicious = sum(1 for line in lines if line.count(delim) >= width - 1)
-    return suspicious >= 1 and suspicious >= 0.5 * len(lines) or cell.count("\n") > 50
-
-
-def _read_delimited(text: str, name: str, ext: str) -> RawTable:
-    delim, header_line, skip = sniff_delimited(text, ext)
-    offset = _line_offsets(text, header_line)[header_line] if header_line else 0
-    # newline="": lines end at \n, \r\n or \r as with open(..., newline=""), which csv expects
-    reader = csv.reader(io.StringIO(text[offset:], newline=""), delimiter=delim, skipinitialspace=skip)
-    try:
-        header = _clean_header(next(reader))
-    except StopIteration:
-        raise InputFileError(f"{name} has no header row and no records.") from None
-    norm_header = [normalise_name(h) for h in header]
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    dropped: Counter[str] = Counter()
-    warnings: list[str] = []
-    record = 0
-    long_records: list[int] = []
-    try:
-        for row in reader:
-            record += 1
-            if not row or not any(c.strip() for c in row):
-                dropped["blank row"] += 1
-                continue
-            if (len(row) >= len(header) and len(row[0]) < 200 and normalise_name(row[0]) == norm_header[0]
-                    and [normalise_name(c) for c in row[: len(header)]] == norm_header):
-                dropped["repeated header row"] += 1
-                continue
-            if len(long_records) < 3 and any("\n" in c and _swallows_records(c, delim, len(header)) for c in row):
-                long_records.append(record)
-            rows.append(row)
-            numbers.append(record)
-    except csv.Error as exc:
-        raise InputFileError(
-            f"{name} cannot be read as delimited text at record {record + 1}: {exc}.",
-            hint="Check that quotes are balanced, or export the file again.",
-        ) from None
-    if header_line:
-        warnings.append(
-            f"The header is on line {header_line + 1}; the {header_line} line(s) above it were skipped."
-        )
-    if dropped["repeated header row"]:
-        warnings.append(
-            f"{dropped['repeated header row']} repeated header row(s) inside the file were dropped "
-            "(a crawler that appends on every run)."
-        )
-    for rec in long_records:
-        warnings.append(
-            f"Record {rec} holds line breaks followed by what look like further records: a quote may be "
-            "unbalanced there, which merges records. Check the file near that record."
-        )
-    fmt = "tsv" if delim == "\t" else "csv"
-    return RawTable(header, rows, numbers, fmt, delimiter=delim, header_row=header_line,
-                    rows_read=record, dropped=dropped, warnings=warnings, files=[name])
-
-
 # XLSX, JSON, JSONL, X archive and zip readers (imported last: those modules import this one)
+from core.ingest.formats_csv import _STREAM_CODECS, _read_delimited, _swallows_records, _text_lines  # noqa: F401
 from core.ingest.formats_json import (  # noqa: F401
     _flatten,
     _is_container,

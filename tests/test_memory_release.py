@@ -1,0 +1,126 @@
+"""A closed or replaced dataset lets go of its memory (issue 11): what each layer keeps is dropped.
+
+The RSS measurement itself is ``tests/test_store_memory.py`` (a fresh process) and
+``bench/scale.py --store``; here each cache that held the dataset is checked empty.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from core.candidates import bm25
+from core.candidates.index import DenseIndexBuild, release_memory, take_rows
+from core.ingest import read_posts
+from core.rerank.embedded import EmbeddedScorer
+from core.store.vectors import open_post_vectors
+from dashboard.results import LoadedDataset
+from tests._cand_fakes import HashEmbedder
+
+
+def test_take_rows_copies_only_rows_holding_a_vector():
+    vecs = np.zeros((1000, 8), dtype=np.float64)
+    vecs[[3, 500, 999]] = np.arange(24).reshape(3, 8) + 1
+    got = take_rows(vecs, np.arange(1000) % 2 == 1)  # a mask: the odd rows
+    assert got.dtype == np.float32 and got.shape == (500, 8)
+    np.testing.assert_array_equal(got, vecs[1::2].astype(np.float32))
+    np.testing.assert_array_equal(take_rows(vecs), vecs.astype(np.float32))
+
+
+def test_release_memory_forgets_the_dataset_but_keeps_the_builds_still_open(tmp_path):
+    emb = HashEmbedder()
+    old = [f"old post {i} about floods in the valley" for i in range(40)]
+    new = [f"new post {i} about a power outage" for i in range(40)]
+    scorer = EmbeddedScorer(emb).bind(old)
+    assert scorer._corpora and scorer._vec_cache
+    bm25.cached_index(old)
+    assert bm25._INDEX_CACHE
+    build_old = DenseIndexBuild(emb, old, start=False, root=tmp_path)
+    build_old.run_here()
+    build_new = DenseIndexBuild(emb, new, start=False, root=tmp_path)
+    build_new.run_here()
+
+    release_memory(keep=[build_new])
+
+    assert not scorer._corpora and not scorer._vec_cache  # the scorer no longer holds the old corpus
+    assert not bm25._INDEX_CACHE
+    assert build_old._store.closed and not build_new._store.closed
+    # a kept build's store is still the one every caller gets, and still complete
+    assert open_post_vectors(emb, new, root=tmp_path) is build_new._store and build_new.complete
+    # the released scorer binds again and scores as before
+    assert np.isfinite(scorer.bind(old).predict("floods", old[:3]).scores).all()
+
+
+def _dataset(tag: str, n: int = 30) -> LoadedDataset:
+    rows = "\n".join(f"{tag}{i},post {i} of dataset {tag} about flooding" for i in range(n))
+    res = read_posts(f"id,text\n{rows}\n".encode(), filename=f"{tag}.csv")
+    return LoadedDataset(name=tag, source="upload", path="", content_sha256=tag, columns={},
+                         collapse_duplicates=False, posts=res.posts, report=res.report.to_dict(),
+                         dataset_hash=res.report.dataset_hash)
+
+
+def test_replacing_the_dataset_releases_the_old_ones_results(monkeypatch, tmp_path):
+    from dashboard import data, remember, resources, state
+
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(resources, "get_embedder", lambda *a: HashEmbedder())
+    monkeypatch.setattr(resources, "_dense", OrderedDict())
+    monkeypatch.setattr(remember, "save_session_file", lambda: None)
+    session = {"dataset": None}
+    monkeypatch.setattr(state, "dataset", lambda: session["dataset"])
+    monkeypatch.setattr(state, "set_dataset", lambda ds: session.update(dataset=ds))
+    reads = []
+    monkeypatch.setattr("core.store.posts.read_posts_stored", lambda data, **kw: reads.append(data) or data)
+
+    def key(ds):
+        return resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
+
+    a, b = _dataset("a"), _dataset("b")
+    data.use_dataset(a)
+    build_a = resources.dense_index(key(a), "fake", "", "", "", a.posts["text"].tolist())
+    resources.ingest("sha-a", b"bytes of a", "a.csv", "{}", 10)
+    resources.ingest("sha-a", b"bytes of a", "a.csv", "{}", 10)
+    assert len(reads) == 1  # cached
+
+    data.use_dataset(a)  # the same dataset again: nothing is released
+    assert not build_a._cancel.is_set() and len(resources._dense) == 1
+
+    data.use_dataset(b)
+    assert session["dataset"] is b
+    assert build_a._cancel.is_set() and not resources._dense  # its background build is gone
+    resources.ingest("sha-a", b"bytes of a", "a.csv", "{}", 10)
+    assert len(reads) == 2  # the cached post table was released: read again (from its store)
+
+
+def test_damage_check_reads_blocks_of_done_rows_from_the_file(tmp_path, monkeypatch):
+    from core.store import vectors as store_vectors
+
+    texts = [f"message {i} on the bridge" for i in range(30)]
+    store = open_post_vectors(HashEmbedder(), texts, root=tmp_path)
+    store.embed_rows(HashEmbedder(), [1, 2, 25, 26], texts)
+    store._vecs[25] = np.inf  # damaged, in the fourth block of 8 rows
+    store._vecs[12] = np.nan  # not done: never read, stays missing
+    store._vecs.flush()
+    store_vectors.release_post_vectors()
+    real = store_vectors._forget_damaged_rows
+    monkeypatch.setattr(store_vectors, "_forget_damaged_rows", lambda f, v, d: real(f, v, d, block=8))
+    again = open_post_vectors(HashEmbedder(), texts, root=tmp_path)
+    assert np.flatnonzero(np.asarray(again._done)).tolist() == [1, 2, 26]
+    got = again.vectors()
+    assert np.isfinite(got).all() and not got[[0, 12, 25]].any()
+
+
+def test_sparse_zeros_take_memory_only_for_rows_written():
+    from core.store.vectors import sparse_zeros
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmRSS:"))
+
+    before = rss_mb()
+    vecs = sparse_zeros(400_000, 256)  # 390 MB of zeros
+    vecs[np.arange(0, 400_000, 1000)] = 1.0  # 400 scattered rows
+    cos = vecs @ np.ones(256, dtype=np.float32)  # a pass over every row, as the scorer makes
+    assert cos.sum() == 400 * 256 and not vecs[1:1000].any()
+    assert rss_mb() - before < 60, (before, rss_mb())  # a few MB of written pages, not 390 MB
