@@ -121,12 +121,18 @@ class RerankParams:
 
 @dataclass
 class CompareParams:
-    """Compare page parameters: 2-4 ``modes`` over the same candidates; ``k`` for overlap@k."""
+    """Compare page parameters: 2-4 ``modes`` over the same candidates; ``k`` for overlap@k.
+
+    ``running``: ``(query, modes, top_k)`` of the Compare run started last while it has not
+    ended; still set on the next run of the page when a click elsewhere stopped it (Streamlit
+    stops a running page when any widget changes), which the page then reports.
+    """
 
     query: str = ""
     modes: list[str] = field(default_factory=lambda: ["relevance", "accuracy"])
     k: int = 10
     top_k: int = 50
+    running: tuple[str, tuple[str, ...], int] | None = None
 
 
 @dataclass

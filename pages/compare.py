@@ -53,8 +53,10 @@ if info is not None and ready:
     st.caption(live.estimate_text(resources.scorer_for(s), len(p.modes) * s.rerank_budget))
 if st.button("Compare", type="primary", disabled=not ready, icon=":material/compare_arrows:"):
     grading.follow(p.query.strip())
+    p.running = (p.query.strip(), tuple(p.modes), p.top_k)  # cleared below unless a click stops this run
     # Each mode's list arrives batch by batch: first its first-stage order, then the scored posts best first.
     status, cancel_slot, preview = st.empty(), st.empty(), st.empty()
+    status.caption(f"Mode 1 of {len(p.modes)} ({escape_markdown(p.modes[0])}): finding candidates…")
     cancel_slot.button("Cancel", key="compare.cancel", on_click=live.request_cancel, icon=":material/stop:",
                        help="Stop after the current batch and keep what is scored so far.")
     tops: dict[str, object] = {}
@@ -71,17 +73,18 @@ if st.button("Compare", type="primary", disabled=not ready, icon=":material/comp
                                     key=f"compare.live.{name}.{n}")
     for slot in (status, cancel_slot, preview):
         slot.empty()
+    p.running = None  # not reached when a click elsewhere stopped the run
 
 found = state.work().comparison
-kept = {m: r for m in p.modes
-        if (r := state.rankings().get(rerank.request_for(p.query.strip(), m, p.top_k, s.rerank_budget)))}
-unfinished = ready and any(not getattr(r, "complete", True) for r in kept.values())
-if live.cancel_requested() or unfinished:  # a Cancel, or a run stopped by another click (Streamlit reran)
-    done = ", ".join(f"{escape_markdown(m)} {'complete' if r.complete else f'{r.n_scored:,} of {r.n_candidates:,}'}"
+if live.cancel_requested() or p.running is not None:  # a Cancel, or a run stopped by another click
+    query, modes, top_k = p.running or (p.query.strip(), tuple(p.modes), p.top_k)
+    kept = {m: state.rankings().get(rerank.request_for(query, m, top_k, s.rerank_budget)) for m in modes}
+    done = ", ".join(f"{escape_markdown(m)} " + ("not started" if r is None else "complete" if r.complete
+                                                 else f"{r.n_scored:,} of {r.n_candidates:,}")
                      for m, r in kept.items())
-    st.warning(f"{'Cancelled' if live.cancel_requested() else 'Interrupted'}: kept what was scored "
-               f"({done or 'nothing yet'}). Press Compare to finish; scored posts come from the score cache.",
-               icon=":material/stop:")
+    how = "Cancelled" if live.cancel_requested() else "Interrupted by another click"
+    st.warning(f"{how}: the comparison of “{escape_markdown(query)}” kept what was scored ({done}). Press "
+               "Compare to finish it; scored posts come from the score cache.", icon=":material/stop:")
 if found is not None and (found.query, found.modes) != (p.query.strip(), tuple(p.modes)):
     st.caption("The comparison below is of an earlier query or set of modes: press Compare for this one.")
 if found is None:

@@ -153,6 +153,37 @@ def test_a_compare_run_stopped_by_another_click_says_so_and_compare_finishes_it(
     assert not any("Interrupted" in w.value for w in at.warning)
 
 
+def test_a_compare_run_stopped_between_modes_says_which_modes_it_did_not_start(slow, monkeypatch):
+    # The click lands while the page draws the first mode's complete list: every ranking kept
+    # is complete, the other modes were never started, and no comparison was made.
+    import streamlit as st
+
+    from dashboard import live
+
+    slow()
+    shown = live.progress_text
+
+    def progress_text(ranking):
+        if ranking.complete and ranking.mode == "relevance" and not calls:
+            calls.append(ranking.mode)
+            st.rerun()
+        return shown(ranking)
+
+    calls: list[str] = []
+    monkeypatch.setattr(live, "progress_text", progress_text)
+    at = _compare(start(), "台风", ["relevance", "accuracy", "emotion"])
+    ok(at)
+    assert calls == ["relevance"]
+    work = state.work(at.session_state)
+    assert work.comparison is None and [r.complete for r in work.rankings.values()] == [True]
+    warning = [w.value for w in at.warning if "Interrupted" in w.value]
+    assert warning and "relevance complete, accuracy not started, emotion not started" in warning[0]
+    button(at, "Compare").click().run()
+    ok(at)
+    assert state.work(at.session_state).comparison is not None
+    assert not any("Interrupted" in w.value for w in at.warning)
+
+
 def test_the_first_stage_is_prepared_while_the_query_is_typed_not_after_the_press(slow):
     from core.candidates import scorable_texts
     from core.candidates.bm25 import _INDEX_CACHE, texts_key
