@@ -98,8 +98,12 @@ def enter_dataset(dataset_hash: str) -> None:
         g.drawn.clear()
         g.tokens.clear()
         g.card, g.position, g.position_for = None, 0, None
-        g.resume.clear()
     g.dataset_for = dataset_hash
+
+
+def _resume_key(query: str) -> str:
+    ds = state.dataset()  # post IDs repeat across datasets: a place belongs to one dataset's query
+    return f"{ds.dataset_hash if ds is not None else ''}\x1f{query}"
 
 
 def switch_query() -> bool:
@@ -110,7 +114,7 @@ def switch_query() -> bool:
     if g.position_for == g.query:
         return False
     if g.position_for is not None and g.card is not None and g.card[0] == g.position_for:
-        g.resume[g.position_for] = g.card[1]
+        g.resume[_resume_key(g.position_for)] = g.card[1]
     g.position_for, g.position, g.card = g.query, 0, None
     return True
 
@@ -119,7 +123,7 @@ def resume_at(ids: list[str]) -> bool:
     """Move to the post the query showed when it was left (once, right after
     :func:`switch_query`); returns True when it is still in the queue ``ids``."""
     g = grade_state()
-    post_id = g.resume.pop(g.query, None) if g.card is None else None
+    post_id = g.resume.pop(_resume_key(g.query), None) if g.card is None else None
     if post_id is None or post_id not in ids:
         return False
     g.position = ids.index(post_id)

@@ -182,8 +182,9 @@ class GradeParams:
             not saved yet (kept through navigation, page switches, another dataset and a refresh until
             the post is graded; post IDs repeat across datasets, so the key names the dataset).
         dataset_for: the dataset hash ``drawn``, ``tokens``, ``card`` and ``position`` belong to.
-        resume: query -> ID of the post on screen when the analyst last left that query for another
-            one: choosing the query again shows that post (:func:`dashboard.grading.switch_query`).
+        resume: ``"<dataset hash>\x1f<query>"`` -> ID of the post on screen when the analyst last left
+            that query for another one: choosing the query again shows that post
+            (:func:`dashboard.grading.switch_query`); kept in the tab's session file.
     """
 
     query: str = ""

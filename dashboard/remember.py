@@ -120,7 +120,7 @@ def save_session_file() -> None:
         "dataset": ds.descriptor() if ds else None,
         "requests": requests,
         "requests_by_dataset": dict(list(by_dataset.items())[-REMEMBERED_DATASETS:]),
-        "grade": {"query": g.query, "position": g.position},
+        "grade": {"query": g.query, "position": g.position, "resume": g.resume},
         "notices": [asdict(n) for n in g.notices],
         "drafts": g.drafts,
     }
@@ -176,6 +176,9 @@ def restore_settings() -> None:
         g.query = g.position_for = grade["query"]
         g.position = max(0, grade["position"])
         g.card = ("", "")  # not None: reopen at this position even when its post is graded
+        resume = grade.get("resume")
+        if isinstance(resume, dict):
+            g.resume = {k: v for k, v in resume.items() if isinstance(k, str) and isinstance(v, str)}
         from dashboard.grading import notices_from_json
 
         g.notices = notices_from_json(remembered.get("notices"))

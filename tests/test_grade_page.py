@@ -365,8 +365,9 @@ def test_the_grade_page_follows_the_newest_rerank_and_keeps_a_query_chosen_there
 
 def test_choosing_a_query_again_returns_to_the_post_it_was_left_on(sample):
     """Walk three posts into one query's queue, look at another query, come back: the same
-    post is on screen, not the first open one (and the other query also keeps its place)."""
-    at = rerank(start(), "台风", "relevance")
+    post is on screen, not the first open one (and the other query also keeps its place), also
+    after a refresh of the tab and after another dataset was graded meanwhile."""
+    at = rerank(tab("c" * 32), "台风", "relevance")
     rerank(at, "暴雨", "relevance")
     at.switch_page("../pages/grade.py").run()
     at.selectbox(key="grade.query").set_value("台风").run()
@@ -385,6 +386,23 @@ def test_choosing_a_query_again_returns_to_the_post_it_was_left_on(sample):
     assert on_screen(at) == left_on
     at.selectbox(key="grade.query").set_value("暴雨").run()
     assert on_screen(at) == other
+
+    again = tab("c" * 32, "grade.py")  # a refresh of the tab
+    button(again, "Recompute the rankings from before the page was reloaded").click().run()
+    assert on_screen(again) == other
+    again.switch_page("../pages/data.py").run()
+    again.selectbox(key="data.sample").set_value("x_sample.csv").run()
+    rerank(again, "flood", "relevance")
+    again.switch_page("../pages/grade.py").run()
+    grade_button(again, 3).click().run()
+    again.switch_page("../pages/data.py").run()
+    again.selectbox(key="data.sample").set_value("weibo_sample.csv").run()
+    again.switch_page("../pages/rerank.py").run()
+    button(again, "Recompute earlier rankings").click().run()
+    again.switch_page("../pages/grade.py").run()
+    ok(again)
+    again.selectbox(key="grade.query").set_value("台风").run()
+    assert on_screen(again) == left_on
 
 
 def test_a_note_typed_without_grading_survives_a_page_switch_and_a_refresh(sample):
