@@ -69,6 +69,22 @@ def test_bind_returns_self_and_one_shared_scorer_serves_two_tables():
                                   EmbeddedScorer(HashEmbedder()).predict("flood road", other).scores)
 
 
+def test_binding_a_table_again_takes_the_vectors_embedded_since():
+    """A large table is embedded query by query (each query's pool): the second query's
+    candidates must be scored with their vectors, not with the zero rows of the first bind."""
+    emb = HashEmbedder()
+    table = [d for d in DOCS if d] + ["flood road closed again", "relief fund for the flood"]
+    full = emb.embed(table)
+    partial = full.copy()
+    partial[[4, 5]] = 0.0  # not embedded when the first query bound the table
+    shared = EmbeddedScorer(emb).bind(table, partial)
+    stale = shared.predict("flood relief", table).scores
+    shared.bind(table, full)  # the second query: its pool is embedded now
+    fresh = EmbeddedScorer(HashEmbedder()).bind(table, full).predict("flood relief", table).scores
+    np.testing.assert_array_equal(shared.predict("flood relief", table).scores, fresh)
+    assert not np.array_equal(stale, fresh)
+
+
 def test_weights_validated_and_cancel():
     with pytest.raises(SieveError):
         EmbeddedScorer(HashEmbedder(), dense_weight=1.5)

@@ -206,7 +206,9 @@ class EmbeddedScorer:
             it was bound to; :meth:`predict` scores documents against the most
             recently bound corpus that holds all of them (else against each
             other alone), so one shared scorer serves several tables at once.
-            Binding a corpus again only marks it most recent.
+            Binding a corpus again marks it most recent and, with ``embeddings``,
+            takes those as its vectors (a large table whose vectors are filled in query
+            by query: each query's candidate pool is embedded for it).
 
         Raises:
             SieveError: when ``embeddings`` does not have one row per text.
@@ -216,6 +218,9 @@ class EmbeddedScorer:
         with self._lock:
             if key in self._corpora:
                 self._corpora.move_to_end(key)
+                if embeddings is not None and len(embeddings) == len(texts):
+                    # the table's vectors now: a large table's later query brings its own pool's rows
+                    self._corpora[key]["vecs"] = np.asarray(embeddings, dtype=np.float32)
                 return self
         vecs = np.asarray(embeddings if embeddings is not None else self._embed(texts), dtype=np.float32)
         if vecs.shape[0] != len(texts):
