@@ -38,19 +38,11 @@ def map_vectors(mask: np.ndarray, progress_bar=None):
 
     s = state.settings()
     build = rerank.dense_build()
-    if build is not None and not getattr(resources.embedder_for(s), "uses_task", True):
-        def progress(done: int, total: int) -> None:
-            if progress_bar is not None:
-                progress_bar.progress(min(1.0, done / max(1, total)),
-                                      text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
-
-        build.join(progress=progress)
-        if build.error is not None:
-            raise build.error
-        if build.complete:  # the build's own store (shared, already open): nothing embedded here
-            store = open_post_vectors(resources.embedder_for(s),
-                                      state.dataset().posts["text"].fillna("").astype(str).tolist())
-            return store_rows(store, np.flatnonzero(mask))
+    if (build is not None and not getattr(resources.embedder_for(s), "uses_task", True)
+            and rerank.wait_dense_build(build, progress_bar)):  # the build's own store (shared, already open)
+        store = open_post_vectors(resources.embedder_for(s),
+                                  state.dataset().posts["text"].fillna("").astype(str).tolist())
+        return store_rows(store, np.flatnonzero(mask))
     emb = rerank.post_embeddings(task=CLUSTER_TASK, progress_bar=progress_bar)
     return emb if bool(np.all(mask)) else emb[mask]
 

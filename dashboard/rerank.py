@@ -81,6 +81,24 @@ def wait_first_stage() -> None:
     resources.wait_warm_first_stage(key, s.embedder, s.device, s.dtype)
 
 
+def wait_dense_build(build, progress_bar=None) -> bool:
+    """Wait for the background embedding ``build`` (:func:`dense_build`), moving ``progress_bar``
+    (an ``st.progress`` element, optional); returns whether it completed (False: cancelled).
+
+    Raises:
+        the build's own error, when it failed.
+    """
+    def progress(done: int, total: int) -> None:
+        if progress_bar is not None:
+            progress_bar.progress(min(1.0, done / max(1, total)),
+                                  text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
+
+    build.join(progress=progress)
+    if build.error is not None:
+        raise build.error
+    return bool(build.complete)
+
+
 def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
     """Embeddings of every post of the loaded dataset, float32 (n_posts, dim), rows
     L2-normalised (zero rows for empty texts); cached per dataset, embedder and task.
@@ -94,17 +112,9 @@ def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
     ds = state.dataset()
     s = state.settings()
     build = dense_build()
-    if build is not None and (not task or not getattr(resources.embedder_for(s), "uses_task", True)):
-        def progress(done: int, total: int) -> None:
-            if progress_bar is not None:
-                progress_bar.progress(min(1.0, done / max(1, total)),
-                                      text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
-
-        build.join(progress=progress)
-        if build.error is not None:
-            raise build.error
-        if build.complete:
-            return build.vectors()
+    if (build is not None and (not task or not getattr(resources.embedder_for(s), "uses_task", True))
+            and wait_dense_build(build, progress_bar)):
+        return build.vectors()
         # cancelled (a newer dataset replaced it): embed here through the disk cache instead
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     texts = ds.posts["text"].fillna("").astype(str).tolist()
