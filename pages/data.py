@@ -12,6 +12,9 @@ from dashboard.state import DataParams
 from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import end_page, escape_markdown, posts_table
 
+#: Posts the preview table sends to the browser.
+PREVIEW_ROWS = 1_000
+
 auth.require("data")
 st.title("Data")
 p = state.params(DataParams)
@@ -169,4 +172,7 @@ with st.expander("Ingest report (all details)"):
         )
 
 st.subheader("Posts")
-posts_table(current.posts, height=420, key="data.preview")
+if len(current.posts) > PREVIEW_ROWS:  # the browser gets what it shows: not a million rows
+    st.caption(f"The first {PREVIEW_ROWS:,} of {len(current.posts):,} posts, in file order; the other pages "
+               "search, rank and map all of them.")
+posts_table(current.posts.head(PREVIEW_ROWS), height=420, key="data.preview")

@@ -917,3 +917,18 @@ def test_compare_says_select_all_keeps_four_modes(sample):
     ok(at)
     assert len(at.multiselect(key="compare.modes").options) > 4
     assert any("keeps the first 4" in c.value for c in at.caption)
+
+
+def test_the_data_page_sends_the_browser_its_first_1000_posts_not_the_whole_file(sample, tmp_path, monkeypatch):
+    rows = [f"p{i},post number {i} about the flood" for i in range(1500)]
+    (tmp_path / "big.csv").write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
+    at = start()
+    at.segmented_control(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").set_value(str(tmp_path / "big.csv")).run()
+    button(at, "Load this file").click().run()
+    ok(at)
+    assert len(state.dataset(at.session_state).posts) == 1500
+    preview = at.dataframe[-1].value
+    assert len(preview) == 1000 and preview["post_id"].astype(str).tolist()[:2] == ["p0", "p1"]
+    assert any("The first 1,000 of 1,500 posts" in c.value for c in at.caption)
