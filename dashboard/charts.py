@@ -55,7 +55,7 @@ def slope_chart(rankings: dict[str, object], *, k: int = 10, max_posts: int = 40
             # post text only through %{text}: a template would also expand "%{...}" typed in a post
             hovertemplate="%{x}: rank %{y}<br>%{text}<extra></extra>",
         ))
-    fig.update_yaxes(autorange="reversed", title="rank", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed", title="rank", rangemode="tozero", tickformat="d")  # ranks are whole
     fig.update_xaxes(title="mode", type="category")
     fig.update_layout(height=520, margin={"l": 40, "r": 20, "t": 30, "b": 40})
     return fig

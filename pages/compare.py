@@ -106,6 +106,9 @@ st.dataframe(
     },
 )
 
+if comparison.pairs["tau"].isna().any():
+    st.caption("An empty Kendall's tau: the two modes have fewer than 2 posts in common, so there is no order "
+               "to compare (a very small file or time range).")
 st.markdown("**Ranks across modes** (the top posts of each mode; hover a line for the post)")
 st.plotly_chart(charts.slope_chart(by_mode, k=min(k, 20)), key="compare.slope")
 

@@ -932,3 +932,17 @@ def test_the_data_page_sends_the_browser_its_first_1000_posts_not_the_whole_file
     preview = at.dataframe[-1].value
     assert len(preview) == 1000 and preview["post_id"].astype(str).tolist()[:2] == ["p0", "p1"]
     assert any("The first 1,000 of 1,500 posts" in c.value for c in at.caption)
+
+
+def test_compare_on_a_one_post_file_says_why_tau_is_empty(sample, tmp_path, monkeypatch):
+    (tmp_path / "one.csv").write_text("id,text\np1,flood water on the main road\n", encoding="utf-8")
+    monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
+    at = start()
+    at.segmented_control(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").set_value(str(tmp_path / "one.csv")).run()
+    button(at, "Load this file").click().run()
+    at.switch_page("../pages/compare.py").run()
+    at.text_input(key="compare.query").set_value("flood").run()
+    button(at, "Compare").click().run()
+    ok(at)
+    assert any("fewer than 2 posts in common" in c.value for c in at.caption)
