@@ -281,3 +281,13 @@ def test_a_query_during_the_build_uses_bm25_and_the_part_already_embedded(tmp_pa
     assert vecs[250].any() and vecs[10].any()  # the stored part and BM25's pool
     build.run_here()
     assert build.complete and build.stage == "done"
+
+
+def test_a_folder_written_over_a_file_of_its_name_leaves_no_temporary(tmp_path):
+    final = tmp_path / "datasets" / "abc"
+    final.parent.mkdir()
+    final.write_text("not a folder")  # e.g. a dataset folder replaced by a file by hand
+    with atomic_dir(final) as tmp:
+        (tmp / "posts.parquet").write_bytes(b"x")
+    assert (final / "posts.parquet").read_bytes() == b"x"
+    assert [p.name for p in final.parent.iterdir()] == ["abc"]

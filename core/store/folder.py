@@ -67,10 +67,14 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
-        if final.exists():
+        if final.exists() or final.is_symlink():
             old = _tmp_name(final)
             os.replace(final, old)
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old, ignore_errors=True)
+            else:  # a file (or link) where the folder belongs: leave no .tmp-* behind
+                with contextlib.suppress(FileNotFoundError):
+                    old.unlink()
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
