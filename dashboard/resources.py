@@ -190,6 +190,16 @@ def warm_first_stage(key: str, embedder_name: str, device: str, dtype: str, cach
     never embedded twice at once. Errors are logged only: the same work is done again, and
     its error shown, when a query needs it."""
     name = _warm_name(key, embedder_name, device, dtype)
+    lock, threads = _warm_threads()
+    with lock:
+        if name in threads:
+            threads.move_to_end(name)
+            return
+    try:  # loaded here, in the page's thread: Streamlit's caches want a script context
+        embedder = get_embedder(embedder_name, device, dtype) if embed else None
+    except Exception as exc:  # noqa: BLE001 (the query that needs the embedder reports it)
+        logger.warning("Preparing the first stage ahead of the first query: %s", exc)
+        embedder = None
 
     def run() -> None:
         from core.candidates import warm_bm25
@@ -197,13 +207,12 @@ def warm_first_stage(key: str, embedder_name: str, device: str, dtype: str, cach
 
         try:
             warm_bm25(posts)
-            if embed:
+            if embedder is not None:
                 texts = posts["text"].fillna("").astype(str).tolist()
-                embed_all_posts(get_embedder(embedder_name, device, dtype), texts, cache_dir=cache_dir or None)
+                embed_all_posts(embedder, texts, cache_dir=cache_dir or None)
         except Exception as exc:  # noqa: BLE001 (the query that needs the vectors reports it)
             logger.warning("Preparing the first stage ahead of the first query failed: %s", exc)
 
-    lock, threads = _warm_threads()
     with lock:
         if name in threads:
             threads.move_to_end(name)
