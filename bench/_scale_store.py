@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 QUERIES = ("donate blood or money to help the victims", "power outage and flooded roads")
 
 
@@ -117,6 +119,9 @@ def flow(kind: str, path: Path) -> list[dict]:
     from core.candidates.bm25 import cached_index
 
     step("BM25 index", lambda: cached_index([t for t, k in zip(texts, ok) if k]))
+    store = None
+    if kind == "dense":
+        store = _dense_index(step, embedder, texts)
     scorer = EmbeddedScorer(embedder)
     r1 = step("first query", lambda: rerank(posts, QUERIES[0], scorer=scorer, embedder=embedder))
     r2 = step("second query", lambda: rerank(posts, QUERIES[1], scorer=scorer, embedder=embedder))
@@ -124,6 +129,17 @@ def flow(kind: str, path: Path) -> list[dict]:
     rows[-2]["top3"] = r1.table["text"].head(3).tolist()
     rows[-1]["top3"] = r2.table["text"].head(3).tolist()
     rows[-2]["ranking_sha"], rows[-1]["ranking_sha"] = ranking_sha(r1), ranking_sha(r2)
+    if store is not None:
+        from core.cluster import cluster_keywords, cluster_posts
+        from core.cluster.rows import store_rows
+
+        def map_all():
+            res = cluster_posts(store_rows(store, np.flatnonzero(ok)))
+            return res, cluster_keywords(posts["text"][ok], res.labels_)
+
+        res, _ = step("map (every post)", map_all)
+        rows[-1]["clusters"] = int(res.labels_.max()) + 1
+        res = store = None
     from core.candidates.index import release_memory
 
     r1 = r2 = posts = texts = ok = scorer = None  # closed: nothing of the dataset is held
@@ -133,8 +149,32 @@ def flow(kind: str, path: Path) -> list[dict]:
     return rows
 
 
+def _dense_index(step, embedder, texts):
+    """The ``dense`` flow's extra steps: every distinct text embedded into the store (as the
+    dashboard's background build does, 256 texts a chunk), then the ANN index. Resumes a store
+    left half-built by an interrupted run (the step then times only what was left)."""
+    from core.store.vectors import embed_in_chunks, open_post_vectors
+
+    store = open_post_vectors(embedder, texts)
+    start = store.done_count
+    last = [time.perf_counter()]
+
+    def progress(done, total):
+        if time.perf_counter() - last[0] > 60:
+            last[0] = time.perf_counter()
+            print(f"dense: {done:,} of {total:,} distinct texts; load {os.getloadavg()[0]:.1f}", file=sys.stderr,
+                  flush=True)
+
+    step("dense index (embed)", lambda: embed_in_chunks(store, embedder, texts, chunk=256, progress=progress))
+    rows_note = {"embedded_here": store.done_count - start, "distinct": store.n_distinct}
+    step("ANN index", store.ann)
+    print("dense", json.dumps(rows_note), file=sys.stderr, flush=True)
+    return store
+
+
 def run_all(script: str, path: Path, data_dir: Path, kinds=("baseline", "first", "reopen")) -> dict[str, list[dict]]:
-    """The flows (``reopen`` needs ``first``), each in its own process; returns their steps by flow."""
+    """The flows (``reopen`` and ``dense`` need ``first``), each in its own process (its steps are
+    printed to stderr as they end); returns their steps by flow."""
     results = {}
     for kind in kinds:
         env = {**os.environ, "SIEVE_DATA_DIR": str(data_dir / ("baseline" if kind == "baseline" else "store")),
@@ -142,7 +182,7 @@ def run_all(script: str, path: Path, data_dir: Path, kinds=("baseline", "first",
         if kind == "baseline":
             env["SIEVE_NO_INDEX_STORE"] = "1"
         out = subprocess.run([sys.executable, script, "--store-flow", kind, "--file", str(path)], env=env,
-                             check=True, capture_output=True, text=True, cwd=Path(script).parent.parent)
+                             check=True, stdout=subprocess.PIPE, text=True, cwd=Path(script).parent.parent)
         results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
         print(kind, "done; load average:", os.getloadavg(), flush=True)
     return results
@@ -162,7 +202,8 @@ def report(results: dict[str, list[dict]]) -> None:
         if a not in by or b not in by:
             continue
         print(f"\n{a} / {b} (< 1 = faster or smaller):")
-        for name in ("read", "BM25 index", "first query", "second query"):
+        for name in ("read", "BM25 index", "first query", "second query", "dense index (embed)", "ANN index",
+                     "map (every post)"):
             x, y = by[a].get(name), by[b].get(name)
             if x and y and y["cpu_s"] > 0:
                 print(f"  {name:14s} CPU {x['cpu_s'] / y['cpu_s']:6.2f}  wall {x['wall_s'] / y['wall_s']:6.2f}  "

@@ -26,11 +26,17 @@ a ``--n``-post export of distinct texts spliced from real posts
 (``bench/_scale_data.spliced_texts``: first half of one real post + second half
 of another of the same language), read, BM25 index, first and second query,
 and reopening in a new process, each against the flow without the store.
+``--flows ...,dense`` adds a process that reopens the dataset, embeds every
+distinct text into its store (the dashboard's background build), builds the ANN
+index, runs the two queries on the complete index and draws the map of every
+post: the whole dataset's path through rerank and map in one process, with its
+peak RSS (needs ``first``'s store; ``--reuse DIR`` continues an earlier run's).
 
 Usage::
 
     SIEVE_SHARED_DIR=/work/shared python bench/scale.py [--n 60082] [--skip-baseline-map]
     SIEVE_SHARED_DIR=/work/shared python bench/scale.py --store --n 1000000
+    SIEVE_SHARED_DIR=/work/shared python bench/scale.py --store --n 1000000 --flows reopen,dense --reuse /tmp/sieve-scale-store-XXXX
 """
 
 from __future__ import annotations
@@ -146,7 +152,9 @@ def main() -> None:
     ap.add_argument("--skip-rerank", action="store_true", help="no rerank steps in either flow")
     ap.add_argument("--store", action="store_true", help="the million-post flows (read, index, reopen)")
     ap.add_argument("--flows", default="baseline,first,reopen", help="with --store: which flows to run")
-    ap.add_argument("--store-flow", choices=("baseline", "first", "reopen"), help=argparse.SUPPRESS)
+    ap.add_argument("--store-flow", choices=("baseline", "first", "reopen", "dense"), help=argparse.SUPPRESS)
+    ap.add_argument("--reuse", help="with --store: the folder of an earlier run (its export and store) instead of a "
+                                    "new one; with --flows reopen,dense the export is not read again")
     ap.add_argument("--flow", choices=("baseline", "sieve"), help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -159,11 +167,12 @@ def main() -> None:
         from bench._scale_data import build_spliced_export
         from bench._scale_store import report, run_all
 
-        tmp = Path(tempfile.mkdtemp(prefix="sieve-scale-store-"))
-        t = time.perf_counter()
-        info = build_spliced_export(tmp / f"spliced_{args.n}.csv", args.n)
-        print("export:", info, f"built in {time.perf_counter() - t:.0f} s; load average:", os.getloadavg(),
-              flush=True)
+        tmp = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="sieve-scale-store-"))
+        if not (tmp / f"spliced_{args.n}.csv").is_file():
+            t = time.perf_counter()
+            info = build_spliced_export(tmp / f"spliced_{args.n}.csv", args.n)
+            print("export:", info, f"built in {time.perf_counter() - t:.0f} s; load average:", os.getloadavg(),
+                  flush=True)
         report(run_all(__file__, tmp / f"spliced_{args.n}.csv", tmp, args.flows.split(",")))
         return
     if args.flow:

@@ -87,7 +87,7 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
         core.errors.SieveError: for an empty query, a bad mode, a model that cannot load.
     """
     from core.rerank.stream import rerank_stream
-    from dashboard.timefilter import narrow, window_from_key
+    from dashboard.timefilter import window_from_key
 
     state.set_cancel(False)
     ds = state.dataset()
@@ -96,7 +96,7 @@ def rerank_live(request: RankingRequest) -> Iterator[Any]:
     scorer = resources.scorer_for(s)
     rerank.wait_first_stage()  # the BM25 index and vectors built while the query was typed
     window = window_from_key(request.window)
-    posts, emb = narrow(ds.posts, rerank.retrieval_embeddings(), window)  # the time filter acts first
+    posts, emb = rerank.first_stage_posts(window)  # the time filter acts first
     for ranking in rerank_stream(
         posts, request.query, scorer=scorer, mode=request.mode, first_batch=first_batch_size(scorer),
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,

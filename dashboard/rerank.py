@@ -53,11 +53,27 @@ def dense_build() -> Any:
                                  ds.posts["text"].fillna("").astype(str).tolist())
 
 
-def retrieval_embeddings() -> np.ndarray | None:
-    """The post vectors a rerank uses now: for a large dataset what its background build has
-    embedded so far (zero rows elsewhere; the pipeline adds BM25's pool), else :func:`post_embeddings`."""
+def first_stage_posts(window) -> tuple[Any, np.ndarray | None]:
+    """The posts a rerank ranks (those inside the time ``window``, a fresh ``RangeIndex``) and
+    the post vectors it is given, float32 (len(posts), dim) or None.
+
+    A table small enough to embed whole gets :func:`post_embeddings`. A large dataset (one with
+    a background build, :func:`dense_build`) gets None over the whole table: the pipeline's
+    dense pool (:func:`core.candidates.index.pool_embeddings`) opens the same store and takes
+    only BM25's pool and the query's nearest stored posts (ANN once the build is complete), so a
+    million stored vectors (2 GB) are never copied into this process. Inside a narrowed window
+    it gets the window's stored rows (zero pages for the rest; memory grows with the window).
+    """
+    from dashboard.timefilter import narrow
+
+    ds = state.dataset()
     build = dense_build()
-    return build.vectors() if build is not None else post_embeddings()
+    if build is None:
+        return narrow(ds.posts, post_embeddings(), window)
+    if window.is_open:
+        return ds.posts, (None if build.on_disk else build.vectors())
+    keep = np.flatnonzero(window.mask(ds.posts["time"]))
+    return ds.posts.iloc[keep].reset_index(drop=True), build.vectors(keep)
 
 
 def warm_first_stage() -> None:
@@ -190,12 +206,12 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
         core.errors.SieveError: for an empty query, a bad mode, a model that cannot load.
     """
     from core.rerank.pipeline import rerank
-    from dashboard.timefilter import narrow, window_from_key
+    from dashboard.timefilter import window_from_key
 
     ds = state.dataset()
     s = state.settings()
     window = window_from_key(request.window)
-    posts, emb = narrow(ds.posts, retrieval_embeddings(), window)  # the time filter acts before the first stage
+    posts, emb = first_stage_posts(window)  # the time filter acts before the first stage
     ranking = rerank(
         posts, request.query, scorer=resources.scorer_for(s), mode=request.mode,
         instruction=request.instruction or None, top_k=request.top_k, budget=request.budget,

@@ -236,3 +236,59 @@ def test_collapsed_table_ranks_distinct_posts_and_keeps_their_counts(tmp_path, m
     novel = pipeline.rerank(collapsed, "donate blood", scorer=EmbeddedScorer(HashEmbedder()), mode="novelty",
                             budget=20)
     assert novel.diversified and set(novel.table["post_id"]) == set(ranking.table["post_id"])
+
+
+def test_a_large_table_ranks_from_its_stored_vectors_without_a_copy_of_them(monkeypatch, tmp_path):
+    """The dashboard gives a large dataset's rerank no (n, dim) array (2 GB at a million posts):
+    the dense pool opens the background build's store itself. Nothing is embedded again but
+    the query, and the top posts are those of the old way (the build's whole array passed in)."""
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(pipeline, "FULL_EMBED_MAX", 100)
+    monkeypatch.setattr(index, "POOL_MIN", 50)
+    monkeypatch.setattr("core.store.vectors.PERSIST_MIN", 100)  # as a 20,000-post table: stored on disk
+    posts = _posts(600)
+    texts = posts["text"].fillna("").astype(str).tolist()
+    emb = CountingEmbedder()
+    build = DenseIndexBuild(emb, texts, chunk=64)
+    assert build.join() and build.on_disk
+    emb.embedded = 0
+    by_store = pipeline.rerank(posts, "blood donation", scorer=EmbeddedScorer(emb), budget=20, embedder=emb)
+    assert emb.embedded <= 3  # query texts only (first stage, scorer, mode instruction); a post pool is 60
+    emb_old = CountingEmbedder()
+    by_array = pipeline.rerank(posts, "blood donation", scorer=EmbeddedScorer(emb_old), budget=20,
+                               embedder=emb_old, embeddings=build.vectors())
+    # 120 near-identical "blood" posts: which ten lead is a near-tie (the scorer's min-max over the
+    # table sees zero rows for posts not in the query's pool); both ways rank only them first
+    for ranking in (by_store, by_array):
+        assert all("blood" in t for t in ranking.table["text"].head(20))
+    assert emb_old.embedded <= 3
+
+
+def test_dashboard_first_stage_posts_hands_a_large_dataset_no_vector_array(monkeypatch, tmp_path):
+    from dashboard import rerank as dash_rerank
+    from dashboard.timefilter import TimeWindow
+
+    posts = _posts(300).assign(time=pd.date_range("2024-01-01", periods=300, freq="h", tz="UTC"))
+    texts = posts["text"].tolist()
+    build = DenseIndexBuild(HashEmbedder(), texts, chunk=64, root=tmp_path)
+    assert build.join()
+
+    class DS:
+        pass
+
+    ds = DS()
+    ds.posts = posts
+    monkeypatch.setattr(dash_rerank.state, "dataset", lambda: ds)
+    monkeypatch.setattr(dash_rerank, "dense_build", lambda: build)
+    got, emb = dash_rerank.first_stage_posts(TimeWindow(None, None))
+    assert got is posts and emb is None  # the pipeline opens the build's store
+    window = TimeWindow(posts["time"][10], posts["time"][19])
+    got, emb = dash_rerank.first_stage_posts(window)
+    keep = np.flatnonzero(window.mask(posts["time"]))
+    assert got["post_id"].tolist() == posts["post_id"].iloc[keep].tolist()
+    assert np.array_equal(emb, build.vectors()[keep])  # only the window's rows
+    memory_build = DenseIndexBuild(HashEmbedder(), texts, chunk=64)  # 300 posts: kept in memory
+    assert memory_build.join() and not memory_build.on_disk
+    monkeypatch.setattr(dash_rerank, "dense_build", lambda: memory_build)
+    _, emb = dash_rerank.first_stage_posts(TimeWindow(None, None))
+    assert emb is not None and np.array_equal(emb, memory_build.vectors())  # its store is private: passed in

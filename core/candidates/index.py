@@ -237,6 +237,12 @@ class DenseIndexBuild:
         return 0 if self._store is None else max(0, self._store.done_count - self._empty)
 
     @property
+    def on_disk(self) -> bool:
+        """Whether the build's store is open on disk, so that :func:`pool_embeddings` over the
+        same texts opens the same store (an in-memory store is private to the build)."""
+        return self._store is not None and self._store.folder is not None and not self._store.closed
+
+    @property
     def complete(self) -> bool:
         """Whether every distinct text is embedded."""
         return self._store is not None and self._store.complete
@@ -255,11 +261,12 @@ class DenseIndexBuild:
                 break
         return self.complete
 
-    def vectors(self) -> np.ndarray | None:
-        """float32 (n, dim) of the rows embedded so far (zero rows for the rest), a copy; None before any."""
+    def vectors(self, positions: np.ndarray | None = None) -> np.ndarray | None:
+        """float32 (len(positions) or n, dim) of the posts' vectors embedded so far (zero rows for
+        the rest), a copy (:meth:`core.store.vectors.PostVectors.vectors`); None before any."""
         if self._store is None or self.done == 0:
             return None
-        return self._open().vectors()
+        return self._open().vectors(positions)
 
     def search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` stored posts nearest ``query_vec`` (:meth:`core.store.vectors.PostVectors.search`)."""

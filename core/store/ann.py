@@ -67,8 +67,14 @@ class AnnIndex:
 
 
 def build(vectors: np.ndarray, rows: np.ndarray, *, threads: int = 0):
-    """A usearch index over ``vectors[rows]`` keyed by row number (cosine as inner product)."""
+    """A usearch index over ``vectors[rows]`` keyed by row number (cosine as inner product).
+
+    ``vectors`` may be the store's memory map: it is read 50,000 rows at a time, and
+    each block's pages leave resident memory after it is added (the index keeps its own
+    float16 copy: 1 GB for a million 512-d rows)."""
     from usearch.index import Index
+
+    from core.store.vectors import drop_resident
 
     index = Index(ndim=vectors.shape[1], metric="ip", dtype="f16", connectivity=CONNECTIVITY,
                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
@@ -76,7 +82,21 @@ def build(vectors: np.ndarray, rows: np.ndarray, *, threads: int = 0):
     for s in range(0, len(rows), step):
         part = rows[s : s + step]
         index.add(part, np.ascontiguousarray(vectors[part], dtype=np.float32), threads=threads)
+        drop_resident(vectors)
     return index
+
+
+def stored_rows(vectors: np.ndarray, done: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """int64 rows marked ``done`` whose vector is not all zeros (empty texts are zero rows),
+    checked a block at a time (no (n, dim) temporary; map pages leave resident memory)."""
+    from core.store.vectors import drop_resident
+
+    done = np.asarray(done)
+    keep = np.zeros(len(done), dtype=bool)
+    for s in range(0, len(done), block):
+        keep[s : s + block] = done[s : s + block] & np.any(np.asarray(vectors[s : s + block]) != 0, axis=1)
+        drop_resident(vectors)
+    return np.flatnonzero(keep).astype(np.int64)
 
 
 def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray) -> AnnIndex:
@@ -84,7 +104,7 @@ def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray) ->
     when it is there and matches, else built over the non-zero rows and saved."""
     from usearch.index import Index
 
-    rows = np.flatnonzero(np.asarray(done) & np.any(np.asarray(vectors) != 0, axis=1)).astype(np.int64)
+    rows = stored_rows(vectors, done)
     if folder is not None:
         path, meta_path = Path(folder) / ANN_FILE, Path(folder) / "ann.json"
         if path.is_file():

@@ -67,6 +67,30 @@ def sparse_zeros(rows: int, dim: int) -> np.ndarray:
     return np.frombuffer(buf, dtype=np.float32).reshape(rows, dim)
 
 
+def drop_resident(arr: np.ndarray) -> None:
+    """Take a file-backed memory map's pages out of this process's resident memory.
+
+    Pages written or read through a shared file mapping stay mapped, and counted in
+    the process's RSS, until it is unmapped: a full dense index of a million posts
+    read once (exact search, building the ANN index) would keep 2 GB resident.
+    ``madvise(MADV_DONTNEED)`` drops them from the process; they stay in the
+    operating system's page cache (a later read maps them again without disk I/O
+    while memory allows) and the data is kept (dirty pages of a shared file
+    mapping are written back, not discarded). A no-op for an array that is not a
+    shared or read-only file map (``np.memmap`` mode ``"r"``, ``"r+"`` or ``"w+"``),
+    or where ``madvise`` is not available.
+    """
+    import mmap
+
+    mm = getattr(arr, "_mmap", None)
+    if mm is None or getattr(arr, "mode", None) not in ("r", "r+", "w+") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    try:
+        mm.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError) as exc:  # a closed map; or a platform that refuses
+        logger.debug("madvise(MADV_DONTNEED) refused: %s", exc)
+
+
 def model_key(embedder) -> str:
     """Short hash of the embedder's ``model_id`` and ``dim`` (post vectors take no task)."""
     return hashlib.sha256(f"{embedder.model_id}\x1f{int(embedder.dim)}".encode()).hexdigest()[:12]
@@ -137,6 +161,7 @@ class PostVectors:
             self._vecs[rows] = vecs
             if isinstance(self._vecs, np.memmap):
                 self._vecs.flush()
+                drop_resident(self._vecs)  # else a full build keeps every written page resident (2 GB at 1M)
             self._done[rows] = True
             if isinstance(self._done, np.memmap):
                 self._done.flush()
@@ -163,6 +188,7 @@ class PostVectors:
             for s in range(0, len(where), 65_536):
                 part = where[s : s + 65_536]
                 out[part] = self._vecs[idx[part]]
+                drop_resident(self._vecs)
         return out
 
     def ann(self):
@@ -173,7 +199,7 @@ class PostVectors:
             if self._ann is None:
                 from core.store.ann import build_or_load
 
-                self._ann = build_or_load(self.folder, np.asarray(self._vecs), np.asarray(self._done))
+                self._ann = build_or_load(self.folder, self._vecs, np.asarray(self._done))
             return self._ann
 
     def search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -195,6 +221,7 @@ class PostVectors:
             sims = np.empty(len(done), dtype=np.float32)
             for s in range(0, len(done), 65_536):  # chunks: a million rows are 2 GB
                 sims[s : s + 65_536] = np.asarray(self._vecs[done[s : s + 65_536]]) @ q
+                drop_resident(self._vecs)
             order = np.argsort(-sims, kind="stable")[:k]
             rows, scores = done[order], sims[order]
         by_row = dict(zip(rows.tolist(), scores.tolist()))
