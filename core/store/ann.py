@@ -39,11 +39,15 @@ class AnnIndex:
     Args:
         index: a ``usearch.index.Index`` whose keys are the store's row numbers.
         vectors: float32 (n_rows, dim), the store's exact vectors (rescoring).
+        read_rows: optional ``read_rows(rows) -> float32 (len(rows), dim)`` that reads rows of
+            ``vectors`` without mapping them into memory
+            (:meth:`core.store.vectors.PostVectors.read_rows`); default ``vectors[rows]``.
     """
 
-    def __init__(self, index, vectors: np.ndarray) -> None:
+    def __init__(self, index, vectors: np.ndarray, read_rows=None) -> None:
         self.index = index
         self.vectors = vectors
+        self._read = read_rows or (lambda rows: np.asarray(vectors[rows], dtype=np.float32))
 
     def __len__(self) -> int:
         return len(self.index)
@@ -61,7 +65,7 @@ class AnnIndex:
         fetch = int(min(len(self.index), max(k, round(k * OVERSAMPLE))))
         found = self.index.search(np.asarray(query_vec, dtype=np.float32), fetch, exact=False)
         rows = np.sort(np.asarray(found.keys, dtype=np.int64))
-        scores = (np.asarray(self.vectors[rows], dtype=np.float32) @ np.asarray(query_vec, dtype=np.float32))
+        scores = self._read(rows) @ np.asarray(query_vec, dtype=np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
         return rows[order], scores[order].astype(np.float32)
 
@@ -99,9 +103,10 @@ def stored_rows(vectors: np.ndarray, done: np.ndarray, block: int = 65_536) -> n
     return np.flatnonzero(keep).astype(np.int64)
 
 
-def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray) -> AnnIndex:
+def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray, *, read_rows=None) -> AnnIndex:
     """The ANN index of a complete store: loaded from ``folder/ann.usearch`` (memory-mapped)
-    when it is there and matches, else built over the non-zero rows and saved."""
+    when it is there and matches, else built over the non-zero rows and saved (``read_rows``:
+    see :class:`AnnIndex`)."""
     from usearch.index import Index
 
     rows = stored_rows(vectors, done)
@@ -115,7 +120,7 @@ def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray) ->
                     raise ValueError(f"{len(rows)} rows expected")
                 index.expansion_search = EXPANSION_SEARCH
                 logger.info("ANN index of %d vectors loaded from %s", len(rows), path)
-                return AnnIndex(index, vectors)
+                return AnnIndex(index, vectors, read_rows)
             except (OSError, ValueError, RuntimeError, KeyError) as exc:
                 remove(path, f"the saved ANN index cannot be used ({exc})")
     index = build(vectors, rows)
@@ -128,4 +133,4 @@ def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray) ->
                 tmp.write_text(json.dumps({"rows": len(rows), "library": "usearch"}), encoding="utf-8")
         except OSError as exc:
             logger.warning("could not save the ANN index in %s: %s", folder, exc)
-    return AnnIndex(index, vectors)
+    return AnnIndex(index, vectors, read_rows)
