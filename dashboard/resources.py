@@ -106,7 +106,7 @@ def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir
 def release_dataset(key: str) -> int:
     """Release what this server holds for a closed or replaced dataset (its :func:`posts_key`).
 
-    Its background index builds are cancelled and dropped; the cached post tables and
+    Its background index builds and first-stage warm-up are cancelled and dropped; the cached post tables and
     embeddings are cleared (``st.cache_data`` cannot drop one entry; another session's
     next call reads them again, a large dataset from its store; the maps are released by
     :func:`dashboard.mapping.release_maps` when the dataset is replaced); in-memory BM25 indexes, vector stores (but those of builds still kept)
@@ -123,6 +123,10 @@ def release_dataset(key: str) -> int:
         for name in gone:
             _dense.pop(name).cancel()
         kept = list(_dense.values())
+    lock, threads = _warm_threads()
+    with lock:  # its first-stage warm-up stops after the current chunk (and is forgotten)
+        for name in [n for n in threads if n.split("\x1f", 1)[0] == key]:
+            threads.pop(name).stop.set()
     for cached in (ingest, embeddings):
         cached.clear()
     release_memory(keep=kept)
@@ -201,15 +205,17 @@ def warm_first_stage(key: str, embedder_name: str, device: str, dtype: str, cach
         logger.warning("Preparing the first stage ahead of the first query: %s", exc)
         embedder = None
 
+    stop = threading.Event()  # set by release_dataset when the dataset is closed or replaced
+
     def run() -> None:
         from core.candidates import warm_bm25
         from core.candidates.index import embed_all_posts
 
         try:
             warm_bm25(posts)
-            if embedder is not None:
+            if embedder is not None and not stop.is_set():
                 texts = posts["text"].fillna("").astype(str).tolist()
-                embed_all_posts(embedder, texts, cache_dir=cache_dir or None)
+                embed_all_posts(embedder, texts, cache_dir=cache_dir or None, cancelled=stop.is_set)
         except Exception as exc:  # noqa: BLE001 (the query that needs the vectors reports it)
             logger.warning("Preparing the first stage ahead of the first query failed: %s", exc)
 
@@ -218,6 +224,7 @@ def warm_first_stage(key: str, embedder_name: str, device: str, dtype: str, cach
             threads.move_to_end(name)
             return
         thread = threading.Thread(target=run, name="sieve-warm-embeddings", daemon=True)
+        thread.stop = stop
         threads[name] = thread
         while len(threads) > MAX_DATASETS:
             threads.popitem(last=False)

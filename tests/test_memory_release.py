@@ -124,3 +124,40 @@ def test_sparse_zeros_take_memory_only_for_rows_written():
     cos = vecs @ np.ones(256, dtype=np.float32)  # a pass over every row, as the scorer makes
     assert cos.sum() == 400 * 256 and not vecs[1:1000].any()
     assert rss_mb() - before < 60, (before, rss_mb())  # a few MB of written pages, not 390 MB
+
+
+def test_closing_a_dataset_stops_its_first_stage_warm_up(monkeypatch, tmp_path):
+    """The Rerank page starts embedding a loaded table in the background; a dataset replaced
+    meanwhile stops that work after the current chunk instead of running on for a minute."""
+    import threading
+    import time
+
+    import pandas as pd
+
+    from dashboard import resources
+
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(resources, "_dense", OrderedDict())
+    started, calls = threading.Event(), []
+
+    class SlowEmbedder(HashEmbedder):
+        def embed(self, texts, *, task=None, progress=None):
+            calls.append(len(texts))
+            started.set()
+            time.sleep(0.4)
+            return super().embed(texts, task=task, progress=progress)
+
+    monkeypatch.setattr(resources, "get_embedder", lambda *a: SlowEmbedder())
+    posts = pd.DataFrame({"post_id": [str(i) for i in range(6_000)],
+                          "text": [f"flood report number {i}" for i in range(6_000)]})
+    lock, threads = resources._warm_threads()
+    with lock:
+        threads.clear()
+    resources.warm_first_stage("dsA:1", "fake", "", "", "", posts)
+    (thread,) = threads.values()
+    assert started.wait(30)
+    resources.release_dataset("dsA:1")
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert sum(calls) < 6_000 and len(calls) <= 2  # stopped after the chunk under way (6 chunks in all)
+    assert not threads  # forgotten: opening the dataset again starts a new warm-up

@@ -274,7 +274,8 @@ class DenseIndexBuild:
 
 
 def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, root=None,
-                    progress: Callable[[int, int], None] | None = None, cache_dir=None) -> np.ndarray:
+                    progress: Callable[[int, int], None] | None = None, cache_dir=None,
+                    cancelled: Callable[[], bool] | None = None) -> np.ndarray | None:
     """Every post's vector, float32 (n, dim), L2-normalised (zero rows for empty texts).
 
     Post vectors (no task, or an embedder that ignores tasks) go through the
@@ -282,6 +283,9 @@ def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, 
     ``persist=True``): a reopened dataset reads them. Vectors made with a task
     (Qwen3-Embedding's clustering instruction) are another set; they go through
     the text-hash SQLite cache (:func:`core.embed.embed_texts`, ``cache_dir``).
+
+    ``cancelled()``, when given, is polled between chunks of the post vectors; once it
+    returns True the call stops (what is embedded stays stored) and returns None.
     """
     if task and getattr(embedder, "uses_task", True):
         from core.embed import embed_texts
@@ -290,7 +294,9 @@ def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, 
     from core.store.vectors import embed_in_chunks
 
     store = open_post_vectors(embedder, texts, root=root, persist=True)
-    embed_in_chunks(store, embedder, texts, progress=progress)
+    embed_in_chunks(store, embedder, texts, progress=progress, cancelled=cancelled or (lambda: False))
+    if cancelled is not None and not store.complete:
+        return None
     return store.vectors()
 
 
