@@ -77,10 +77,9 @@ def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: st
     result = resources.ingest(sha, data, filename, json.dumps(cols, sort_keys=True), max_mb,
                               time_reference or "", mtime.isoformat() if mtime else "")
     report = result.report.to_dict() if hasattr(result.report, "to_dict") else dict(result.report)
-    posts = result.posts
+    posts = result.posts  # shared by every session that loads this file (resources.ingest): never changed here
     ds_hash = report.get("dataset_hash") or dataset_hash(posts)
-    if collapse_duplicates:
-        posts = collapse(posts).reset_index(drop=True)
+    posts = collapse(posts).reset_index(drop=True) if collapse_duplicates else posts.copy(deep=False)
     return LoadedDataset(name=name, source=source, path=str(path), content_sha256=sha, columns=cols,
                          collapse_duplicates=collapse_duplicates, posts=posts, report=report,
                          dataset_hash=str(ds_hash), time_reference=time_reference or "")

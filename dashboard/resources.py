@@ -3,9 +3,9 @@
 * Models and the label store are loaded once per process with
   ``st.cache_resource``, keyed only by plain strings (model id or folder,
   device, dtype, path), so every session shares one scorer and one embedder.
-* Heavy results are cached with ``st.cache_data``: an ingest by the SHA-256 of
-  the file bytes, embeddings by a key naming the posts (the map is kept by
-  :mod:`dashboard.mapping`). The core layer also keeps its own disk caches (scores, embeddings).
+* Heavy results are cached per server: an ingest by the SHA-256 of the file bytes
+  (``st.cache_resource``, one shared read-only result), embeddings (``st.cache_data``)
+  by a key naming the posts (the map is kept by :mod:`dashboard.mapping`). The core layer also keeps its own disk caches (scores, embeddings).
 
 UI tests replace the loaders (``get_scorer``, ``get_embedder``) with fakes by
 patching this module's attributes; pages always call them through the module.
@@ -138,10 +138,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@st.cache_data(show_spinner="Reading the file…", max_entries=MAX_DATASETS)
+@st.cache_resource(show_spinner="Reading the file…", max_entries=MAX_DATASETS)
 def ingest(content_sha256: str, _data: bytes, filename: str, columns_json: str, max_mb: int,
            reference: str = "", file_time: str = ""):
     """Read an export into a post table, cached by the SHA-256 of its bytes.
+
+    One result is shared by every session (``st.cache_resource``; callers treat it as
+    read-only and make their own frame, :func:`dashboard.data.load_dataset`): with
+    ``st.cache_data`` the cache kept a pickled second copy of the table (about 375 MB
+    for a million posts) and every later call unpickled a third.
 
     Args:
         content_sha256: :func:`sha256_bytes` of ``_data`` (the cache key; the

@@ -292,3 +292,26 @@ def test_dashboard_first_stage_posts_hands_a_large_dataset_no_vector_array(monke
     monkeypatch.setattr(dash_rerank, "dense_build", lambda: memory_build)
     _, emb = dash_rerank.first_stage_posts(TimeWindow(None, None))
     assert emb is not None and np.array_equal(emb, memory_build.vectors())  # its store is private: passed in
+
+
+def test_sessions_share_one_ingested_table_and_each_gets_its_own_frame(monkeypatch, tmp_path):
+    """The ingest cache holds one table per file, not a pickled second copy (375 MB at a million
+    posts), and hands each load the same object; a session's frame is its own, so a column
+    added by one session is not seen by another or by the cache."""
+    from dashboard import data, resources
+
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path))
+    resources.ingest.clear()
+    raw = b"id,text\n1,flood water rising\n2,flood water rising\n3,power outage downtown\n"
+    first = resources.ingest(resources.sha256_bytes(raw), raw, "f.csv", "{}", 10)
+    again = resources.ingest(resources.sha256_bytes(raw), raw, "f.csv", "{}", 10)
+    assert again is first  # no copy per call
+    a = data.load_dataset(name="f.csv", source="upload", path="", data=raw, filename="f.csv",
+                          collapse_duplicates=False)
+    b = data.load_dataset(name="f.csv", source="upload", path="", data=raw, filename="f.csv",
+                          collapse_duplicates=False)
+    a.posts["mine"] = 1
+    assert "mine" not in b.posts and "mine" not in first.posts
+    c = data.load_dataset(name="f.csv", source="upload", path="", data=raw, filename="f.csv",
+                          collapse_duplicates=True)
+    assert len(c.posts) == 2 and len(first.posts) == 3  # collapsing made a new table
