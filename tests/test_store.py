@@ -91,6 +91,39 @@ def test_a_changed_export_or_mapping_gets_its_own_folder(tmp_path, counting_read
     assert len([p for p in tmp_path.iterdir() if not p.name.startswith(".")]) == 3
 
 
+def test_a_large_export_is_read_by_a_child_process_as_it_would_be_here(real_data, tmp_path, counting_reads):
+    """An export read for the first time above READ_APART_MIN_BYTES is read by a child process
+    (this process never calls read_posts) and gives exactly the table and report of a read here."""
+    data = (real_data / "crisislex_t6" / "2012_Sandy_Hurricane-ontopic_offtopic.csv").read_bytes()
+    opts = {"columns": {"id": None}, "reference_time": "2012-10-30T00:00:00+00:00", "max_mb": 50}
+    apart = read_posts_stored(data, filename="sandy.csv", root=tmp_path / "a", min_bytes=0, apart_min_bytes=0,
+                              **opts)
+    assert not counting_reads  # read in the child
+    here = read_posts_stored(data, filename="sandy.csv", root=tmp_path / "b", min_bytes=0,
+                             apart_min_bytes=10**12, **opts)
+    assert len(counting_reads) == 1
+    pd.testing.assert_frame_equal(apart.posts, here.posts)
+    assert apart.report == here.report and apart.posts["post_id"].str.startswith("h:").all()
+
+
+def test_a_child_read_raises_the_files_own_error_and_falls_back_when_it_cannot_run(tmp_path, monkeypatch):
+    from core.errors import SieveError
+
+    bad = b"\x00\x01\x02 not a table" * 10
+    with pytest.raises(SieveError) as here:  # the column chooser's error
+        read_posts_stored(bad, filename="bad.csv", root=tmp_path, min_bytes=0, apart_min_bytes=10**12)
+    with pytest.raises(SieveError) as apart:
+        read_posts_stored(bad, filename="bad.csv", root=tmp_path, min_bytes=0, apart_min_bytes=0)
+    assert type(apart.value) is type(here.value) and str(apart.value) == str(here.value)
+    assert apart.value.__dict__ == here.value.__dict__  # e.g. the column chooser's columns and role
+    assert "bad.csv" in str(apart.value)
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith(".")]  # nothing stored
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python"))  # the child cannot start
+    good = b"id,text\n1,flood water rising\n2,donate blood today\n"
+    got = read_posts_stored(good, filename="f.csv", root=tmp_path, min_bytes=0, apart_min_bytes=0)
+    assert got.posts["text"].tolist() == ["flood water rising", "donate blood today"]
+
+
 def test_small_exports_are_not_stored(tmp_path, counting_reads):
     data = b"id,text\n1,flood water rising\n"
     read_posts_stored(data, filename="f.csv", root=tmp_path)
