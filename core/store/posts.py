@@ -194,7 +194,7 @@ def _error_from_child(payload: bytes):
 
     from core.errors import InputFileError, SieveError
 
-    module, qualname, args, state = pickle.loads(payload)  # noqa: S301 (our own child's output)
+    module, qualname, args, state = pickle.loads(payload)  # our own child process wrote it
     cls = importlib.import_module(module)
     for part in qualname.split("."):
         cls = getattr(cls, part)
