@@ -218,6 +218,8 @@ def _main() -> int:
     from core.errors import SieveError
     from core.ingest import read_posts
 
+    answer = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything a library prints stays out of the answer
     raw = sys.stdin.buffer.read()
     cut = raw.index(b"\n")
     head = json.loads(raw[:cut].decode("utf-8"))
@@ -228,7 +230,7 @@ def _main() -> int:
     except SieveError as exc:  # its class, arguments and attributes (a column chooser's columns and role)
         import pickle
 
-        sys.stdout.buffer.write(pickle.dumps((type(exc).__module__, type(exc).__qualname__, exc.args,
+        answer.write(pickle.dumps((type(exc).__module__, type(exc).__qualname__, exc.args,
                                               exc.__dict__)))
         return _FILE_ERROR
     data = None
