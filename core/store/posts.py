@@ -230,8 +230,7 @@ def _main() -> int:
     except SieveError as exc:  # its class, arguments and attributes (a column chooser's columns and role)
         import pickle
 
-        answer.write(pickle.dumps((type(exc).__module__, type(exc).__qualname__, exc.args,
-                                              exc.__dict__)))
+        answer.write(pickle.dumps((type(exc).__module__, type(exc).__qualname__, exc.args, exc.__dict__)))
         return _FILE_ERROR
     data = None
     save_posts(head["folder"], result, {"filename": head["filename"], **head["options"]})
