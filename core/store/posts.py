@@ -172,7 +172,8 @@ def _read_apart(data: bytes, filename: str, folder: Path, options: dict) -> bool
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(core.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     try:
-        out = subprocess.run([sys.executable, "-m", "core.store.posts"], input=head.encode() + b"\n" + data,
+        # -P: the working directory is not put on sys.path (a ``core`` package there is not ours)
+        out = subprocess.run([sys.executable, "-P", "-m", "core.store.posts"], input=head.encode() + b"\n" + data,
                              capture_output=True, env=env, check=False)
     except OSError as exc:
         logger.warning("could not start a process to read %s (%s); reading it here", filename, exc)
