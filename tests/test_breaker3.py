@@ -45,3 +45,23 @@ def test_the_child_read_runs_sieves_own_module_not_one_in_the_working_directory(
     assert len(got.posts) == 2_000
     assert not marker.exists()  # the planted module never ran
     assert not counting_reads  # and the child read the file (no fallback read here)
+
+
+def test_the_child_read_does_not_copy_the_export_in_the_server(tmp_path, counting_reads):
+    """The child read exists to keep a large read's memory out of the server: handing the child
+    its input must not make a second copy of the export there (``header + data`` was one)."""
+    import tracemalloc
+
+    text = b"flood water rising near the old bridge, people are asked to stay away " * 6
+    data = b"id,text\n" + b"".join(b"%d,%s %d\n" % (i, text, i) for i in range(20_000))  # 8.6 MB
+    read_posts_stored(b"id,text\n1,warm up the imports\n", filename="w.csv", root=tmp_path / "w",
+                      min_bytes=0, apart_min_bytes=0)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        got = read_posts_stored(data, filename="f.csv", root=tmp_path / "s", min_bytes=0, apart_min_bytes=0)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert len(got.posts) == 20_000 and not counting_reads  # read by the child
+    assert peak < len(data) / 2, (peak, len(data))

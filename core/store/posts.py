@@ -173,16 +173,23 @@ def _read_apart(data: bytes, filename: str, folder: Path, options: dict) -> bool
         [str(Path(core.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     try:
         # -P: the working directory is not put on sys.path (a ``core`` package there is not ours)
-        out = subprocess.run([sys.executable, "-P", "-m", "core.store.posts"], input=head.encode() + b"\n" + data,
-                             capture_output=True, env=env, check=False)
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "core.store.posts"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except OSError as exc:
         logger.warning("could not start a process to read %s (%s); reading it here", filename, exc)
         return False
-    if out.returncode == _FILE_ERROR:
-        raise _error_from_child(out.stdout)
-    if out.returncode != 0 or not (folder / REPORT_FILE).is_file():
+    with proc:
+        try:  # the header line, then the bytes as they are (``header + data`` was a second copy here)
+            proc.stdin.write(head.encode() + b"\n")
+            stdout, stderr = proc.communicate(data)
+        except BaseException:
+            proc.kill()
+            raise
+    if proc.returncode == _FILE_ERROR:
+        raise _error_from_child(stdout)
+    if proc.returncode != 0 or not (folder / REPORT_FILE).is_file():
         logger.warning("reading %s in a child process failed (exit %s): %s; reading it here", filename,
-                       out.returncode, out.stderr.decode("utf-8", "replace")[-2000:])
+                       proc.returncode, stderr.decode("utf-8", "replace")[-2000:])
         return False
     return True
 
@@ -221,11 +228,8 @@ def _main() -> int:
 
     answer = sys.stdout.buffer
     sys.stdout = sys.stderr  # anything a library prints stays out of the answer
-    raw = sys.stdin.buffer.read()
-    cut = raw.index(b"\n")
-    head = json.loads(raw[:cut].decode("utf-8"))
-    data = raw[cut + 1 :]
-    raw = None
+    head = json.loads(sys.stdin.buffer.readline().decode("utf-8"))
+    data = sys.stdin.buffer.read()  # no slice of a header-and-data buffer: one copy of the export
     try:
         result = read_posts(data, filename=head["filename"], **head["options"])
     except SieveError as exc:  # its class, arguments and attributes (a column chooser's columns and role)
