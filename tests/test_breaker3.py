@@ -65,3 +65,37 @@ def test_the_child_read_does_not_copy_the_export_in_the_server(tmp_path, countin
         tracemalloc.stop()
     assert len(got.posts) == 20_000 and not counting_reads  # read by the child
     assert peak < len(data) / 2, (peak, len(data))
+
+
+def _posts(n):
+    import pandas as pd
+
+    topics = ["flood water rising in the river", "donate blood at the red cross", "power outage downtown",
+              "shelter open at the school", "road closed by a landslide"]
+    return pd.DataFrame({"post_id": [f"p{i}" for i in range(n)],
+                         "text": [f"{topics[i % len(topics)]} update {i}" for i in range(n)]})
+
+
+def test_a_large_table_with_a_complete_index_is_not_said_to_rank_most_posts_by_bm25_only(monkeypatch, tmp_path):
+    """Once the background build has embedded every post, the dense side searches all of them (the
+    store's nearest posts); the ranking's note must not say most posts were ranked by BM25 only
+    (with the whole array passed in, as before, there was no such note)."""
+    from core.candidates import index
+    from core.candidates.index import DenseIndexBuild
+    from core.rerank import pipeline
+    from core.rerank.embedded import EmbeddedScorer
+    from tests._cand_fakes import HashEmbedder
+
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(pipeline, "FULL_EMBED_MAX", 100)
+    monkeypatch.setattr(index, "POOL_MIN", 50)
+    monkeypatch.setattr("core.store.vectors.PERSIST_MIN", 100)
+    posts = _posts(600)
+    emb = HashEmbedder()
+    build = DenseIndexBuild(emb, posts["text"].tolist(), chunk=64)
+    assert build.join() and build.on_disk
+    old = pipeline.rerank(posts, "blood donation", scorer=EmbeddedScorer(emb), budget=20, embedder=emb,
+                          embeddings=build.vectors())
+    new = pipeline.rerank(posts, "blood donation", scorer=EmbeddedScorer(emb), budget=20, embedder=emb)
+    assert not [n for n in old.notes if "BM25 only" in n]
+    assert not [n for n in new.notes if "BM25 only" in n], new.notes

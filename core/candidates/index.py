@@ -124,7 +124,8 @@ def pool_embeddings(
     Returns:
         ``(vectors, n_embedded, n_new)``: float32 (n, dim) with a vector for
         every known row, every pool row and the nearest stored rows (zero rows
-        elsewhere), how many scorable rows hold a vector, and how many were
+        elsewhere), how many scorable rows the dense side ranked (those holding
+        a vector and every stored one, searched among), and how many were
         embedded by this call.
     """
     n = len(texts)
@@ -151,7 +152,8 @@ def pool_embeddings(
                else sparse_zeros(n, store.dim))
     if len(rows):
         vectors[rows] = store.vectors(rows)
-    n_embedded = int(embedded_mask(vectors, n)[pool_idx].sum())
+    # every stored post took part: the query's nearest of them were searched for among all
+    n_embedded = int((embedded_mask(vectors, n) | store.post_done())[pool_idx].sum())
     logger.info("dense pool: %d new, %d of %d scorable posts embedded, %d of %d distinct texts stored",
                 n_new, n_embedded, len(pool_idx), store.done_count, store.n_distinct)
     return vectors, n_embedded, n_new
