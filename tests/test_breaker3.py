@@ -120,8 +120,9 @@ def test_a_large_table_with_a_complete_index_ranks_as_with_its_whole_vector_arra
     import pandas as pd
 
     rng = np.random.default_rng(0)
-    words = ("flood water river bridge blood donate red cross power outage downtown shelter school road closed "
-             "landslide rescue help need food medical fire smoke evacuate storm wind rain").split()
+    words = ["flood", "water", "river", "bridge", "blood", "donate", "red", "cross", "power", "outage",
+             "downtown", "shelter", "school", "road", "closed", "landslide", "rescue", "help", "need", "food",
+             "medical", "fire", "smoke", "evacuate", "storm", "wind", "rain"]
     texts = [" ".join(rng.choice(words, size=rng.integers(3, 9))) for _ in range(1_500)]
     posts = pd.DataFrame({"post_id": [f"p{i}" for i in range(len(texts))], "text": texts})
     emb = HashEmbedder()
