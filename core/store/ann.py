@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,34 +104,100 @@ def stored_rows(vectors: np.ndarray, done: np.ndarray, block: int = 65_536) -> n
     return np.flatnonzero(keep).astype(np.int64)
 
 
-def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray, *, read_rows=None) -> AnnIndex:
-    """The ANN index of a complete store: loaded from ``folder/ann.usearch`` (memory-mapped)
-    when it is there and matches, else built over the non-zero rows and saved (``read_rows``:
-    see :class:`AnnIndex`)."""
+def _load_saved(folder: Path, n_rows: int):
+    """The saved index of ``folder`` opened as a memory-mapped view (``Index.restore(view=True)``:
+    its pages are read as searches need them), or None when there is none; a saved index that
+    does not match ``n_rows`` or cannot be opened is removed."""
     from usearch.index import Index
 
+    path, meta_path = Path(folder) / ANN_FILE, Path(folder) / "ann.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        index = Index.restore(str(path), view=True)
+        if index is None or len(index) != n_rows or meta.get("rows") != n_rows:
+            raise ValueError(f"{n_rows} rows expected")
+        index.expansion_search = EXPANSION_SEARCH
+        return index
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        remove(path, f"the saved ANN index cannot be used ({exc})")
+        return None
+
+
+def _save(folder: Path, index, n_rows: int) -> bool:
+    try:
+        with atomic_file(Path(folder) / ANN_FILE) as tmp:
+            index.save(str(tmp))
+        with atomic_file(Path(folder) / "ann.json") as tmp:
+            tmp.write_text(json.dumps({"rows": n_rows, "library": "usearch"}), encoding="utf-8")
+        return True
+    except OSError as exc:
+        logger.warning("could not save the ANN index in %s: %s", folder, exc)
+        return False
+
+
+def _build_apart(folder: Path) -> bool:
+    """Build and save ``folder``'s index in a child process (``python -P -m core.store.ann FOLDER``);
+    True when it saved one. The build holds the whole graph and a float16 copy of every vector (about
+    1.1 GB for a million 512-d rows): in a child, that memory goes back to the system when it ends,
+    and the server keeps only the pages its searches read."""
+    import os
+    import subprocess
+
+    import core
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(core.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    try:
+        out = subprocess.run([sys.executable, "-P", "-m", "core.store.ann", str(folder)], capture_output=True,
+                             env=env, check=False, stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        logger.warning("could not start a process to build the ANN index (%s); building it here", exc)
+        return False
+    if out.returncode != 0:
+        logger.warning("building the ANN index in a child process failed (exit %s): %s; building it here",
+                       out.returncode, out.stderr.decode("utf-8", "replace")[-2000:])
+        return False
+    return True
+
+
+def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray, *, read_rows=None,
+                  apart: bool = True) -> AnnIndex:
+    """The ANN index of a complete store: opened from ``folder/ann.usearch`` as a memory-mapped
+    view when it is there and matches; else built over the non-zero rows (in a child process
+    when ``apart`` and the store is on disk, :func:`_build_apart`, else here), saved, and opened
+    as a view (``read_rows``: see :class:`AnnIndex`). An index that could not be saved is kept in
+    memory."""
     rows = stored_rows(vectors, done)
     if folder is not None:
-        path, meta_path = Path(folder) / ANN_FILE, Path(folder) / "ann.json"
-        if path.is_file():
-            try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-                index = Index.restore(str(path), view=True)
-                if index is None or len(index) != len(rows) or meta.get("rows") != len(rows):
-                    raise ValueError(f"{len(rows)} rows expected")
-                index.expansion_search = EXPANSION_SEARCH
-                logger.info("ANN index of %d vectors loaded from %s", len(rows), path)
-                return AnnIndex(index, vectors, read_rows)
-            except (OSError, ValueError, RuntimeError, KeyError) as exc:
-                remove(path, f"the saved ANN index cannot be used ({exc})")
+        index = _load_saved(folder, len(rows))
+        if index is None and apart and _build_apart(folder):
+            index = _load_saved(folder, len(rows))
+        if index is not None:
+            logger.info("ANN index of %d vectors opened from %s", len(rows), folder)
+            return AnnIndex(index, vectors, read_rows)
     index = build(vectors, rows)
     logger.info("ANN index built over %d vectors", len(rows))
-    if folder is not None:
-        try:
-            with atomic_file(Path(folder) / ANN_FILE) as tmp:
-                index.save(str(tmp))
-            with atomic_file(Path(folder) / "ann.json") as tmp:
-                tmp.write_text(json.dumps({"rows": len(rows), "library": "usearch"}), encoding="utf-8")
-        except OSError as exc:
-            logger.warning("could not save the ANN index in %s: %s", folder, exc)
+    if folder is not None and _save(folder, index, len(rows)):
+        view = _load_saved(folder, len(rows))
+        if view is not None:  # the built graph is freed: searches read the saved file's pages
+            index = view
     return AnnIndex(index, vectors, read_rows)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m core.store.ann FOLDER``: build and save the ANN index of a complete store folder."""
+    folder = Path(argv[0])
+    vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+    done = np.load(folder / "done.npy")
+    if not done.all():
+        print(f"{folder}: {int((~done).sum())} rows are not embedded yet", file=sys.stderr)
+        return 2
+    rows = stored_rows(vectors, done)
+    index = build(vectors, rows)
+    return 0 if _save(folder, index, len(rows)) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
