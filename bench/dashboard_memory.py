@@ -110,7 +110,14 @@ def main() -> int:
 
     from playwright.sync_api import expect, sync_playwright
 
-    from tests._browserkit import CHROMIUM, CHROMIUM_ARGS, idle, sieve_server, upload
+    from tests._browserkit import CHROMIUM, CHROMIUM_ARGS, idle, sieve_server
+
+    def upload(page, path: Path) -> None:  # tests._browserkit.upload, with a read of minutes allowed
+        page.get_by_text("Upload a file", exact=True).click()
+        idle(page)
+        page.locator("input[type=file]").set_input_files(str(path))
+        expect(page.get_by_role("heading", name=path.name)).to_be_visible(timeout=3_600_000)
+        idle(page)
 
     home = Path(tempfile.mkdtemp(prefix="sieve-dash-mem-"))
     env = {"SIEVE_DATA_DIR": str(args.data)} if args.data else {}

@@ -208,7 +208,7 @@ def reopen_last_dataset() -> None:
             ds = load_dataset(name=desc.get("name") or path.name, source=desc.get("source", "path"),
                               path=str(path), data=data, filename=desc.get("filename") or _orig_name(path),
                               columns=desc.get("columns") or {},
-                              collapse_duplicates=bool(desc.get("collapse_duplicates")),
+                              collapse_duplicates=bool(desc.get("collapse_duplicates", True)),
                               time_reference=str(desc.get("time_reference") or ""))
             p = state.params(DataParams)
             p.time_reference = ds.time_reference

@@ -72,7 +72,9 @@ for role in ROLES:
         p.columns.pop(role, None)
     else:
         p.columns[role] = None if value == NONE else value
-p.collapse_duplicates = bool(state.widget("data.collapse", p.collapse_duplicates))
+# The "Collapse duplicates" switch acts through its callback (below): its value is the stored
+# parameter, not a widget state read here (choosing "Upload a file" left the switch drawn off in
+# the browser while its state said on, and the next upload read it off).
 mapping_box = st.container()
 current = state.dataset()
 
@@ -145,7 +147,8 @@ m[4].metric("Scorable", f"{n_scorable:,}",
             help="; ".join(f"{k}: {v}" for k, v in (rep.get("unscorable") or {}).items()) or None)
 st.toggle("Collapse duplicates for ranking (one post per group of identical texts and retweet copies; "
           "the “copies” column says how many posts each stands for)",
-          key=state.seed("data.collapse", p.collapse_duplicates),
+          value=p.collapse_duplicates, key="data.collapse",
+          on_change=lambda: setattr(p, "collapse_duplicates", bool(state.widget("data.collapse"))),
           help="On by default: queues, rankings and metrics are then about distinct posts. Turn it off to "
                "rank every copy (the novelty mode still moves copies down).")
 header = rep.get("header_row")
