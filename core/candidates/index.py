@@ -27,7 +27,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from core.candidates.bm25 import cached_index, texts_key
-from core.store.vectors import open_post_vectors, sparse_zeros
+from core.store.pages import sparse_zeros
+from core.store.vectors import open_post_vectors
 
 logger = logging.getLogger(__name__)
 

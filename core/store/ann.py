@@ -84,7 +84,7 @@ def build(vectors: np.ndarray, rows: np.ndarray, *, threads: int = 0):
     float16 copy: 1 GB for a million 512-d rows)."""
     from usearch.index import Index
 
-    from core.store.vectors import drop_resident
+    from core.store.pages import drop_resident
 
     index = Index(ndim=vectors.shape[1], metric="ip", dtype="f16", connectivity=CONNECTIVITY,
                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
@@ -99,7 +99,7 @@ def build(vectors: np.ndarray, rows: np.ndarray, *, threads: int = 0):
 def stored_rows(vectors: np.ndarray, done: np.ndarray, block: int = 65_536) -> np.ndarray:
     """int64 rows marked ``done`` whose vector is not all zeros (empty texts are zero rows),
     checked a block at a time (no (n, dim) temporary; map pages leave resident memory)."""
-    from core.store.vectors import drop_resident
+    from core.store.pages import drop_resident
 
     done = np.asarray(done)
     keep = np.zeros(len(done), dtype=bool)
