@@ -151,6 +151,18 @@ def test_x_archive_reads_all_parts_and_zip(tmp_path):
     assert zipped.posts["post_id"].tolist() == result.posts["post_id"].tolist()
 
 
+
+@pytest.mark.parametrize("filename, data", [
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000),  # the parser itself recurses too deep
+    ("deep.jsonl", b'{"a":' * 990 + b"1" + b"}" * 990),  # parses; the record search and flattening recurse
+    ("tweets.js", b"window.YTD.tweets.part0 = " + b"[" * 100_000 + b"]" * 100_000),
+])
+def test_json_nested_too_deep_is_a_clear_input_error(filename, data):
+    # was a bare RecursionError: a traceback in the UI instead of the file's name and what to do
+    with pytest.raises(InputFileError, match=rf"{filename.replace('.', '[.]')} nests JSON .* deeper.*JSON Lines"):
+        read_posts(data, filename=filename)
+
+
 # ---------------------------------------------------------------- delimiters, header, quoting
 
 

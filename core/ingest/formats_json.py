@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
@@ -106,7 +107,28 @@ def _records_table(records: list[dict], numbers: list[int], fmt: str, name: str,
     return RawTable(names, rows, numbers, fmt, rows_read=rows_read, dropped=dropped or Counter(), files=[name])
 
 
+def _too_deep(name: str) -> InputFileError:
+    return InputFileError(
+        f"{name} nests JSON objects or lists deeper than Python can read (about {sys.getrecursionlimit()} "
+        "levels); posts are records a few levels deep at most.",
+        hint="Export the posts again as JSON Lines (one post per line) or CSV.",
+    )
+
+
 def _read_json(text: str, name: str, ext: str) -> RawTable:
+    """``text`` (a JSON document or JSON Lines) as a table of its post records.
+
+    Raises:
+        InputFileError: when it is neither, holds no records, or nests too deep to parse
+            (a ``RecursionError`` inside the parser or the record search).
+    """
+    try:
+        return _read_json_records(text, name)
+    except RecursionError:
+        raise _too_deep(name) from None
+
+
+def _read_json_records(text: str, name: str) -> RawTable:
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as whole_error:
@@ -149,6 +171,18 @@ def _read_json(text: str, name: str, ext: str) -> RawTable:
 
 
 def _read_x_archive(parts: list[tuple[str, str]], name: str) -> RawTable:
+    """The ``tweets.js`` parts of an X/Twitter archive as one table.
+
+    Raises:
+        InputFileError: when a part is not ``window.YTD...`` JSON or nests too deep to parse.
+    """
+    try:
+        return _read_x_archive_records(parts, name)
+    except RecursionError:
+        raise _too_deep(name) from None
+
+
+def _read_x_archive_records(parts: list[tuple[str, str]], name: str) -> RawTable:
     records: list[dict] = []
     for part_name, text in parts:
         body = _YTD_RE.sub("", text, count=1).strip().rstrip(";")
