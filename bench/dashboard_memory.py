@@ -5,7 +5,8 @@ this measures what an analyst's server really holds: a ``streamlit run`` server
 (``tests/_browserkit.sieve_server``) driven by headless Chromium, with the
 server process's resident memory sampled every 0.2 s from ``/proc/<pid>/status``
 (``VmRSS``; its ``VmHWM`` at the end). Steps, each with its wall seconds, the
-highest RSS sampled during it and the RSS after it:
+highest RSS sampled during it and the RSS after it, split into anonymous memory (the heap:
+Python objects, arrays, Arrow buffers) and file-backed pages (memory-mapped stores, libraries):
 
 1. ``idle``: the baseline of the same run: a small file (``--close-with``, default the
    export's first 200 posts) uploaded, reranked and mapped, so every library a rerank and
@@ -25,7 +26,7 @@ index, post vectors and ANN index, as a server does for a file it has seen.
 
 Usage::
 
-    python bench/dashboard_memory.py EXPORT.csv [--data DIR] [--skip-map]
+    python bench/dashboard_memory.py EXPORT.csv [--data DIR] [--skip-map] [--hold SECONDS]
 """
 
 from __future__ import annotations
@@ -81,9 +82,11 @@ class Sampler:
     def mark(self, step: str) -> None:
         now = status_mb(self.pid, "VmRSS")
         high = max(self.high, now)
-        self.rows.append({"step": step, "wall_s": time.perf_counter() - self.t0, "peak_mb": high, "rss_mb": now})
-        print(f"{step:14s} {self.rows[-1]['wall_s']:8.1f} s  highest RSS {high:7.0f} MB  after {now:7.0f} MB; "
-              f"load {os.getloadavg()[0]:.1f}", flush=True)
+        anon, file = status_mb(self.pid, "RssAnon"), status_mb(self.pid, "RssFile")
+        self.rows.append({"step": step, "wall_s": time.perf_counter() - self.t0, "peak_mb": high, "rss_mb": now,
+                          "anon_mb": anon, "file_mb": file})
+        print(f"{step:14s} {self.rows[-1]['wall_s']:8.1f} s  highest RSS {high:7.0f} MB  after {now:7.0f} MB "
+              f"(anonymous {anon:.0f}, file-backed {file:.0f}); load {os.getloadavg()[0]:.1f}", flush=True)
         self.high, self.t0 = now, time.perf_counter()
 
     def stop(self) -> None:
@@ -106,6 +109,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, help="the server's data folder (SIEVE_DATA_DIR); default a new one")
     ap.add_argument("--skip-map", action="store_true")
     ap.add_argument("--close-with", type=Path, help="the file uploaded in place of the export")
+    ap.add_argument("--hold", type=float, default=0.0,
+                    help="seconds to keep the server up after closing (its pid is printed): time to inspect it")
     args = ap.parse_args()
 
     from playwright.sync_api import expect, sync_playwright
@@ -177,12 +182,17 @@ def main() -> int:
         time.sleep(3)
         samp.mark("closed")
         hwm = status_mb(pid, "VmHWM")
+        if args.hold:
+            print(f"server pid {pid} held for {args.hold:.0f} s", flush=True)
+            time.sleep(args.hold)
+            samp.mark("held")
         samp.stop()
         browser.close()
     idle_mb = next(r["rss_mb"] for r in samp.rows if r["step"] == "idle")
     peak = max(r["peak_mb"] for r in samp.rows)
+    closed = next(r["rss_mb"] for r in samp.rows if r["step"] == "closed")
     print(f"\nserver peak RSS {peak:.0f} MB sampled, {hwm:.0f} MB VmHWM ({hwm / idle_mb:.2f}x idle {idle_mb:.0f} MB); "
-          f"after closing {samp.rows[-1]['rss_mb']:.0f} MB = {samp.rows[-1]['rss_mb'] / idle_mb:.2f}x idle")
+          f"after closing {closed:.0f} MB = {closed / idle_mb:.2f}x idle")
     print("screenshot:", home / "map.png", "server log:", home / "server.log")
     return 0
 
