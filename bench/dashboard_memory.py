@@ -181,11 +181,17 @@ def main() -> int:
         upload(page, closer)  # the small file again: the large dataset is closed
         time.sleep(3)
         samp.mark("closed")
-        hwm = status_mb(pid, "VmHWM")
         if args.hold:
             print(f"server pid {pid} held for {args.hold:.0f} s", flush=True)
             time.sleep(args.hold)
-            samp.mark("held")
+        page.get_by_role("link", name="Rerank").first.click()  # the analyst's next click: one more run
+        idle(page)
+        time.sleep(3)
+        samp.mark("next click")
+        if args.hold:
+            print(f"server pid {pid} held for {args.hold:.0f} s", flush=True)
+            time.sleep(args.hold)
+        hwm = status_mb(pid, "VmHWM")
         samp.stop()
         browser.close()
     idle_mb = next(r["rss_mb"] for r in samp.rows if r["step"] == "idle")

@@ -45,8 +45,11 @@ try:
 except EndPage:  # a page ended early (end_page): the frame below still renders
     pass
 
-# After the page, so the sidebar shows the dataset and model the page left in place.
-with st.sidebar:
+
+
+def sidebar() -> None:
+    """The sidebar: who is signed in, the dataset and the model in use. A function, so the dataset is
+    a local name: a global of this script would keep a replaced dataset alive until the next run."""
     auth.sidebar()
     ds = state.dataset()
     if ds is not None:
@@ -54,3 +57,8 @@ with st.sidebar:
     if auth.can("rerank"):
         with error_boundary("loading the reranker", compact=True):
             model_badge()
+
+
+# After the page, so the sidebar shows the dataset and model the page left in place.
+with st.sidebar:
+    sidebar()

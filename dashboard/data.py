@@ -162,6 +162,13 @@ def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> li
         return []
 
 
+def collapse_switched() -> None:
+    """Callback of the Data page's "Collapse duplicates" switch: the stored parameter follows it (the
+    next run loads the dataset again, collapsed or not). Here, not in the page: a function defined in a
+    page script keeps that page's namespace (the loaded dataset) alive while Streamlit keeps the widget."""
+    state.params(DataParams).collapse_duplicates = bool(state.widget("data.collapse"))
+
+
 def reload_with_reference(ds: LoadedDataset, time_reference: str) -> LoadedDataset:
     """``ds`` read again from its file (uploads are kept on disk) with another reference time for
     relative times (ISO 8601; "" = the file's own); made the session's dataset."""

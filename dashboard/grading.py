@@ -313,6 +313,33 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
     return outcome
 
 
+def grade_clicked(grade: int | None, post_id: str, query: str, version: int, ids: tuple[str, ...]) -> None:
+    """Callback of a grade or skip button on the card drawn at grade ``version`` of (query, post):
+    :func:`grade_and_advance`; a failure is kept in ``problems`` for the page to show, naming the post.
+
+    The Grade page's callbacks live here, not in the page: a function defined in a page script keeps
+    that page's whole namespace (its dataset) alive for as long as Streamlit keeps the widget."""
+    try:
+        grade_and_advance(query, post_id, grade, drawn_version=version, ids=list(ids))
+    except Exception as exc:  # noqa: BLE001 - shown on the page, naming the post
+        label = "skip" if grade is None else grade
+        grade_state().problems.append(f"The grade {label} for post {post_id} (query “{query}”) was NOT saved: {exc}")
+
+
+def clear_clicked(post_id: str, query: str, version: int) -> None:
+    """Callback of "Clear my grade" (see :func:`grade_clicked`)."""
+    try:
+        clear(query, post_id, drawn_version=version)
+    except Exception as exc:  # noqa: BLE001
+        grade_state().problems.append(f"The grade of post {post_id} (query “{query}”) was NOT cleared: {exc}")
+
+
+def reload_card(token: str) -> None:
+    """Callback of "Show the current grade": the card of ``token`` is drawn again from the store."""
+    grade_state().drawn.pop(token, None)
+    drop_draft(token)
+
+
 def move_to(position: int, m: int) -> None:
     """Show the card at ``position`` (modulo the queue length ``m``)."""
     grade_state().position = position % max(1, m)

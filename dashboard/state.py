@@ -192,7 +192,13 @@ def set_dataset(ds: LoadedDataset | None) -> None:
     old = work()
     same = (old.dataset is not None and ds is not None and old.dataset.dataset_hash == ds.dataset_hash
             and len(old.dataset.posts) == len(ds.posts))
-    st.session_state[WORK_KEY] = dataclasses.replace(old, dataset=ds) if same else DatasetState(dataset=ds)
+    new = dataclasses.replace(old, dataset=ds) if same else DatasetState(dataset=ds)
+    del old
+    if not same and WORK_KEY in st.session_state:
+        # Streamlit keeps the previous run's value of a key until the next run starts; deleting drops that
+        # copy too, so the replaced dataset is freed by this run, not by the analyst's next click.
+        del st.session_state[WORK_KEY]
+    st.session_state[WORK_KEY] = new
     if not same:
         from dashboard import mapping  # the maps kept for reuse go with the dataset (issue 11)
 

@@ -73,6 +73,35 @@ def save_my_grade(dataset: str, query: str, query_id: str, post_id: str, grade: 
                       query_id=query_id)
 
 
+def queue_grade_clicked(grade: int | None, dataset: str, query: str, query_id: str, post_id: str,
+                        note_key: str, unsure_key: str, pos: int, statuses: tuple[str, ...]) -> None:
+    """Callback of a grade or skip button of My queue: save the grade with the note and "unsure"
+    typed (widgets ``note_key``, ``unsure_key``) and move to the next open post after ``pos``
+    (``statuses``: the queue's post statuses as drawn). A failure is kept in
+    :class:`dashboard.state.QueueParams` ``.error`` for the page to raise in its error boundary.
+
+    The page's callbacks live here, not in the page: a function defined in a page script keeps that
+    page's whole namespace alive for as long as Streamlit keeps the widget."""
+    from dashboard.state import QueueParams
+
+    qs = state.params(QueueParams)
+    try:
+        save_my_grade(dataset, query, query_id, post_id, grade, note=state.widget(note_key) or None,
+                      unsure=bool(state.widget(unsure_key)))
+        m = len(statuses)
+        nxt = [i for i in list(range(pos + 1, m)) + list(range(pos)) if statuses[i] == "open"]
+        qs.positions[(dataset, query_id)] = nxt[0] if nxt else pos
+    except Exception as exc:  # noqa: BLE001 - shown by the page's error boundary
+        qs.error = exc
+
+
+def queue_move(dataset: str, query_id: str, to: int, m: int) -> None:
+    """Callback of My queue's Previous / Next: show the post at ``to`` (modulo the queue length ``m``)."""
+    from dashboard.state import QueueParams
+
+    state.params(QueueParams).positions[(dataset, query_id)] = to % max(1, m)
+
+
 def post_texts(dataset: str) -> dict[str, str]:
     """Post text by ID for a dataset: from its assignments, and from the loaded dataset if it is this one."""
     out: dict[str, str] = {}

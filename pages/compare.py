@@ -33,7 +33,7 @@ with error_boundary("loading the reranker"):
 
 p.query = st.text_input("Query", key=state.seed("compare.query", p.query))
 p.modes = st.multiselect("Modes (2 to 4), each with its own instruction", list(all_modes),
-                         format_func=lambda m: all_modes[m].label, max_selections=4,
+                         format_func={m: mode.label for m, mode in all_modes.items()}.get, max_selections=4,
                          key=state.seed("compare.modes", list(p.modes)),
                          help="At most 4 modes: with more in the list, “Select all” keeps the first 4.")
 if len(all_modes) > 4:

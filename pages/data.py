@@ -148,7 +148,7 @@ m[4].metric("Scorable", f"{n_scorable:,}",
 st.toggle("Collapse duplicates for ranking (one post per group of identical texts and retweet copies; "
           "the “copies” column says how many posts each stands for)",
           value=p.collapse_duplicates, key="data.collapse",
-          on_change=lambda: setattr(p, "collapse_duplicates", bool(state.widget("data.collapse"))),
+          on_change=data.collapse_switched,
           help="On by default: queues, rankings and metrics are then about distinct posts. Turn it off to "
                "rank every copy (the novelty mode still moves copies down).")
 header = rep.get("header_row")

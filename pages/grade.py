@@ -63,21 +63,6 @@ for i in ids:  # every post this page shows gets a token; a key event names its 
     g.tokens.setdefault(post_token(g.query, i), (g.query, i))
 
 
-def on_grade(grade: int | None, post_id: str, query: str, version: int) -> None:
-    """A button on the card drawn at grade ``version`` of (query, post)."""
-    try:
-        grading.grade_and_advance(query, post_id, grade, drawn_version=version, ids=ids)
-    except Exception as exc:  # noqa: BLE001 - shown on the page, naming the post
-        label = "skip" if grade is None else grade
-        g.problems.append(f"The grade {label} for post {post_id} (query “{query}”) was NOT saved: {exc}")
-
-
-def on_clear(post_id: str, query: str, version: int) -> None:
-    try:
-        grading.clear(query, post_id, drawn_version=version)
-    except Exception as exc:  # noqa: BLE001
-        g.problems.append(f"The grade of post {post_id} (query “{query}”) was NOT cleared: {exc}")
-
 
 # Key presses 1-5 / S: each event names the post that was on screen when the key went
 # down; it is applied to exactly that post, once (event ids), in the order pressed, and
@@ -130,11 +115,6 @@ if (g.card != (g.query, pid) or token not in g.drawn
 version = g.drawn[token]
 
 
-def reload_card() -> None:
-    g.drawn.pop(token, None)
-    grading.drop_draft(token)
-
-
 def draw_card() -> None:
     """The post on screen, its grade, note, "unsure", the grade buttons and navigation."""
     st.progress(n_graded / m, text=f"{n_graded} of {m} graded")
@@ -158,7 +138,7 @@ def draw_card() -> None:
             f"This post's grade changed elsewhere while this card was open: it {what}. The note and "
             "“unsure” below still show what you had. Grading now replaces it (you can undo)."),
             icon=":material/sync_problem:")
-        st.button("Show the current grade", key=f"grade.reload.{token}", on_click=reload_card,
+        st.button("Show the current grade", key=f"grade.reload.{token}", on_click=grading.reload_card, args=(token,),
                   icon=":material/refresh:")
 
     c_note, c_unsure = st.columns([4, 1])
@@ -176,7 +156,7 @@ def draw_card() -> None:
         buttons[grade - 1].button(
             f"{grade} · {meaning}", key=f"grade.btn.{token}.{grade}", width="stretch",
             type="primary" if existing is not None and existing.grade == grade else "secondary",
-            on_click=on_grade, args=(grade, pid, g.query, version),
+            on_click=grading.grade_clicked, args=(grade, pid, g.query, version, tuple(ids)),
             help=f"Grade {grade}: {meaning} (key {grade})",
         )
     nav = st.columns(4)
@@ -185,10 +165,10 @@ def draw_card() -> None:
                   help="Previous post (key P)")
     nav[1].button("Next", key="grade.next", icon=":material/arrow_forward:", width="stretch",
                   on_click=grading.move_to, args=(g.position + 1, m), shortcut="N", help="Next post (key N)")
-    nav[2].button("Skip (no grade)", key=f"grade.skip.{token}", width="stretch", on_click=on_grade,
-                  args=(None, pid, g.query, version),
+    nav[2].button("Skip (no grade)", key=f"grade.skip.{token}", width="stretch", on_click=grading.grade_clicked,
+                  args=(None, pid, g.query, version, tuple(ids)),
                   help="Record that you skipped this post (key S); it does not count as graded.")
-    nav[3].button("Clear my grade", key="grade.clear", width="stretch", on_click=on_clear,
+    nav[3].button("Clear my grade", key="grade.clear", width="stretch", on_click=grading.clear_clicked,
                   args=(pid, g.query, version), disabled=existing is None)
 
 

@@ -38,20 +38,6 @@ if pos is None or not 0 <= pos < m:  # start at the first open post
 positions[key] = pos
 
 
-def on_grade(grade: int | None, post_id: str, note_key: str, unsure_key: str) -> None:
-    try:
-        team.save_my_grade(dataset, query, qid, post_id, grade, note=state.widget(note_key) or None,
-                           unsure=bool(state.widget(unsure_key)))
-        nxt = [i for i in list(range(pos + 1, m)) + list(range(pos)) if posts["status"].iloc[i] == "open"]
-        positions[key] = nxt[0] if nxt else pos
-    except Exception as exc:  # noqa: BLE001 - shown by the error boundary below
-        qs.error = exc
-
-
-def on_move(to: int) -> None:
-    positions[key] = to % m
-
-
 with error_boundary("saving the grade"):
     err, qs.error = qs.error, None
     if err is not None:
@@ -72,19 +58,20 @@ note_key, unsure_key = f"queue.note.{qid}.{pid}", f"queue.unsure.{qid}.{pid}"
 c_note, c_unsure = st.columns([4, 1])
 c_note.text_input("Note (optional, saved with the grade)", value=row.note or "", key=note_key)
 c_unsure.checkbox("Unsure", value=bool(row.unsure), key=unsure_key, help="Flag this grade as uncertain.")
+grade_args = (dataset, query, qid, pid, note_key, unsure_key, pos, tuple(posts["status"].astype(str)))
 buttons = st.columns(5)
 for g, meaning in GRADE_SCALE.items():
     current = row.status == "graded" and int(row.grade) == g
     buttons[g - 1].button(f"{g} · {meaning}", key=f"queue.btn.{qid}.{pid}.{g}", width="stretch",
-                          type="primary" if current else "secondary", on_click=on_grade,
-                          args=(g, pid, note_key, unsure_key))
+                          type="primary" if current else "secondary", on_click=team.queue_grade_clicked,
+                          args=(g, *grade_args))
 nav = st.columns(3)
 nav[0].button("Previous", key="queue.prev", icon=":material/arrow_back:", width="stretch",
-              on_click=on_move, args=(pos - 1,))
+              on_click=team.queue_move, args=(dataset, qid, pos - 1, m))
 nav[1].button("Next", key="queue.next", icon=":material/arrow_forward:", width="stretch",
-              on_click=on_move, args=(pos + 1,))
-nav[2].button("Skip (no grade)", key=f"queue.skip.{qid}.{pid}", width="stretch", on_click=on_grade,
-              args=(None, pid, note_key, unsure_key))
+              on_click=team.queue_move, args=(dataset, qid, pos + 1, m))
+nav[2].button("Skip (no grade)", key=f"queue.skip.{qid}.{pid}", width="stretch", on_click=team.queue_grade_clicked,
+              args=(None, *grade_args))
 st.caption(f"Grading as **{escape_markdown(team.me())}**.")
 
 st.subheader("Your posts for this query")

@@ -4,6 +4,7 @@ movement; filters."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import streamlit as st
@@ -41,7 +42,7 @@ if p.mode not in all_modes:
 p.query = st.text_input("Query", key=state.seed("rerank.query", p.query),
                         placeholder="e.g. 深圳限制电动车和摩托车的政策 / Boston bombing victims")
 c1, c2, c3 = st.columns([2, 1, 1])
-p.mode = c1.selectbox("Mode", list(all_modes), format_func=lambda m: all_modes[m].label,
+p.mode = c1.selectbox("Mode", list(all_modes), format_func={m: mode.label for m, mode in all_modes.items()}.get,
                       key=state.seed("rerank.mode", p.mode))
 mode = all_modes[p.mode]
 p.top_k = int(c2.number_input("Top-k shown", min_value=1, max_value=10_000, step=10,
@@ -194,8 +195,8 @@ posts_table(
 )
 st.download_button(
     "Download this ranking (CSV)",
-    lambda: export.ranking_csv(view, ["rank", "post_id", "score", *parts, "log_odds", "first_stage_rank",
-                                      "moved", "dup_count", "text"]),  # written only when clicked
+    functools.partial(export.ranking_csv, view, ["rank", "post_id", "score", *parts, "log_odds",
+                                                 "first_stage_rank", "moved", "dup_count", "text"]),  # when clicked
     file_name="ranking-" + re.sub(r"[^\w-]+", "-", ranking.mode) + ".csv", mime="text/csv", key="rerank.download", icon=":material/download:",
     help="The rows shown above; a post that looks like a spreadsheet formula is written as text.")
 ranking_timeline(ranking, ds.posts)

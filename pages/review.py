@@ -27,11 +27,11 @@ names = dict(zip(datasets["dataset"], datasets["name"], strict=True))
 loaded = state.dataset()
 default = ids.index(loaded.dataset_hash) if loaded is not None and loaded.dataset_hash in ids else len(ids) - 1
 dataset = st.selectbox("Dataset", ids, index=default, key="review.dataset",
-                       format_func=lambda d: f"{names.get(d) or d[:12]} ({d[:12]})")
+                       format_func={d: f"{names.get(d) or d[:12]} ({d[:12]})" for d in ids}.get)
 grades = store.grades(dataset)
 queries = dict(zip(grades["query_id"], grades["query"], strict=False))
 qid = st.selectbox("Query", [None, *queries], key="review.query",
-                   format_func=lambda q: "All queries" if q is None else queries[q])
+                   format_func={None: "All queries", **queries}.get)
 if qid is not None:
     grades = grades[grades["query_id"] == qid]
 asg = team.assignments()
@@ -57,9 +57,10 @@ else:
     pick = rows[0] if rows else 0
     keys = list(zip(d["query_id"], d["post_id"], strict=True))
     with st.form("adjudicate"):
-        target = st.selectbox("Post", keys, index=pick, format_func=lambda k: f"{k[1]} ({queries.get(k[0], k[0])})")
+        target = st.selectbox("Post", keys, index=pick, format_func={k: f"{k[1]} ({queries.get(k[0], k[0])})" for k in keys}.get)
         grade = st.segmented_control("Adjudicated grade", list(GRADE_SCALE),
-                                     format_func=lambda g: f"{g} · {GRADE_SCALE[g]}", key="review.grade")
+                                     format_func={g: f"{g} · {m}" for g, m in GRADE_SCALE.items()}.get,
+                                     key="review.grade")
         note = st.text_input("Note (optional)", key="review.note")
         if st.form_submit_button("Set the adjudicated grade", type="primary"):
             with error_boundary("saving the adjudicated grade"):

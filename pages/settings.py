@@ -44,11 +44,11 @@ with st.form("settings"):
     devices = ["", "cpu", "cuda", "mps"]
     device = c1.selectbox("Device", devices,
                           key=state.seed("settings.device", s.device if s.device in devices else ""),
-                          format_func=lambda d: d or "automatic (cuda > mps > cpu)")
+                          format_func={d: d or "automatic (cuda > mps > cpu)" for d in devices}.get)
     dtypes = ["", "float32", "int8", "bfloat16", "float16"]
     dtype = c2.selectbox("Dtype", dtypes,
                          key=state.seed("settings.dtype", s.dtype if s.dtype in dtypes else ""),
-                         format_func=lambda d: DTYPE_LABELS.get(d, d),
+                         format_func={d: DTYPE_LABELS.get(d, d) for d in dtypes}.get,
                          help="int8: the reranker's linear layers quantised (CPU only; about 1.6x fp32, scores "
                               "differ: see the README's measured bounds). Automatic: bf16 on CUDA, fp32 "
                               "elsewhere. Embedders use fp32/bf16 whatever is chosen here.")
