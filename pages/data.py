@@ -99,6 +99,7 @@ with error_boundary("reading the file"):
             p.failed = (wanted, exc)
             raise
         if ds is not None:
+            current = None  # the replaced dataset must be gone when use_dataset hands freed memory back
             data.use_dataset(ds)
             p.loaded_for = wanted
             current = ds

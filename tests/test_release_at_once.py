@@ -31,7 +31,19 @@ def _alive(ref: weakref.ref) -> list[str]:
                    for r in gc.get_referrers(obj) if not isinstance(r, list)})
 
 
-def test_the_replaced_table_is_freed_by_the_run_that_replaces_it(sample):  # noqa: F811
+def test_the_replaced_table_is_freed_by_the_run_that_replaces_it(sample, monkeypatch):  # noqa: F811
+    import core.ingest.chunk
+
+    watched: list[weakref.ref] = []  # the old table, once the flow below has made it
+    handed_back: list[bool] = []  # at each hand-back of freed memory (after its gc.collect): was it gone?
+    real = core.ingest.chunk.return_freed_memory
+
+    def return_freed_memory() -> None:
+        if watched:
+            handed_back.append(watched[0]() is None)
+        real()
+
+    monkeypatch.setattr(core.ingest.chunk, "return_freed_memory", return_freed_memory)
     at = start()
     rerank(at, "台风", "relevance")
     rerank(at, "台风", "accuracy")
@@ -42,6 +54,7 @@ def test_the_replaced_table_is_freed_by_the_run_that_replaces_it(sample):  # noq
     ok(at)
     old = state.work(at.session_state).dataset
     posts, dataset = weakref.ref(old.posts), weakref.ref(old)
+    watched.append(posts)
     del old
 
     at.switch_page("../pages/data.py").run()
@@ -51,6 +64,8 @@ def test_the_replaced_table_is_freed_by_the_run_that_replaces_it(sample):  # noq
     holders = _alive(dataset)
     assert holders == [], f"the replaced LoadedDataset is still referenced by {holders}"
     assert _alive(posts) == [], "the replaced post table is still referenced"
+    # and it was gone already when use_dataset handed freed memory back (malloc_trim, Arrow's pool)
+    assert handed_back and handed_back[-1] is True, handed_back
 
 
 # ------------------------------------------------------------------ the rule, checked on the source
