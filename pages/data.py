@@ -100,9 +100,11 @@ with error_boundary("reading the file"):
             raise
         if ds is not None:
             current = None  # the replaced dataset must be gone when use_dataset hands freed memory back
-            data.use_dataset(ds)
+            try:
+                data.use_dataset(ds)
+            finally:  # what is loaded now, even if the release failed: the page matches the sidebar
+                current = state.dataset()
             p.loaded_for = wanted
-            current = ds
 
 failed = p.failed
 failed_now = failed is not None and failed[0][:len(origin)] == origin  # this file failed to load
