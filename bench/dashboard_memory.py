@@ -110,7 +110,8 @@ def main() -> int:
     ap.add_argument("--skip-map", action="store_true")
     ap.add_argument("--close-with", type=Path, help="the file uploaded in place of the export")
     ap.add_argument("--hold", type=float, default=0.0,
-                    help="seconds to keep the server up after closing (its pid is printed): time to inspect it")
+                    help="seconds to keep the server up after closing and after the next click (its pid is "
+                         "printed): time to inspect it")
     args = ap.parse_args()
 
     from playwright.sync_api import expect, sync_playwright
@@ -123,6 +124,11 @@ def main() -> int:
         page.locator("input[type=file]").set_input_files(str(path))
         expect(page.get_by_role("heading", name=path.name)).to_be_visible(timeout=3_600_000)
         idle(page)
+
+    def hold(pid: int) -> None:  # --hold: time to inspect the server (gdb, py-spy) at this step
+        if args.hold:
+            print(f"server pid {pid} held for {args.hold:.0f} s", flush=True)
+            time.sleep(args.hold)
 
     home = Path(tempfile.mkdtemp(prefix="sieve-dash-mem-"))
     env = {"SIEVE_DATA_DIR": str(args.data)} if args.data else {}
@@ -181,16 +187,12 @@ def main() -> int:
         upload(page, closer)  # the small file again: the large dataset is closed
         time.sleep(3)
         samp.mark("closed")
-        if args.hold:
-            print(f"server pid {pid} held for {args.hold:.0f} s", flush=True)
-            time.sleep(args.hold)
+        hold(pid)
         page.get_by_role("link", name="Rerank").first.click()  # the analyst's next click: one more run
         idle(page)
         time.sleep(3)
         samp.mark("next click")
-        if args.hold:
-            print(f"server pid {pid} held for {args.hold:.0f} s", flush=True)
-            time.sleep(args.hold)
+        hold(pid)
         hwm = status_mb(pid, "VmHWM")
         samp.stop()
         browser.close()

@@ -46,7 +46,6 @@ except EndPage:  # a page ended early (end_page): the frame below still renders
     pass
 
 
-
 def sidebar() -> None:
     """The sidebar: who is signed in, the dataset and the model in use. A function, so the dataset is
     a local name: a global of this script would keep a replaced dataset alive until the next run."""

@@ -194,11 +194,10 @@ def set_dataset(ds: LoadedDataset | None) -> None:
             and len(old.dataset.posts) == len(ds.posts))
     new = dataclasses.replace(old, dataset=ds) if same else DatasetState(dataset=ds)
     del old
-    if WORK_KEY in st.session_state:
-        # Streamlit keeps the previous run's value of a key until the next run starts; deleting drops that
-        # copy too, so the replaced dataset (or the same one read again) is freed by this run, not by the
-        # analyst's next click.
-        del st.session_state[WORK_KEY]
+    # work() made the key. Streamlit keeps the previous run's value of a key until the next run starts;
+    # deleting drops that copy too, so the replaced dataset (or the same one read again) is freed by this
+    # run, not by the analyst's next click.
+    del st.session_state[WORK_KEY]
     st.session_state[WORK_KEY] = new
     if not same:
         from dashboard import mapping  # the maps kept for reuse go with the dataset (issue 11)

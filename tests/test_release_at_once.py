@@ -2,10 +2,10 @@
 
 Measured in a real server (``bench/dashboard_memory.py`` on 200,000 posts, the process inspected after
 the closing upload): the old table, its ``LoadedDataset`` and its background dense build were still
-alive, held by the Rerank page's script globals (a ``format_func`` lambda kept in the widget metadata
-keeps its page's whole namespace) and by Streamlit's previous-run copy of the session state (replaced
-only when the next run starts). Both let go one run later, so memory "after closing" was that of two
-datasets until the analyst clicked again.
+alive, held by the page scripts' globals (a lambda or callback kept in the widget metadata keeps its
+page's whole namespace: Rerank, Compare, Grade), by Streamlit's previous-run copy of the session state
+(replaced only when the next run starts) and by the sidebar's global ``ds``; and the Data page's own
+``current`` still held it while freed memory was handed back (``malloc_trim``, Arrow's pool).
 """
 
 from __future__ import annotations
