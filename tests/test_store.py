@@ -185,6 +185,48 @@ def test_a_damaged_bm25_folder_is_rebuilt(tmp_path, monkeypatch):
     assert BM25Index.load(folder).n_docs_ == 50  # saved again, whole
 
 
+def test_a_large_corpus_is_indexed_by_a_child_process_with_identical_scores(real_data, tmp_path, monkeypatch):
+    """Above BUILD_APART_MIN texts the index is built and saved by a child process; this process
+    only loads it (it never builds one) and its scores equal an index built here."""
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(bm25_mod, "PERSIST_MIN", 100)
+    monkeypatch.setattr(bm25_mod, "BUILD_APART_MIN", 100)
+    texts = _tweets(real_data, 3000) + [None, "", "台风山竹登陆广东 #WaldoCanyonFire donations\nsecond line"]
+    here = BM25Index(texts)
+    made = []
+    real_init = BM25Index.__init__
+    monkeypatch.setattr(BM25Index, "__init__", lambda self, *a, **k: made.append(1) or real_init(self, *a, **k))
+    apart = cached_index(texts)
+    assert made == [] and apart.n_docs_ == len(texts)
+    assert (tmp_path / "datasets" / f"bm25-{texts_key(texts)}" / "sieve.json").is_file()
+    for q in ("hurricane sandy power outage", "donate to the red cross", "台风 登陆", "waldo canyon", "zzzz"):
+        assert np.array_equal(apart.scores(q), here.scores(q)), q
+
+
+def test_the_bm25_index_is_built_here_when_the_child_cannot_start_or_fails(tmp_path, monkeypatch):
+    import core.store.child
+
+    texts = [f"flood number {i} in the river town" for i in range(50)]
+    want = BM25Index(texts).scores("river flood")
+    made = []
+    real_init = BM25Index.__init__
+    monkeypatch.setattr(BM25Index, "__init__", lambda self, *a, **k: made.append(1) or real_init(self, *a, **k))
+    monkeypatch.setattr(bm25_mod, "PERSIST_MIN", 10)
+    monkeypatch.setattr(bm25_mod, "BUILD_APART_MIN", 10)
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path / "a"))
+    with monkeypatch.context() as m:  # no Python to start
+        m.setattr(core.store.child.sys, "executable", str(tmp_path / "no-python"))
+        assert np.array_equal(cached_index(texts).scores("river flood"), want)
+    assert made == [1]
+    release_indexes()
+    monkeypatch.setenv("SIEVE_DATA_DIR", str(tmp_path / "b"))
+    # the child receives texts whose key is not the one it is given: it refuses, this process builds
+    monkeypatch.setattr(bm25_mod, "texts_key", lambda t: "0123456789abcdef")
+    assert np.array_equal(cached_index(texts).scores("river flood"), want)
+    assert made == [1, 1]
+    assert BM25Index.load(tmp_path / "b" / "datasets" / "bm25-0123456789abcdef").n_docs_ == 50  # saved here
+
+
 # --- post vectors and the ANN index ---------------------------------------------------------
 
 

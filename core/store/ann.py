@@ -168,22 +168,15 @@ def _build_apart(folder: Path) -> bool:
     True when it saved one. The build holds the whole graph and a float16 copy of every vector (about
     1.1 GB for a million 512-d rows): in a child, that memory goes back to the system when it ends,
     and the server keeps only the pages its searches read."""
-    import os
-    import subprocess
+    from core.store.child import run_module
 
-    import core
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(core.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    try:
-        out = subprocess.run([sys.executable, "-P", "-m", "core.store.ann", str(folder)], capture_output=True,
-                             env=env, check=False, stdin=subprocess.DEVNULL)
-    except OSError as exc:
-        logger.warning("could not start a process to build the ANN index (%s); building it here", exc)
+    out = run_module("core.store.ann", [str(folder)])
+    if out is None:
+        logger.warning("could not start a process to build the ANN index; building it here")
         return False
     if out.returncode != 0:
         logger.warning("building the ANN index in a child process failed (exit %s): %s; building it here",
-                       out.returncode, out.stderr.decode("utf-8", "replace")[-2000:])
+                       out.returncode, out.stderr_tail)
         return False
     return True
 

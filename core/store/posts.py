@@ -162,34 +162,19 @@ def _read_apart(data: bytes, filename: str, folder: Path, options: dict) -> bool
         core.errors.SieveError: the file's own error, as the child raised it (same class,
             message and hint).
     """
-    import os
-    import subprocess
-    import sys
-
-    import core
+    from core.store.child import run_module
 
     head = json.dumps({"filename": filename, "folder": str(folder), "options": options}, default=str)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(core.__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-    try:
-        # -P: the working directory is not put on sys.path (a ``core`` package there is not ours)
-        proc = subprocess.Popen([sys.executable, "-P", "-m", "core.store.posts"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    except OSError as exc:
-        logger.warning("could not start a process to read %s (%s); reading it here", filename, exc)
+    # the header line, then the bytes as they are (``header + data`` was a second copy here)
+    done = run_module("core.store.posts", stdin=(head.encode() + b"\n", data))
+    if done is None:
+        logger.warning("could not start a process to read %s; reading it here", filename)
         return False
-    with proc:
-        try:  # the header line, then the bytes as they are (``header + data`` was a second copy here)
-            proc.stdin.write(head.encode() + b"\n")
-            stdout, stderr = proc.communicate(data)
-        except BaseException:
-            proc.kill()
-            raise
-    if proc.returncode == _FILE_ERROR:
-        raise _error_from_child(stdout)
-    if proc.returncode != 0 or not (folder / REPORT_FILE).is_file():
+    if done.returncode == _FILE_ERROR:
+        raise _error_from_child(done.stdout)
+    if done.returncode != 0 or not (folder / REPORT_FILE).is_file():
         logger.warning("reading %s in a child process failed (exit %s): %s; reading it here", filename,
-                       proc.returncode, stderr.decode("utf-8", "replace")[-2000:])
+                       done.returncode, done.stderr_tail)
         return False
     return True
 
