@@ -43,6 +43,53 @@ def keep_upload(data: bytes, filename: str) -> Path:
     return path
 
 
+def upload_bytes(upload, p: DataParams) -> tuple[bytes, Path]:
+    """The bytes of the uploaded file ``upload`` (an ``st.file_uploader`` value) and the path
+    where it is kept in the data folder (:func:`keep_upload`).
+
+    The first call keeps the file and then drops the bytes Streamlit holds for it
+    (:func:`drop_upload_bytes`); later calls (another column mapping, Reload, a failed
+    load's columns) read the kept file. ``p.kept_upload`` remembers which file that is.
+
+    Raises:
+        core.errors.InputFileError: the kept file is gone from the data folder.
+    """
+    kept = p.kept_upload
+    if kept is not None and kept[0] == upload.file_id:
+        path = Path(kept[1])
+        if not path.is_file():
+            raise InputFileError(f"The uploaded file {upload.name} is no longer in the data folder ({path}). "
+                                 "Upload it again.")
+        return path.read_bytes(), path
+    data = upload.getvalue()
+    path = keep_upload(data, upload.name)
+    p.kept_upload = (upload.file_id, str(path))
+    drop_upload_bytes(upload.file_id)
+    return data, path
+
+
+def drop_upload_bytes(file_id: str) -> None:
+    """Replace Streamlit's record of an uploaded file by one without its bytes (same id, name, type).
+
+    Streamlit 1.67 keeps every uploaded file's bytes in memory for the whole browser session
+    (until the analyst clicks the file's x), also after another upload replaced it in the
+    uploader: found by tracing a server after a 164 MB export was replaced by a small file
+    (``bench/dashboard_memory.py``, 2026-12-03), and with each further upload it would be
+    one more export. The uploader still shows the file; :func:`upload_bytes` reads the
+    copy kept in the data folder. A no-op outside a Streamlit script run."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        manager = getattr(ctx, "uploaded_file_mgr", None)
+        if manager is None:
+            return
+        for rec in manager.get_files(ctx.session_id, [file_id]):
+            manager.add_file(ctx.session_id, rec._replace(data=b""))
+    except Exception:  # Streamlit's internals moved: the bytes stay until the session ends, as before
+        logger.warning("could not drop the bytes Streamlit holds for an upload", exc_info=True)
+
+
 def load_dataset(*, name: str, source: str, path: str, data: bytes, filename: str,
                  columns: dict[str, str] | None = None, collapse_duplicates: bool = False,
                  time_reference: str = "") -> LoadedDataset:
@@ -111,8 +158,7 @@ def load_from_params(p: DataParams, upload=None) -> LoadedDataset | None:
     if p.source == "upload":
         if upload is None:
             return None
-        data = upload.getvalue()
-        path = keep_upload(data, upload.name)
+        data, path = upload_bytes(upload, p)
         return load_dataset(name=upload.name, source="upload", path=str(path), data=data,
                             filename=upload.name, columns=p.columns,
                             collapse_duplicates=p.collapse_duplicates, time_reference=p.time_reference)
@@ -154,7 +200,7 @@ def columns_of_failed_load(exc: BaseException, p: DataParams, upload=None) -> li
         if p.source == "upload":
             if upload is None:
                 return []
-            return read_columns(upload.getvalue(), filename=upload.name, max_mb=PATH_MAX_MB)
+            return read_columns(upload_bytes(upload, p)[0], filename=upload.name, max_mb=PATH_MAX_MB)
         path = auth.allowed_path(p.path) if p.source == "path" else sample_path(p.sample)
         return read_columns(path.read_bytes(), filename=path.name, max_mb=PATH_MAX_MB)
     except Exception:  # not a table at all: the load error says why

@@ -89,6 +89,9 @@ class DataParams:
     loaded_for: tuple | None = None
     #: ``(choice, exception)`` of the last load that failed (the previous dataset stays loaded)
     failed: tuple[tuple, BaseException] | None = None
+    #: ``(file id, path)``: the uploaded file kept in the data folder, read from there once
+    #: Streamlit no longer holds its bytes (:func:`dashboard.data.upload_bytes`)
+    kept_upload: tuple[str, str] | None = None
 
 
 @dataclass
