@@ -6,7 +6,7 @@ PORT ?= 8501
 # `make serve` listens here (every interface); `make run` only on 127.0.0.1.
 ADDRESS ?= 0.0.0.0
 
-.PHONY: run serve test venv test-deps
+.PHONY: run serve test test-all venv test-deps
 
 $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
@@ -40,3 +40,7 @@ test-deps: venv
 
 test: test-deps
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Every tier that runs on this machine, the slow one too (about 2-3 minutes more on 2 cores).
+test-all:
+	$(MAKE) test PYTEST_ARGS='-m "slow or not slow"'
