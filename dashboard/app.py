@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import auth, data, remember, state
 from dashboard.errors import error_boundary
+from dashboard.state import SessionFlags
 from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown, model_badge
 
 st.set_page_config(page_title="Sieve", page_icon=":material/filter_alt:", layout="wide")
@@ -51,6 +52,9 @@ def sidebar() -> None:
     a local name: a global of this script would keep a replaced dataset alive until the next run."""
     auth.sidebar()
     ds = state.dataset()
+    missed = state.params(SessionFlags).reopen_missed
+    if missed and ds is not None and ds.source == "sample":  # the sample stands in for it: say so
+        st.warning(escape_markdown(missed), icon=":material/history:")
     if ds is not None:
         st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")
     if auth.can("rerank"):

@@ -237,6 +237,7 @@ def use_dataset(ds: LoadedDataset) -> None:
         new_key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     del old  # the replaced table must not outlive the release below
     state.set_dataset(ds)
+    state.params(SessionFlags).reopen_missed = ""  # the analyst chose a dataset: the notice has done its job
     remember.save_session_file()
     if old_key is not None and old_key != new_key:
         dropped = resources.release_dataset(old_key)
@@ -254,6 +255,10 @@ def reopen_last_dataset() -> None:
         return
     flags.reopen_tried = True
     desc = remember.load_session_file().get("dataset")
+    if isinstance(desc, dict) and desc.get("path") and not Path(desc["path"]).is_file():
+        flags.reopen_missed = (f"The dataset this tab had open, {desc.get('name') or Path(desc['path']).name}, "
+                               f"could not be reopened: its file {desc['path']} is gone. Load it again on the "
+                               "Data page.")
     if isinstance(desc, dict) and desc.get("path") and Path(desc["path"]).is_file():
         path = Path(desc["path"])
         data = path.read_bytes()
@@ -275,6 +280,8 @@ def reopen_last_dataset() -> None:
             state.set_dataset(ds)
             return
         logger.info("remembered dataset %s changed on disk; not reopened", path)
+        flags.reopen_missed = (f"The dataset this tab had open, {desc.get('name') or path.name}, was not reopened: "
+                               f"its file {path} changed since. Load it again on the Data page.")
     samples = available_samples()
     if samples:
         p = state.params(DataParams)

@@ -483,3 +483,22 @@ def test_clear_removes_the_notice_whose_undo_would_undo_it_and_empties_the_card(
     ok(a)
     assert not any(btn.label.startswith("Undo") for btn in a.button)
     assert a.text_input(key="grade.note").value == ""
+
+
+def test_a_refresh_whose_upload_is_gone_says_so_beside_the_sample(sample):
+    """Newcomer's finding: with the kept upload deleted from the data folder, a refresh silently opened
+    the bundled sample in its place; the sidebar now says which dataset could not be reopened."""
+    from pathlib import Path
+
+    a = tab("c" * 32)
+    _upload(a, "kept.csv", "id,text\n1,typhoon relief in Manila\n2,flood water rising in the city\n")
+    assert state.dataset(a.session_state).name == "kept.csv"
+    assert not [w for w in a.sidebar.warning if "could not be reopened" in w.value]
+    Path(state.dataset(a.session_state).path).unlink()
+    again = tab("c" * 32)  # the refresh of that tab
+    ok(again)
+    assert state.dataset(again.session_state).source == "sample"
+    said = [w.value.replace("\\", "") for w in again.sidebar.warning if "could not be reopened" in w.value]
+    assert len(said) == 1 and "kept.csv" in said[0] and "is gone" in said[0]
+    _upload(again, "other.csv", "id,text\n1,earthquake news today\n")  # a dataset chosen: the notice goes
+    assert not [w for w in again.sidebar.warning if "could not be reopened" in w.value]
