@@ -52,8 +52,8 @@ def sidebar() -> None:
     a local name: a global of this script would keep a replaced dataset alive until the next run."""
     auth.sidebar()
     ds = state.dataset()
-    missed = state.params(SessionFlags).reopen_missed
-    if missed and ds is not None and ds.source == "sample":  # the sample stands in for it: say so
+    missed = state.params(SessionFlags).reopen_missed  # until the analyst chooses a dataset (use_dataset)
+    if missed:
         st.warning(escape_markdown(missed), icon=":material/history:")
     if ds is not None:
         st.caption(f"Data: **{escape_markdown(ds.name)}** · {len(ds.posts):,} posts")

@@ -255,12 +255,11 @@ def reopen_last_dataset() -> None:
         return
     flags.reopen_tried = True
     desc = remember.load_session_file().get("dataset")
-    if isinstance(desc, dict) and desc.get("path") and not Path(desc["path"]).is_file():
-        flags.reopen_missed = (f"The dataset this tab had open, {desc.get('name') or Path(desc['path']).name}, "
-                               f"could not be reopened: its file {desc['path']} is gone. Load it again on the "
-                               "Data page.")
-    if isinstance(desc, dict) and desc.get("path") and Path(desc["path"]).is_file():
-        path = Path(desc["path"])
+    path = Path(desc["path"]) if isinstance(desc, dict) and desc.get("path") else None
+    if path is not None and not path.is_file():
+        flags.reopen_missed = (f"The dataset this tab had open, {desc.get('name') or path.name}, could not be "
+                               f"reopened: its file {path} is gone. Load it again on the Data page.")
+    elif path is not None:
         data = path.read_bytes()
         if resources.sha256_bytes(data) == desc.get("content_sha256"):
             ds = load_dataset(name=desc.get("name") or path.name, source=desc.get("source", "path"),
