@@ -12,7 +12,7 @@ widgets -> the page's parameters -> one call into a job module -> render.
   the loaded dataset and every page's results made from it are one
   :class:`dashboard.results.DatasetState` (``state.work()``), which ``state.set_dataset``
   replaces in one step when another dataset is loaded. No other module touches
-  ``st.session_state``; widget values go through ``state.seed``/``widget``/``set_widget``/
+  ``st.session_state``; widget values go through ``state.bind``/``seed``/``widget``/``set_widget``/
   ``forget_widgets``.
 * **Pages reach core one way: through the job modules, never by importing** ``core``.
   A job module takes plain parameters, makes the core call it stands for through the

@@ -109,6 +109,8 @@ class RerankParams:
         moved_only: show only posts whose rank changed.
         reseed: a mode whose instruction editor starts again from the mode's instruction
             (after a save or restore).
+        edits: mode name -> the instruction typed in its editor and not saved, while it differs
+            from the mode's own (the editor shows it again after a page switch).
     """
 
     query: str = ""
@@ -120,6 +122,7 @@ class RerankParams:
     min_score: float = 0.0
     moved_only: bool = False
     reseed: str | None = None
+    edits: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

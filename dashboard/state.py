@@ -5,7 +5,7 @@ whole session on a browser refresh. So:
 
 * each page's parameters (and its own state, e.g. the Data page's last failed load)
   live in one dataclass stored under a fixed key of ``st.session_state``
-  (:func:`params`); widgets are seeded from it (:func:`seed`) and written back to
+  (:func:`params`); widgets are tied to it (:func:`bind`) and written back to
   it, so values survive page switches;
 * the loaded dataset and every page's results made from it (rankings, the
   comparison, the clustering, the evaluation, the exports) live in one
@@ -18,7 +18,7 @@ whole session on a browser refresh. So:
   and the dataset is re-identified by its content hash, so its grades come back.
 
 No other module reads or writes ``st.session_state``: widget values go through
-:func:`seed`, :func:`widget`, :func:`set_widget` and :func:`forget_widgets`, the
+:func:`bind`, :func:`seed`, :func:`widget`, :func:`set_widget` and :func:`forget_widgets`, the
 signed-in user through :func:`user` and :func:`set_user`
 (``tests/test_state_owner.py`` checks it).
 """
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -93,13 +94,48 @@ def settings() -> AppSettings:
 def seed(key: str, value: Any) -> str:
     """Give widget ``key`` the value ``value`` unless it already has one; returns ``key``.
 
-    Use with ``st.text_input(..., key=seed("rerank.query", p.query))`` so a widget
-    shows the stored parameter after a page switch (Streamlit drops the state
-    of widgets that were not on the last page).
+    Widgets tied to a stored parameter use :func:`bind`, which seeds and also makes
+    ``value`` the widget's own default; ``seed`` alone is for code that only needs the value.
     """
     if key not in st.session_state:
         st.session_state[key] = value
     return key
+
+
+def bind(key: str, value: Any, *, index_of: Sequence | None = None,
+         default_of: Sequence | None = None) -> dict[str, Any]:
+    """Keyword arguments that tie widget ``key`` to the stored parameter ``value``.
+
+    ``st.number_input("Budget", min_value=1, **bind("rerank.budget", p.budget))``:
+
+    * ``key`` is seeded with ``value`` (:func:`seed`), so the widget shows the stored
+      parameter after a page switch (Streamlit drops the state of widgets that were
+      not on the last page) and after :func:`forget_widgets`;
+    * the widget's value (``value`` when it has none) is also its own default (``value=``; ``index=`` into
+      ``index_of`` for a selectbox or radio; ``default=`` from ``default_of`` for a
+      multiselect or segmented control, keeping only values among those options).
+      When a rerun cuts the one before it short (an analyst typing and clicking
+      faster than a loaded machine reruns the page), the browser can redraw a
+      widget from its default instead of its value (Streamlit issues 9100 and 9056).
+      With Streamlit's defaults (``min_value``, an empty text) a seeded-only widget
+      then came back as budget 1, top-k 1 or an empty instruction, seen on a loaded
+      2-core machine; tied this way it comes back as the analyst left it.
+
+    Raises:
+        ValueError: ``index_of`` and ``default_of`` both given.
+    """
+    if index_of is not None and default_of is not None:
+        raise ValueError("give index_of or default_of, not both")
+    value = st.session_state[seed(key, value)]  # this run's value when the widget has one
+    if index_of is not None:
+        options = list(index_of)
+        return {"key": key, "index": options.index(value) if value in options else 0}
+    if default_of is not None:
+        options = list(default_of)
+        if isinstance(value, (list, tuple)):
+            return {"key": key, "default": [v for v in value if v in options]}
+        return {"key": key, "default": value if value in options else None}
+    return {"key": key, "value": value}
 
 
 def widget(key: str, default: Any = None) -> Any:

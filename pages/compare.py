@@ -31,18 +31,18 @@ info = None
 with error_boundary("loading the reranker"):
     info = resources.scorer_for(s).info
 
-p.query = st.text_input("Query", key=state.seed("compare.query", p.query))
+p.query = st.text_input("Query", **state.bind("compare.query", p.query))
 p.modes = st.multiselect("Modes (2 to 4), each with its own instruction", list(all_modes),
                          format_func={m: mode.label for m, mode in all_modes.items()}.get, max_selections=4,
-                         key=state.seed("compare.modes", list(p.modes)),
+                         **state.bind("compare.modes", list(p.modes), default_of=all_modes),
                          help="At most 4 modes: with more in the list, “Select all” keeps the first 4.")
 if len(all_modes) > 4:
     st.caption(f"{len(all_modes)} modes exist; at most 4 are compared at once, so “Select all” keeps "
                "the first 4 of the list.")
 c1, c2 = st.columns(2)
-p.k = int(c1.number_input("k for overlap@k", min_value=1, max_value=1000, key=state.seed("compare.k", p.k)))
+p.k = int(c1.number_input("k for overlap@k", min_value=1, max_value=1000, **state.bind("compare.k", p.k)))
 p.top_k = int(c2.number_input("Posts ranked per mode", min_value=2, max_value=10_000, step=10,
-                              key=state.seed("compare.top_k", p.top_k)))
+                              **state.bind("compare.top_k", p.top_k)))
 if info is not None:
     scorer_caption(info)
 

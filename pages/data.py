@@ -29,13 +29,13 @@ if not samples:
     if p.source == "sample":
         p.source = "upload"
 p.source = st.segmented_control("Source", list(SOURCES), format_func=SOURCES.get,
-                                key=state.seed("data.source", p.source)) or p.source
+                                **state.bind("data.source", p.source, default_of=SOURCES)) or p.source
 
 upload = None
 if p.source == "sample":
     p.sample = st.selectbox("Sample", list(samples), format_func=samples.get,
-                            key=state.seed("data.sample",
-                                           p.sample if p.sample in samples else next(iter(samples))))
+                            **state.bind("data.sample",
+                                         p.sample if p.sample in samples else next(iter(samples)), index_of=samples))
 elif p.source == "upload":
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
@@ -49,7 +49,7 @@ elif p.source == "upload":
         "folder so a browser refresh reopens it."
     )
 else:
-    p.path = st.text_input("Path of the export on this machine", key=state.seed("data.path", p.path),
+    p.path = st.text_input("Path of the export on this machine", **state.bind("data.path", p.path),
                            placeholder="/home/me/exports/weibo_posts.csv")
     st.caption("Only files inside these folders can be read: "
                + ", ".join(f"`{escape_markdown(r)}`" for r in auth.roots()) + " (`SIEVE_DATA_ROOTS`).")
@@ -132,7 +132,7 @@ with mapping_box, st.expander("Column mapping", expanded=bool(p.columns) or fail
         chosen = AUTO if role not in p.columns else (NONE if p.columns[role] is None else p.columns[role])
         if chosen not in options:
             options.append(chosen)
-        cols[i % 3].selectbox(meaning, options, key=state.seed(f"data.col.{role}", chosen))
+        cols[i % 3].selectbox(meaning, options, **state.bind(f"data.col.{role}", chosen, index_of=options))
 
 if current is None:
     st.info("Choose a source above to load posts.", icon=":material/info:")

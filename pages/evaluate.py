@@ -31,8 +31,9 @@ c[2].metric("Runs (modes) this session", f"{len(runs):,}")
 
 st.subheader("Metrics per mode")
 METRICS = ["ndcg@5", "ndcg@10", "ndcg@20", "precision@5", "precision@10", "recall@10", "mrr", "map"]
-p.metrics = st.multiselect("Metrics", METRICS + [m for m in p.metrics if m not in METRICS],
-                           key=state.seed("evaluate.metrics", list(p.metrics)))
+metric_options = METRICS + [m for m in p.metrics if m not in METRICS]
+p.metrics = st.multiselect("Metrics", metric_options,
+                           **state.bind("evaluate.metrics", list(p.metrics), default_of=metric_options))
 test = st.radio("Significance test (paired, per query)", ["student", "fisher"], horizontal=True,
                 format_func={"student": "Student's t-test", "fisher": "Fisher's randomisation test"}.get,
                 key="evaluate.test")

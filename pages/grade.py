@@ -49,7 +49,7 @@ if not queries:
 if g.query not in queries:
     g.query = queries[0]
     state.forget_widgets("grade.query")
-g.query = st.selectbox("Query", queries, key=state.seed("grade.query", g.query))
+g.query = st.selectbox("Query", queries, **state.bind("grade.query", g.query, index_of=queries))
 if grading.switch_query():  # another query: where it was left, else its first open post
     g.picks += 1
 depth = grading.pool_depth()

@@ -29,16 +29,17 @@ posts = ds.posts.reset_index(drop=True) if mask.all() else ds.posts[mask].reset_
 key = resources.posts_key(ds.dataset_hash, posts["post_id"].tolist())
 
 c1, c2, c3, c4 = st.columns(4)
-p.method = c1.radio("Clustering", ["hdbscan", "kmeans"], key=state.seed("map.method", p.method),
+METHODS, COLOURS = ["hdbscan", "kmeans"], ["cluster", "relevance"]
+p.method = c1.radio("Clustering", METHODS, **state.bind("map.method", p.method, index_of=METHODS),
                     format_func={"hdbscan": "HDBSCAN (finds the number)", "kmeans": "k-means"}.get)
 if p.method == "kmeans":
-    p.k = int(c2.number_input("Clusters (k)", min_value=2, max_value=200, key=state.seed("map.k", p.k)))
+    p.k = int(c2.number_input("Clusters (k)", min_value=2, max_value=200, **state.bind("map.k", p.k)))
 else:
     p.min_cluster_size = int(c2.number_input("Minimum cluster size (0 = automatic)", min_value=0,
-                                             max_value=10_000, key=state.seed("map.mcs", p.min_cluster_size)))
-p.assign_noise = c3.toggle("Noise to nearest cluster", key=state.seed("map.noise", p.assign_noise),
+                                             max_value=10_000, **state.bind("map.mcs", p.min_cluster_size)))
+p.assign_noise = c3.toggle("Noise to nearest cluster", **state.bind("map.noise", p.assign_noise),
                            help="Give each unclustered (noise) post the nearest cluster.")
-p.color_by = c4.radio("Colour by", ["cluster", "relevance"], key=state.seed("map.color", p.color_by),
+p.color_by = c4.radio("Colour by", COLOURS, **state.bind("map.color", p.color_by, index_of=COLOURS),
                       format_func={"cluster": "cluster", "relevance": "relevance (last rerank)"}.get)
 
 params_now = mapping.made_with(p, key)
@@ -142,9 +143,9 @@ rose_section(posts, labels, names.names, state.rankings()[last].to_run() if last
 
 st.subheader("Cluster, then rerank")
 rp = state.params(RerankParams)
-q = st.text_input("Query", key=state.seed("map.query", rp.query))
+q = st.text_input("Query", **state.bind("map.query", rp.query))
 p.top_n = int(st.number_input("Best posts per cluster", min_value=1, max_value=50,
-                              key=state.seed("map.top_n", p.top_n)))
+                              **state.bind("map.top_n", p.top_n)))
 if st.button("Rerank inside each cluster", disabled=not q.strip()):
     with error_boundary("reranking inside clusters"):
         mapping.rerank_within(q.strip(), posts, labels, top_n=p.top_n, names=names.names)

