@@ -156,7 +156,7 @@ def main() -> int:
             page.get_by_role("link", name="Map").click()
             idle(page)
             page.get_by_role("button", name="Cluster", exact=True).click()
-            expect(page.get_by_role("heading", name="Clusters")).to_be_visible(timeout=3_600_000)
+            expect(page.get_by_role("heading", name="Clusters")).to_be_visible(timeout=7_200_000)
             page.locator(".js-plotly-plot .main-svg").first.wait_for()
             idle(page)
             page.screenshot(path=str(home / shot))

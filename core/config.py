@@ -37,6 +37,18 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        from core.errors import SieveError
+
+        raise SieveError(f"The environment variable {name} must be a number. Got {raw!r} instead.") from None
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -51,6 +63,9 @@ def _env_int(name: str, default: int) -> int:
         ) from None
 
 
+#: Disk the dataset store may take unless told otherwise, in GB (``Settings.store_max_gb``): about
+#: six datasets of a million posts (post table, BM25 index, 2 GB of post vectors, ANN index).
+DEFAULT_STORE_MAX_GB = 20.0
 #: First-stage candidates the reranker scores unless told otherwise (``Settings.rerank_budget``,
 #: ``first_stage(budget=)``, ``rerank --budget``, ``timeline --budget``).
 DEFAULT_RERANK_BUDGET = 200
@@ -88,6 +103,10 @@ class Settings:
             ``SIEVE_MAX_UPLOAD_MB``.
         threads: CPU threads for numpy/torch work (default: the cores really
             available). Env ``SIEVE_THREADS``.
+        store_max_gb: disk the dataset store (``data_dir / "datasets"``: post tables, BM25
+            indexes, post vectors) may take, in GB; the least recently used folders not in
+            use are removed beyond it (:mod:`core.store.usage`; default
+            :data:`DEFAULT_STORE_MAX_GB`). Env ``SIEVE_STORE_MAX_GB``.
     """
 
     data_dir: Path = field(
@@ -104,6 +123,7 @@ class Settings:
     max_length: int = field(default_factory=lambda: _env_int("SIEVE_MAX_LENGTH", 8192))
     max_upload_mb: int = field(default_factory=lambda: _env_int("SIEVE_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB))
     threads: int = field(default_factory=lambda: _env_int("SIEVE_THREADS", available_cpus()))
+    store_max_gb: float = field(default_factory=lambda: _env_float("SIEVE_STORE_MAX_GB", DEFAULT_STORE_MAX_GB))
 
     @property
     def label_store_path(self) -> Path:

@@ -24,7 +24,8 @@ widgets -> the page's parameters -> one call into a job module -> render.
   - :mod:`dashboard.mapping`: clustering, the map, rerank inside clusters (``core.cluster``);
   - :mod:`dashboard.grading`: the grading queue and each grade (``core.labels``);
   - :mod:`dashboard.export`: runs, metrics and export files (``core.evaluate``, ``core.export``);
-  - :mod:`dashboard.team`: assignments and review (``core.labels.assign``, ``core.labels.review``).
+  - :mod:`dashboard.team`: assignments and review (``core.labels.assign``, ``core.labels.review``);
+  - :mod:`dashboard.storage`: the dataset store on disk and removing what is not in use (``core.store.usage``).
 
   Names of core a page needs to draw or to raise (the grade scale, the column roles, the model
   ids, ``SieveError``) come from the job module of its job, or :mod:`dashboard.errors`.

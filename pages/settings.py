@@ -1,5 +1,5 @@
 """Settings page: reranker model, embedder, device, dtype, rerank budget,
-data folder and annotator name."""
+data folder and annotator name; the stored datasets on disk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 
 import streamlit as st
 
-from dashboard import auth, remember, resources, state
+from dashboard import auth, remember, resources, state, storage
 from dashboard.errors import SieveError, error_boundary
 from dashboard.model_download import render_model_download
 from dashboard.resources import EMBEDDED, QWEN3_RERANKERS
@@ -112,3 +112,25 @@ st.caption(f"Label store: {escape_markdown(cs.label_store_path)} · caches: {esc
 st.caption(f"Upload limit: {int(st.get_option('server.maxUploadSize'))} MB (`server.maxUploadSize`).")
 
 render_model_download()
+
+st.subheader("Stored datasets")
+with error_boundary("reading the dataset store"):
+    removed = None
+    if auth.role() == "admin" and st.button("Remove the stored datasets not open in this server",
+                                            key="settings.store_remove", icon=":material/delete_sweep:"):
+        removed = storage.remove_unused()
+    stored = storage.folders()
+    total_gb, cap_gb = stored["size_mb"].sum() / 1e3, storage.cap_bytes() / 1e9
+    st.caption(f"{len(stored)} folder{'' if len(stored) == 1 else 's'}, {total_gb:,.2f} GB of {cap_gb:,.1f} GB "
+               f"(`SIEVE_STORE_MAX_GB`) in "
+               f"{escape_markdown(storage.where())}: each opened dataset's post table, BM25 index and post "
+               "vectors, so that opening it again takes seconds. Beyond the cap the least recently used "
+               "folders not in use are removed; a removed one is rebuilt when its dataset is opened again. "
+               "Grades are kept elsewhere (the label store) and never removed here.")
+    if removed is not None:
+        st.success(f"Removed {removed[0]} folder{'' if removed[0] == 1 else 's'} "
+                   f"({storage.size_text(removed[1])}).", icon=":material/check:")
+    if len(stored):
+        st.dataframe(stored, hide_index=True, width="stretch",
+                     column_config={"size_mb": st.column_config.NumberColumn("size (MB)", format="%.1f"),
+                                    "in_use": st.column_config.CheckboxColumn("open in this server")})

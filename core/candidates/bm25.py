@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.store import usage
 from core.store.folder import PERSIST_MIN, texts_key
 from core.text.tokenize import tokenize
 
@@ -310,17 +311,21 @@ def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
     index = _load_saved(folder, len(texts))
     if index is not None:
         logger.info("BM25 index of %d posts loaded from %s", len(texts), folder)
+        usage.mark_used(folder)
         return index
     if len(texts) >= BUILD_APART_MIN and _build_apart(texts, key, folder):
         index = _load_saved(folder, len(texts))
         if index is not None:
             logger.info("BM25 index of %d posts built by a child process in %s", len(texts), folder)
+            usage.after_write(folder, root)
             return index
     index = BM25Index(texts)
     try:
         index.save(folder)
     except OSError as exc:  # a full or read-only disk: the index in memory still works
         logger.warning("could not save the BM25 index in %s: %s", folder, exc)
+    else:
+        usage.after_write(folder, root)
     return index
 
 
@@ -342,6 +347,18 @@ def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) ->
         while len(_INDEX_CACHE) > maxsize:
             _INDEX_CACHE.popitem(last=False)
     return index
+
+
+def _open_folders() -> list[Path]:
+    """The saved folders of the BM25 indexes kept in memory (under the default store root)."""
+    from core.store.folder import store_root
+
+    with _INDEX_LOCK:
+        keys = list(_INDEX_CACHE)
+    return [store_root() / f"bm25-{key}" for key in keys]
+
+
+usage.register_holder(_open_folders)
 
 
 def release_indexes() -> None:

@@ -12,7 +12,8 @@
 ``texts key`` is :func:`core.store.folder.texts_key` of the texts ranked
 (a changed export, or duplicates collapsed or not, is another corpus). Every
 folder and file is written under a temporary name and renamed into place
-(:mod:`core.store.folder`). Deleting the folder only costs recomputation.
+(:mod:`core.store.folder`). Deleting the folder only costs recomputation; the least
+recently used folders are removed beyond ``SIEVE_STORE_MAX_GB`` (:mod:`core.store.usage`).
 ``core.candidates.index.release_memory()`` drops what is held in memory.
 """
 

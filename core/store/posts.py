@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.store.folder import atomic_dir, clear_stale_temporaries, remove, store_root
+from core.store.usage import after_write, mark_used
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
         try:
             result = load_posts(folder)
             logger.info("post table of %s read from %s", filename, folder)
+            mark_used(folder)
             return result
         except (OSError, ValueError, KeyError, TypeError) as exc:
             remove(folder, f"the stored post table cannot be read ({exc})")
@@ -144,7 +146,9 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
     plain = json.loads(json.dumps(options, default=str)) == options  # the child gets them as JSON
     if len(data) >= apart_min_bytes and plain and _read_apart(data, filename, folder, options):
         try:
-            return load_posts(folder)
+            result = load_posts(folder)
+            after_write(folder, root)
+            return result
         except (OSError, ValueError, KeyError, TypeError) as exc:
             remove(folder, f"the table the child process stored cannot be read ({exc})")
     result = read_posts(data, filename=filename, **options)
@@ -152,6 +156,8 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
         save_posts(folder, result, {"filename": filename, **options})
     except OSError as exc:  # a full or read-only disk: the read itself succeeded
         logger.warning("could not store the post table of %s in %s: %s", filename, folder, exc)
+    else:
+        after_write(folder, root)
     return result
 
 

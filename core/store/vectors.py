@@ -37,6 +37,7 @@ import numpy as np
 
 from core.store.folder import PERSIST_MIN, atomic_dir, remove, store_root, texts_key
 from core.store.pages import drop_resident, sparse_zeros
+from core.store.usage import after_write, mark_used
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +324,7 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
             store = _open_folder(folder, n, dim, model)
             logger.info("post vectors: %d of %d distinct texts stored in %s", store.done_count,
                         store.n_distinct, folder)
+            mark_used(folder)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             remove(folder, f"the stored vectors cannot be read ({exc})")
     if store is None:
@@ -332,6 +334,7 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
             _create(folder, n, dim, inverse, empty, {"version": VERSION, "n": n, "n_distinct": len(unique),
                                                      "dim": dim, "model": model, "model_id": embedder.model_id})
             store = _open_folder(folder, n, dim, model)
+            after_write(folder, root)
         else:
             done = np.zeros(len(unique), dtype=bool)
             done[empty] = True
