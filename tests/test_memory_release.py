@@ -161,3 +161,38 @@ def test_closing_a_dataset_stops_its_first_stage_warm_up(monkeypatch, tmp_path):
     assert not thread.is_alive()
     assert sum(calls) < 6_000 and len(calls) <= 2  # stopped after the chunk under way (6 chunks in all)
     assert not threads  # forgotten: opening the dataset again starts a new warm-up
+
+
+def test_opening_other_corpora_never_evicts_a_store_whose_build_is_running(tmp_path):
+    """Finding: a large dataset's background build stopped (its store closed, stage "cancelled")
+    once two time windows of it had been reranked: each window is a corpus with its own vector
+    store, and the third store opened evicted the oldest open one, the build's."""
+    import threading
+
+    from core.store import vectors as store_vectors
+
+    emb = HashEmbedder()
+    texts = [f"post {i} about the flood in the valley" for i in range(400)]
+    gate, started = threading.Event(), threading.Event()
+
+    class Held(HashEmbedder):
+        def embed(self, batch, **kw):
+            started.set()
+            gate.wait(30)
+            return super().embed(batch, **kw)
+
+    build = DenseIndexBuild(Held(), texts, chunk=50, root=tmp_path)
+    assert started.wait(30)
+    for w in range(3):  # three time windows' corpora opened while the build runs
+        window = texts[w * 100 : w * 100 + 150]
+        open_post_vectors(emb, window, root=tmp_path)
+    assert not build._store.closed, "a store with a running build was evicted"
+    assert build._store in store_vectors._open.values(), list(store_vectors._open)
+    assert len(store_vectors._open) == store_vectors.MAX_OPEN  # the build's and the newest window's
+    gate.set()
+    assert build.join() and build.stage == "done"
+    # once the build is done its store is an ordinary one: two more corpora evict it
+    open_post_vectors(emb, texts[:120], root=tmp_path)
+    open_post_vectors(emb, texts[:130], root=tmp_path)
+    assert build._store.closed and len(store_vectors._open) == store_vectors.MAX_OPEN
+    store_vectors.release_post_vectors()

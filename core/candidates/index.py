@@ -214,14 +214,15 @@ class DenseIndexBuild:
                 self.stage = "cancelled"
                 return
             store = self._open()
-            self.stage = "embedding"
-            embed_in_chunks(store, self._embedder, self._texts, chunk=self._chunk,
-                            cancelled=lambda: self._cancel.is_set() or store.closed)
-            if not store.complete:
-                self.stage = "cancelled"
-                return
-            self.stage = "ann"
-            store.ann()
+            with store.pinned():  # other corpora opened meanwhile (time windows) do not evict it
+                self.stage = "embedding"
+                embed_in_chunks(store, self._embedder, self._texts, chunk=self._chunk,
+                                cancelled=lambda: self._cancel.is_set() or store.closed)
+                if not store.complete:
+                    self.stage = "cancelled"
+                    return
+                self.stage = "ann"
+                store.ann()
             self.stage = "done"
         except BaseException as exc:  # reported through .error; the page shows it
             logger.exception("building the dense index failed")

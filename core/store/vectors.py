@@ -24,6 +24,7 @@ cache of :mod:`core.embed.cache`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -42,7 +43,8 @@ from core.store.usage import after_write, mark_used
 logger = logging.getLogger(__name__)
 
 VERSION = 1
-#: Open stores kept per process (their memory maps and ANN indexes); older ones are released.
+#: Open stores kept per process (their memory maps and ANN indexes); older ones are released,
+#: except those a running build is filling (:meth:`PostVectors.pinned`).
 MAX_OPEN = 2
 _open: OrderedDict[str, PostVectors] = OrderedDict()
 _open_lock = threading.Lock()
@@ -78,6 +80,7 @@ class PostVectors:
         self.lock = threading.RLock()
         self._ann = None
         self.closed = False
+        self.pins = 0  # running builds filling this store: the registry never evicts it meanwhile
 
     # ------------------------------------------------------------------ state
 
@@ -219,6 +222,19 @@ class PostVectors:
         order = np.argsort(-hit_scores, kind="stable")
         return hit[order].astype(np.int64), hit_scores[order]
 
+    @contextlib.contextmanager
+    def pinned(self):
+        """Keep this store open in the registry while the block runs (a background build):
+        opening other corpora evicts the least recently used *unpinned* store instead. An
+        explicit :func:`release_post_vectors` still closes it (its dataset was closed)."""
+        with _open_lock:
+            self.pins += 1
+        try:
+            yield self
+        finally:
+            with _open_lock:
+                self.pins -= 1
+
     def close(self) -> None:
         """Drop the memory maps and the ANN index (the folder stays); a closed store
         embeds nothing more (:func:`open_post_vectors` opens it again)."""
@@ -345,8 +361,11 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
             _open[reg] = store
         store = _open[reg]
         _open.move_to_end(reg)
-        while len(_open) > MAX_OPEN:
-            _open.popitem(last=False)[1].close()
+        while len(_open) > MAX_OPEN:  # the least recently used store no build is filling
+            victim = next((r for r, s in _open.items() if not s.pins and r != reg), None)
+            if victim is None:
+                break
+            _open.pop(victim).close()
     return store
 
 
