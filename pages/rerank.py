@@ -77,11 +77,9 @@ if not instruction.strip():
         p.reseed = p.mode
         st.rerun()
 p.instruction = "" if instruction.strip() == mode.instruction.strip() else instruction.strip()
+p.edits.pop(p.mode, None)
 if p.instruction:
     p.edits[p.mode] = instruction
-else:
-    p.edits.pop(p.mode, None)
-if p.instruction:
     st.caption("Edited instruction: the ranking is stored under this text.")
     with st.expander("Save this instruction as a mode"):
         with st.form("rerank.save_mode", border=False):
