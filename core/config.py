@@ -7,6 +7,7 @@ here imports torch or Streamlit.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,15 +39,19 @@ def available_cpus() -> int:
 
 
 def _env_float(name: str, default: float) -> float:
+    """A positive, finite number from the environment (``default`` when unset or empty)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
         from core.errors import SieveError
 
-        raise SieveError(f"The environment variable {name} must be a number. Got {raw!r} instead.") from None
+        raise SieveError(f"The environment variable {name} must be a positive number. Got {raw!r} instead.")
+    return value
 
 
 def _env_int(name: str, default: int) -> int:

@@ -138,6 +138,29 @@ def bind(key: str, value: Any, *, index_of: Sequence | None = None,
     return {"key": key, "value": value}
 
 
+def number(container: Any, label: str, key: str, value: int, *, min_value: int, max_value: int,
+           **kwargs: Any) -> int:
+    """``container.number_input(label, ...)`` tied to ``value`` as :func:`bind` ties it; returns its int.
+
+    ``value``, and a value already in session state, are first clamped into
+    ``[min_value, max_value]``: Streamlit raises on a default outside the range, and a value may
+    come from outside the widget (``SIEVE_RERANK_BUDGET``, a remembered session file).
+
+    Args:
+        container: ``st`` or a column, form or other container.
+        **kwargs: other arguments of ``st.number_input`` (``step``, ``help``...).
+    """
+    def clamp(v: Any) -> int:
+        return int(min(max(int(v), min_value), max_value))
+
+    if key in st.session_state and st.session_state[key] is not None:
+        current = st.session_state[key]
+        if clamp(current) != current:
+            st.session_state[key] = clamp(current)
+    return int(container.number_input(label, min_value=min_value, max_value=max_value,
+                                      **bind(key, clamp(value)), **kwargs))
+
+
 def widget(key: str, default: Any = None) -> Any:
     """The value of widget ``key`` (``default`` when it has none yet)."""
     return st.session_state.get(key, default)

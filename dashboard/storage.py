@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pandas as pd
 
@@ -26,17 +27,18 @@ def cap_bytes() -> int:
 def folders() -> pd.DataFrame:
     """One row per store folder, most recently used first: ``kind`` (str), ``size_mb`` (float,
     disk taken), ``last_used`` (str, local time to the minute), ``in_use`` (bool: open in this
-    server, kept by every removal), ``folder`` (str, its name)."""
-    here = usage.open_here()
+    server or used in the last hour, kept by every removal), ``folder`` (str, its name)."""
+    here, now = usage.open_here(), time.time()
     rows = [{"kind": f.kind, "size_mb": round(f.bytes / 1e6, 1),
              "last_used": dt.datetime.fromtimestamp(f.last_used).strftime("%Y-%m-%d %H:%M"),
-             "in_use": f.path.resolve() in here, "folder": f.path.name}
+             "in_use": f.path.resolve() in here or now - f.last_used < usage.MIN_IDLE_S, "folder": f.path.name}
             for f in reversed(usage.stored_folders())]
     return pd.DataFrame(rows, columns=["kind", "size_mb", "last_used", "in_use", "folder"])
 
 
 def remove_unused() -> tuple[int, int]:
-    """Remove every store folder not open in this server, however recently used; returns
-    ``(folders removed, bytes freed)``. A removed folder is rebuilt when its dataset is opened again."""
-    removed = usage.prune(max_bytes=0, min_idle_s=0)
+    """Remove every store folder not in use (open in this server, or used in the last hour: a
+    session, a build or another process may hold it); returns ``(folders removed, bytes freed)``.
+    A removed folder is rebuilt when its dataset is opened again."""
+    removed = usage.prune(max_bytes=0)
     return len(removed), sum(f.bytes for f in removed)

@@ -40,9 +40,9 @@ if len(all_modes) > 4:
     st.caption(f"{len(all_modes)} modes exist; at most 4 are compared at once, so “Select all” keeps "
                "the first 4 of the list.")
 c1, c2 = st.columns(2)
-p.k = int(c1.number_input("k for overlap@k", min_value=1, max_value=1000, **state.bind("compare.k", p.k)))
-p.top_k = int(c2.number_input("Posts ranked per mode", min_value=2, max_value=10_000, step=10,
-                              **state.bind("compare.top_k", p.top_k)))
+p.k = state.number(c1, "k for overlap@k", "compare.k", p.k, min_value=1, max_value=1000)
+p.top_k = state.number(c2, "Posts ranked per mode", "compare.top_k", p.top_k, min_value=2, max_value=10_000,
+                       step=10)
 if info is not None:
     scorer_caption(info)
 

@@ -33,10 +33,10 @@ METHODS, COLOURS = ["hdbscan", "kmeans"], ["cluster", "relevance"]
 p.method = c1.radio("Clustering", METHODS, **state.bind("map.method", p.method, index_of=METHODS),
                     format_func={"hdbscan": "HDBSCAN (finds the number)", "kmeans": "k-means"}.get)
 if p.method == "kmeans":
-    p.k = int(c2.number_input("Clusters (k)", min_value=2, max_value=200, **state.bind("map.k", p.k)))
+    p.k = state.number(c2, "Clusters (k)", "map.k", p.k, min_value=2, max_value=200)
 else:
-    p.min_cluster_size = int(c2.number_input("Minimum cluster size (0 = automatic)", min_value=0,
-                                             max_value=10_000, **state.bind("map.mcs", p.min_cluster_size)))
+    p.min_cluster_size = state.number(c2, "Minimum cluster size (0 = automatic)", "map.mcs", p.min_cluster_size,
+                                      min_value=0, max_value=10_000)
 p.assign_noise = c3.toggle("Noise to nearest cluster", **state.bind("map.noise", p.assign_noise),
                            help="Give each unclustered (noise) post the nearest cluster.")
 p.color_by = c4.radio("Colour by", COLOURS, **state.bind("map.color", p.color_by, index_of=COLOURS),
@@ -144,8 +144,7 @@ rose_section(posts, labels, names.names, state.rankings()[last].to_run() if last
 st.subheader("Cluster, then rerank")
 rp = state.params(RerankParams)
 q = st.text_input("Query", **state.bind("map.query", rp.query))
-p.top_n = int(st.number_input("Best posts per cluster", min_value=1, max_value=50,
-                              **state.bind("map.top_n", p.top_n)))
+p.top_n = state.number(st, "Best posts per cluster", "map.top_n", p.top_n, min_value=1, max_value=50)
 if st.button("Rerank inside each cluster", disabled=not q.strip()):
     with error_boundary("reranking inside clusters"):
         mapping.rerank_within(q.strip(), posts, labels, top_n=p.top_n, names=names.names)

@@ -45,11 +45,10 @@ c1, c2, c3 = st.columns([2, 1, 1])
 p.mode = c1.selectbox("Mode", list(all_modes), format_func={m: mode.label for m, mode in all_modes.items()}.get,
                       **state.bind("rerank.mode", p.mode, index_of=all_modes))
 mode = all_modes[p.mode]
-p.top_k = int(c2.number_input("Top-k shown", min_value=1, max_value=10_000, step=10,
-                              **state.bind("rerank.top_k", p.top_k)))
-p.budget = int(c3.number_input("Candidates scored (budget)", min_value=1, max_value=100_000, step=50,
-                               **state.bind("rerank.budget", p.budget or s.rerank_budget),
-                               help="How many first-stage (BM25 + dense) candidates the reranker scores."))
+p.top_k = state.number(c2, "Top-k shown", "rerank.top_k", p.top_k, min_value=1, max_value=10_000, step=10)
+p.budget = state.number(c3, "Candidates scored (budget)", "rerank.budget", p.budget or s.rerank_budget,
+                        min_value=1, max_value=100_000, step=50,
+                        help="How many first-stage (BM25 + dense) candidates the reranker scores.")
 st.caption(escape_markdown(mode.description))
 if rerank.overridden_builtin(p.mode):
     c_w, c_b = st.columns([3, 1])

@@ -54,8 +54,8 @@ with st.form("settings"):
                          help="int8: the reranker's linear layers quantised (CPU only; about 1.6x fp32, scores "
                               "differ: see the README's measured bounds). Automatic: bf16 on CUDA, fp32 "
                               "elsewhere. Embedders use fp32/bf16 whatever is chosen here.")
-    budget = c3.number_input("Rerank budget (candidates scored)", min_value=1, max_value=100_000, step=50,
-                             **state.bind("settings.budget", int(s.rerank_budget)))
+    budget = state.number(c3, "Rerank budget (candidates scored)", "settings.budget", int(s.rerank_budget),
+                          min_value=1, max_value=100_000, step=50)
     data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)",
                              **state.bind("settings.data_dir", s.data_dir))
     annotator = st.text_input("Your name as annotator (written with every grade)",
@@ -116,7 +116,7 @@ render_model_download()
 st.subheader("Stored datasets")
 with error_boundary("reading the dataset store"):
     removed = None
-    if auth.role() == "admin" and st.button("Remove the stored datasets not open in this server",
+    if auth.role() == "admin" and st.button("Remove the stored datasets not in use",
                                             key="settings.store_remove", icon=":material/delete_sweep:"):
         removed = storage.remove_unused()
     stored = storage.folders()
@@ -125,12 +125,13 @@ with error_boundary("reading the dataset store"):
                f"(`SIEVE_STORE_MAX_GB`) in "
                f"{escape_markdown(storage.where())}: each opened dataset's post table, BM25 index and post "
                "vectors, so that opening it again takes seconds. Beyond the cap the least recently used "
-               "folders not in use are removed; a removed one is rebuilt when its dataset is opened again. "
-               "Grades are kept elsewhere (the label store) and never removed here.")
+               "folders not in use (open in this server, or used in the last hour) are removed; a removed "
+               "one is rebuilt when its dataset is opened again. Grades are kept elsewhere (the label "
+               "store) and never removed here.")
     if removed is not None:
         st.success(f"Removed {removed[0]} folder{'' if removed[0] == 1 else 's'} "
                    f"({storage.size_text(removed[1])}).", icon=":material/check:")
     if len(stored):
         st.dataframe(stored, hide_index=True, width="stretch",
                      column_config={"size_mb": st.column_config.NumberColumn("size (MB)", format="%.1f"),
-                                    "in_use": st.column_config.CheckboxColumn("open in this server")})
+                                    "in_use": st.column_config.CheckboxColumn("in use")})

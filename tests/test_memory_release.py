@@ -182,17 +182,42 @@ def test_opening_other_corpora_never_evicts_a_store_whose_build_is_running(tmp_p
             return super().embed(batch, **kw)
 
     build = DenseIndexBuild(Held(), texts, chunk=50, root=tmp_path)
-    assert started.wait(30)
-    for w in range(3):  # three time windows' corpora opened while the build runs
-        window = texts[w * 100 : w * 100 + 150]
-        open_post_vectors(emb, window, root=tmp_path)
-    assert not build._store.closed, "a store with a running build was evicted"
-    assert build._store in store_vectors._open.values(), list(store_vectors._open)
-    assert len(store_vectors._open) == store_vectors.MAX_OPEN  # the build's and the newest window's
-    gate.set()
+    try:
+        assert started.wait(30)
+        for w in range(3):  # three time windows' corpora opened while the build runs
+            window = texts[w * 100 : w * 100 + 150]
+            open_post_vectors(emb, window, root=tmp_path)
+        assert not build._store.closed, "a store with a running build was evicted"
+        assert build._store in store_vectors._open.values(), list(store_vectors._open)
+        assert len(store_vectors._open) == store_vectors.MAX_OPEN  # the build's and the newest window's
+    finally:
+        gate.set()
     assert build.join() and build.stage == "done"
     # once the build is done its store is an ordinary one: two more corpora evict it
     open_post_vectors(emb, texts[:120], root=tmp_path)
     open_post_vectors(emb, texts[:130], root=tmp_path)
     assert build._store.closed and len(store_vectors._open) == store_vectors.MAX_OPEN
     store_vectors.release_post_vectors()
+
+
+def test_embedding_every_post_of_a_dataset_closed_meanwhile_raises_instead_of_zero_vectors(tmp_path):
+    """Finding (review): the Map page's vectors came from a store closed midway (its dataset
+    replaced): every row not embedded yet was a zero vector, and the page cached them."""
+    import pytest
+
+    from core.candidates.index import embed_all_posts
+    from core.errors import Cancelled
+    from core.store.vectors import release_post_vectors
+
+    texts = [f"post {i} about the storm" for i in range(300)]
+
+    class Closing(HashEmbedder):
+        def embed(self, batch, **kw):
+            release_post_vectors()  # the analyst loads another dataset while this runs
+            return super().embed(batch, **kw)
+
+    with pytest.raises(Cancelled):
+        embed_all_posts(Closing(), texts, root=tmp_path)
+    got = embed_all_posts(HashEmbedder(), texts, root=tmp_path)  # opened again: completes
+    assert got.shape == (300, HashEmbedder().dim) and np.all(np.abs(got).sum(axis=1) > 0)
+    release_post_vectors()

@@ -88,9 +88,12 @@ def test_a_new_vector_store_prunes_an_idle_one_but_never_an_open_one(tmp_path, m
 def test_a_bad_cap_in_the_environment_is_a_clear_error(monkeypatch):
     from core.errors import SieveError
 
-    monkeypatch.setenv("SIEVE_STORE_MAX_GB", "twenty")
-    with pytest.raises(SieveError, match="SIEVE_STORE_MAX_GB must be a number"):
-        usage.max_bytes_setting()
+    for bad in ("twenty", "0", "-5", "nan", "inf"):
+        monkeypatch.setenv("SIEVE_STORE_MAX_GB", bad)
+        with pytest.raises(SieveError, match="SIEVE_STORE_MAX_GB must be a positive number"):
+            usage.max_bytes_setting()
+    monkeypatch.setenv("SIEVE_STORE_MAX_GB", "0.5")
+    assert usage.max_bytes_setting() == 500_000_000
 
 
 def test_the_settings_page_lists_the_store_and_removes_only_what_is_not_open(sample):  # noqa: F811
@@ -99,22 +102,26 @@ def test_the_settings_page_lists_the_store_and_removes_only_what_is_not_open(sam
 
     root = store_root()
     idle = _folder(root, "bm25-0123456789abcdef", 32_000, 2 * HOUR)
+    recent = _folder(root, "fedcba9876543210fedcba98", 32_000, 60)  # a post table used a minute ago
     emb = FakeEmbedder()
     texts = [f"post {i}" for i in range(500)]
     open_store = open_post_vectors(emb, texts, root=root)  # open in this (the server's) process
     try:
         at = start("settings.py")
         ok(at)
-        assert any("2 folders" in c.value and "SIEVE_STORE_MAX_GB" in c.value for c in at.caption)
+        assert any("3 folders" in c.value and "SIEVE_STORE_MAX_GB" in c.value for c in at.caption)
         table = at.dataframe[-1].value
-        assert set(table["kind"]) == {"BM25 index", "post vectors"}
-        assert dict(zip(table["folder"], table["in_use"])) == {idle.name: False, open_store.folder.name: True}
+        assert set(table["kind"]) == {"BM25 index", "post vectors", "post table"}
+        assert dict(zip(table["folder"], table["in_use"])) == {
+            idle.name: False, recent.name: True, open_store.folder.name: True}
+        when = time.time() - 2 * HOUR
+        os.utime(open_store.folder, (when, when))  # open, though not touched for two hours
 
-        button(at, "Remove the stored datasets not open in this server").click().run()
+        button(at, "Remove the stored datasets not in use").click().run()
         ok(at)
         assert any("Removed 1 folder (" in s.value for s in at.success)
-        assert not idle.exists() and open_store.folder.exists()
-        assert list(at.dataframe[-1].value["folder"]) == [open_store.folder.name]
+        assert not idle.exists() and recent.exists() and open_store.folder.exists()
+        assert set(at.dataframe[-1].value["folder"]) == {recent.name, open_store.folder.name}
     finally:
         release_post_vectors()
 

@@ -68,8 +68,9 @@ def test_the_compare_boxes_fall_back_to_the_analysts_values(sample):  # noqa: F8
     assert not at.exception, [e.value for e in at.exception]
     modes = at.multiselect(key="compare.modes")
     assert modes.value == ["relevance", "novelty"]
-    for key, want in {"compare.modes": _shown(modes), "compare.k": 7, "compare.top_k": 30}.items():
-        widget = modes if key == "compare.modes" else at.number_input(key=key)
+    assert _fall_back(modes) == _shown(modes), "the modes would come back as others"
+    for key, want in {"compare.k": 7, "compare.top_k": 30}.items():
+        widget = at.number_input(key=key)
         assert _shown(widget) == want, key
         assert _fall_back(widget) == want, key
 
@@ -91,3 +92,16 @@ def test_every_bound_widget_falls_back_to_the_value_it_shows(sample, page):  # n
                 f"{page}: {key} shows {_shown(widget)!r}, falls back to {_fall_back(widget)!r}"
             checked += 1
     assert checked, f"no bound widget found on {page}"
+
+
+@pytest.mark.parametrize(("env", "shown"), [("200000", 100_000), ("0", 1)])
+def test_a_budget_outside_the_boxes_range_is_shown_clamped_not_a_crash(sample, monkeypatch, env, shown):  # noqa: F811
+    """Finding (review): with the parameter as the widget's default, Streamlit raises on a value
+    outside [min_value, max_value]; SIEVE_RERANK_BUDGET comes from outside the widget."""
+    monkeypatch.setenv("SIEVE_RERANK_BUDGET", env)
+    at = start("settings.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key="settings.budget").value == shown
+    at.switch_page("../pages/rerank.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert 1 <= at.number_input(key="rerank.budget").value <= 100_000

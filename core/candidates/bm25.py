@@ -317,7 +317,7 @@ def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
         index = _load_saved(folder, len(texts))
         if index is not None:
             logger.info("BM25 index of %d posts built by a child process in %s", len(texts), folder)
-            usage.after_write(folder, root)
+            usage.after_write(folder)
             return index
     index = BM25Index(texts)
     try:
@@ -325,7 +325,7 @@ def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
     except OSError as exc:  # a full or read-only disk: the index in memory still works
         logger.warning("could not save the BM25 index in %s: %s", folder, exc)
     else:
-        usage.after_write(folder, root)
+        usage.after_write(folder)
     return index
 
 
@@ -338,9 +338,15 @@ def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) ->
     from there when the same texts come again (a reopened dataset, a new process)."""
     key = texts_key(texts)
     with _INDEX_LOCK:
-        if key in _INDEX_CACHE:
+        hit = _INDEX_CACHE.get(key)
+        if hit is not None:
             _INDEX_CACHE.move_to_end(key)
-            return _INDEX_CACHE[key]
+    if hit is not None:
+        if len(texts) >= PERSIST_MIN:  # in use: the store's cap never removes its folder meanwhile
+            from core.store.folder import store_root
+
+            usage.mark_used(store_root(root) / f"bm25-{key}")
+        return hit
     index = _load_or_build(texts, key, root)
     with _INDEX_LOCK:
         _INDEX_CACHE[key] = index

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from core.candidates.bm25 import cached_index, texts_key
+from core.errors import Cancelled
 from core.store.pages import sparse_zeros
 from core.store.vectors import open_post_vectors
 
@@ -138,23 +139,26 @@ def pool_embeddings(
     order = np.argsort(-bm25, kind="stable")[:size]
     want = pool_idx[order]
     want = want[~have[want]]
-    store = open_post_vectors(embedder, texts, key=texts_key(texts), root=root)
-    n_new = store.embed_posts(embedder, want, texts) if len(want) else 0
-    rows = np.union1d(want, np.flatnonzero(have & store.post_done()))
-    stored = store.post_done() & ok
-    stored[rows] = False
-    if stored.any():  # stored posts beyond this pool: add the query's nearest ones
-        from core.candidates import embed_query
+    store = open_post_vectors(embedder, texts, key=texts_key(texts), root=root, pin=True)
+    try:
+        n_new = store.embed_posts(embedder, want, texts) if len(want) else 0
+        rows = np.union1d(want, np.flatnonzero(have & store.post_done()))
+        stored = store.post_done() & ok
+        stored[rows] = False
+        if stored.any():  # stored posts beyond this pool: add the query's nearest ones
+            from core.candidates import embed_query
 
-        near, _ = store.search(embed_query(embedder, query), size)
-        rows = np.union1d(rows, near[ok[near]])
-    # a copy of ``known`` that writes only its embedded rows (the rest stay untouched zero pages)
-    vectors = (take_rows(known, held=have) if known is not None and known.shape[1] == store.dim
-               else sparse_zeros(n, store.dim))
-    if len(rows):
-        vectors[rows] = store.vectors(rows)
-    # every stored post took part: the query's nearest of them were searched for among all
-    n_embedded = int((embedded_mask(vectors, n) | store.post_done())[pool_idx].sum())
+            near, _ = store.search(embed_query(embedder, query), size)
+            rows = np.union1d(rows, near[ok[near]])
+        # a copy of ``known`` that writes only its embedded rows (the rest stay untouched zero pages)
+        vectors = (take_rows(known, held=have) if known is not None and known.shape[1] == store.dim
+                   else sparse_zeros(n, store.dim))
+        if len(rows):
+            vectors[rows] = store.vectors(rows)
+        # every stored post took part: the query's nearest of them were searched for among all
+        n_embedded = int((embedded_mask(vectors, n) | store.post_done())[pool_idx].sum())
+    finally:
+        store.unpin()
     logger.info("dense pool: %d new, %d of %d scorable posts embedded, %d of %d distinct texts stored",
                 n_new, n_embedded, len(pool_idx), store.done_count, store.n_distinct)
     return vectors, n_embedded, n_new
@@ -200,10 +204,14 @@ class DenseIndexBuild:
         if start:
             self._thread.start()
 
-    def _open(self):
-        if self._store is None or self._store.closed:
-            self._store = open_post_vectors(self._embedder, self._texts, root=self._root)
-            self._empty = sum(1 for i in self._store.first if not str(self._texts[int(i)] or "").strip())
+    def _open(self, *, pin: bool = False):
+        """The build's store, opened again when it was closed; ``pin``: pinned for the caller
+        (:meth:`core.store.vectors.PostVectors.unpin` after)."""
+        store = self._store
+        if store is not None and not store.closed and (not pin or store.pin()):
+            return store
+        self._store = open_post_vectors(self._embedder, self._texts, root=self._root, pin=pin)
+        self._empty = sum(1 for i in self._store.first if not str(self._texts[int(i)] or "").strip())
         return self._store
 
     def _run(self) -> None:
@@ -213,8 +221,8 @@ class DenseIndexBuild:
             if self._cancel.is_set():
                 self.stage = "cancelled"
                 return
-            store = self._open()
-            with store.pinned():  # other corpora opened meanwhile (time windows) do not evict it
+            store = self._open(pin=True)  # other corpora opened meanwhile (time windows) do not evict it
+            try:
                 self.stage = "embedding"
                 embed_in_chunks(store, self._embedder, self._texts, chunk=self._chunk,
                                 cancelled=lambda: self._cancel.is_set() or store.closed)
@@ -223,6 +231,8 @@ class DenseIndexBuild:
                     return
                 self.stage = "ann"
                 store.ann()
+            finally:
+                store.unpin()
             self.stage = "done"
         except BaseException as exc:  # reported through .error; the page shows it
             logger.exception("building the dense index failed")
@@ -290,6 +300,10 @@ def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, 
 
     ``cancelled()``, when given, is polled between chunks of the post vectors; once it
     returns True the call stops (what is embedded stays stored) and returns None.
+
+    Raises:
+        core.errors.Cancelled: the store was closed meanwhile (its dataset was closed:
+            :func:`release_memory`), so the vectors are not all there.
     """
     if task and getattr(embedder, "uses_task", True):
         from core.embed import embed_texts
@@ -297,11 +311,16 @@ def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, 
         return embed_texts(embedder, list(texts), task=task, cache_dir=cache_dir, progress=progress)
     from core.store.vectors import embed_in_chunks
 
-    store = open_post_vectors(embedder, texts, root=root, persist=True)
-    embed_in_chunks(store, embedder, texts, progress=progress, cancelled=cancelled or (lambda: False))
-    if cancelled is not None and not store.complete:
-        return None
-    return store.vectors()
+    store = open_post_vectors(embedder, texts, root=root, persist=True, pin=True)
+    try:
+        embed_in_chunks(store, embedder, texts, progress=progress, cancelled=cancelled or (lambda: False))
+        if cancelled is not None and not store.complete:
+            return None
+        if store.closed:  # its dataset was closed meanwhile (release_memory): no vectors to hand out
+            raise Cancelled("The dataset was closed while its posts were embedded.")
+        return store.vectors()
+    finally:
+        store.unpin()
 
 
 _release_hooks: list[Callable[[], None]] = []

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from core.store.folder import atomic_file, remove
+from core.store.usage import after_write
 
 logger = logging.getLogger(__name__)
 
@@ -193,12 +194,14 @@ def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray, *,
         index = _load_saved(folder, len(rows))
         if index is None and apart and _build_apart(folder):
             index = _load_saved(folder, len(rows))
+            after_write(folder)  # a new file: the store's cap is checked again
         if index is not None:
             logger.info("ANN index of %d vectors opened from %s", len(rows), folder)
             return AnnIndex(index, vectors, read_rows)
     index = build(vectors, rows)
     logger.info("ANN index built over %d vectors", len(rows))
     if folder is not None and _save(folder, index, len(rows)):
+        after_write(folder)
         view = _load_saved(folder, len(rows))
         if view is not None:  # the built graph is freed: searches read the saved file's pages
             index = view

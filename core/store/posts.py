@@ -147,7 +147,7 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
     if len(data) >= apart_min_bytes and plain and _read_apart(data, filename, folder, options):
         try:
             result = load_posts(folder)
-            after_write(folder, root)
+            after_write(folder)
             return result
         except (OSError, ValueError, KeyError, TypeError) as exc:
             remove(folder, f"the table the child process stored cannot be read ({exc})")
@@ -157,7 +157,7 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
     except OSError as exc:  # a full or read-only disk: the read itself succeeded
         logger.warning("could not store the post table of %s in %s: %s", filename, folder, exc)
     else:
-        after_write(folder, root)
+        after_write(folder)
     return result
 
 

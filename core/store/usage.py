@@ -6,8 +6,9 @@ of a large dataset is a corpus of its own (its own BM25 index and vectors). A mi
 posts take about 3 GB (2 GB of them the vectors), and nothing removed them: the data
 folder grew with every export and every window an analyst ever opened.
 
-So each folder's last use is its modification time (:func:`mark_used`, set whenever a
-folder is opened or written), and after a new folder is written :func:`prune` removes
+So each folder's last use is its modification time (:func:`mark_used`: set when a folder
+is opened or written, and while it is used: each query's search and each chunk a build
+embeds), and after a new folder is written :func:`prune` removes
 the least recently used folders until the store fits ``Settings.store_max_gb`` (env
 ``SIEVE_STORE_MAX_GB``, default :data:`core.config.DEFAULT_STORE_MAX_GB`). A folder open
 in this process (:func:`open_here`) or used in the last :data:`MIN_IDLE_S` seconds (another process, such
@@ -69,14 +70,17 @@ def mark_used(folder: str | Path) -> None:
 
 
 def disk_bytes(folder: str | Path) -> int:
-    """Bytes of disk the files under ``folder`` take (``st_blocks`` x 512; 0 when it is gone)."""
+    """Bytes of disk the files under ``folder`` take (``st_blocks`` x 512, so a sparse file counts
+    the blocks written; the files' lengths where there are no blocks, as on Windows; 0 when it is gone)."""
     total = 0
     for dirpath, _, files in os.walk(folder):
         for name in files:
             try:
-                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+                st = os.lstat(os.path.join(dirpath, name))
             except OSError:  # removed meanwhile
                 continue
+            blocks = getattr(st, "st_blocks", None)  # absent on Windows: the file's length there
+            total += st.st_size if blocks is None else blocks * 512
     return total
 
 
@@ -136,7 +140,7 @@ def prune(root: str | Path | None = None, *, max_bytes: int | None = None, keep:
 
     Args:
         root: the folder of dataset folders (default :func:`core.store.folder.store_root`).
-        max_bytes: the cap (default :func:`max_bytes_setting`); 0 removes every folder that may go.
+        max_bytes: the cap (default :func:`max_bytes_setting`); 0 removes every folder not in use.
         keep: folders never removed (default :func:`open_here`).
         min_idle_s: folders used more recently than this many seconds are kept too.
         now: the current time (seconds since the epoch; default the clock), for tests.
@@ -162,11 +166,12 @@ def prune(root: str | Path | None = None, *, max_bytes: int | None = None, keep:
     return removed
 
 
-def after_write(folder: str | Path, root: str | Path | None = None) -> None:
-    """Call once a new store folder is written: marks it used and prunes the store to its cap
-    (never raises: a failure is logged, the new folder is kept)."""
+def after_write(folder: str | Path) -> None:
+    """Call once a store folder was written (a new folder, or a large file added: the ANN index):
+    marks it used and prunes the store it belongs to (its parent folder) to the cap (never raises:
+    a failure is logged, the folder is kept)."""
     mark_used(folder)
     try:
-        prune(root)
+        prune(Path(folder).parent)
     except Exception:  # pruning is housekeeping: it must never fail the read or build it follows
         logger.exception("pruning the dataset store failed")

@@ -24,7 +24,6 @@ cache of :mod:`core.embed.cache`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -44,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 VERSION = 1
 #: Open stores kept per process (their memory maps and ANN indexes); older ones are released,
-#: except those a running build is filling (:meth:`PostVectors.pinned`).
+#: except those pinned by a caller still using them (``open_post_vectors(pin=True)``).
 MAX_OPEN = 2
 _open: OrderedDict[str, PostVectors] = OrderedDict()
 _open_lock = threading.Lock()
@@ -80,7 +79,7 @@ class PostVectors:
         self.lock = threading.RLock()
         self._ann = None
         self.closed = False
-        self.pins = 0  # running builds filling this store: the registry never evicts it meanwhile
+        self.pins = 0  # callers still filling or reading it: the registry does not evict it meanwhile
 
     # ------------------------------------------------------------------ state
 
@@ -126,6 +125,8 @@ class PostVectors:
             if isinstance(self._done, np.memmap):
                 self._done.flush()
             self._ann = None if not self.complete else self._ann
+        if self.folder is not None:
+            mark_used(self.folder)  # in use: the store's cap never removes it meanwhile
         return len(rows)
 
     def embed_posts(self, embedder, positions: Sequence[int], texts: Sequence[str]) -> int:
@@ -206,6 +207,8 @@ class PostVectors:
             distinct text found), best first, and float32 cosines.
         """
         q = np.asarray(query_vec, dtype=np.float32).reshape(-1)
+        if self.folder is not None:
+            mark_used(self.folder)
         index = self.ann()
         if index is not None:
             rows, scores = index.search(q, k)
@@ -222,18 +225,19 @@ class PostVectors:
         order = np.argsort(-hit_scores, kind="stable")
         return hit[order].astype(np.int64), hit_scores[order]
 
-    @contextlib.contextmanager
-    def pinned(self):
-        """Keep this store open in the registry while the block runs (a background build):
-        opening other corpora evicts the least recently used *unpinned* store instead. An
-        explicit :func:`release_post_vectors` still closes it (its dataset was closed)."""
+    def pin(self) -> bool:
+        """Pin this store as ``open_post_vectors(..., pin=True)`` does; False (not pinned) when
+        it is closed already."""
         with _open_lock:
+            if self.closed:
+                return False
             self.pins += 1
-        try:
-            yield self
-        finally:
-            with _open_lock:
-                self.pins -= 1
+            return True
+
+    def unpin(self) -> None:
+        """Undo one ``open_post_vectors(..., pin=True)``."""
+        with _open_lock:
+            self.pins = max(0, self.pins - 1)
 
     def close(self) -> None:
         """Drop the memory maps and the ANN index (the folder stays); a closed store
@@ -304,7 +308,7 @@ def _forget_damaged_rows(folder: Path, vecs: np.ndarray, done: np.ndarray, block
 
 
 def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None, root=None,
-                      persist: bool | None = None) -> PostVectors:
+                      persist: bool | None = None, pin: bool = False) -> PostVectors:
     """The store of ``texts``' vectors for ``embedder``: opened from its folder when one
     exists (nothing is embedded), created empty otherwise.
 
@@ -315,6 +319,10 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
         root: the folder of dataset folders (default :func:`core.store.folder.store_root`).
         persist: store on disk (default: when there are at least
             ``core.store.folder.PERSIST_MIN`` texts or ``root`` is given).
+        pin: keep the store open in the registry until the caller's :meth:`PostVectors.unpin`
+            (for a caller that fills or reads it over time: a build, a query's pool): opening
+            other corpora meanwhile (time windows are corpora) evicts the least recently used
+            unpinned store instead. :func:`release_post_vectors` still closes a pinned store.
 
     Returns:
         A :class:`PostVectors`; a stored one is shared by every caller in this
@@ -333,14 +341,15 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
     with _open_lock:
         if folder is not None and reg in _open and not _open[reg].closed:
             _open.move_to_end(reg)
+            _open[reg].pins += int(pin)
             return _open[reg]
     store = None
     if folder is not None and folder.is_dir():
         try:
+            mark_used(folder)  # first: the cap's pruning must not take it while it is opened
             store = _open_folder(folder, n, dim, model)
             logger.info("post vectors: %d of %d distinct texts stored in %s", store.done_count,
                         store.n_distinct, folder)
-            mark_used(folder)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             remove(folder, f"the stored vectors cannot be read ({exc})")
     if store is None:
@@ -350,7 +359,7 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
             _create(folder, n, dim, inverse, empty, {"version": VERSION, "n": n, "n_distinct": len(unique),
                                                      "dim": dim, "model": model, "model_id": embedder.model_id})
             store = _open_folder(folder, n, dim, model)
-            after_write(folder, root)
+            after_write(folder)
         else:
             done = np.zeros(len(unique), dtype=bool)
             done[empty] = True
@@ -360,6 +369,7 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
         if reg not in _open or _open[reg].closed:
             _open[reg] = store
         store = _open[reg]
+        store.pins += int(pin)
         _open.move_to_end(reg)
         while len(_open) > MAX_OPEN:  # the least recently used store no build is filling
             victim = next((r for r, s in _open.items() if not s.pins and r != reg), None)
