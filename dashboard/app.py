@@ -11,12 +11,17 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import auth, data, remember, state
-from dashboard.errors import error_boundary
+from dashboard.errors import SieveError, error_boundary
 from dashboard.state import SessionFlags
 from dashboard.widgets import PAGES_DIR, EndPage, escape_markdown, model_badge
 
 st.set_page_config(page_title="Sieve", page_icon=":material/filter_alt:", layout="wide")
 
+try:  # a bad SIEVE_* variable: one plain message, not a traceback on every page
+    state.check_environment()
+except SieveError as exc:
+    st.error(f"Sieve cannot start: {exc} Fix the variable and restart the server.", icon=":material/error:")
+    st.stop()
 auth.gate()  # team mode: only the sign-in page until someone signs in
 # Each page with the permission it needs (core.security.PERMISSIONS); a page checks it again itself.
 PAGES = [

@@ -24,6 +24,10 @@ SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 # --------------------------------------------------------------------------- parameters
 
 
+#: Largest rerank budget the boxes accept; ``SIEVE_RERANK_BUDGET`` is clamped into [1, this].
+MAX_RERANK_BUDGET = 100_000
+
+
 @dataclass
 class AppSettings:
     """Settings page parameters (defaults from ``core.config.Settings``).
@@ -53,7 +57,8 @@ class AppSettings:
         """Defaults read from the ``SIEVE_*`` environment variables."""
         s = get_settings()
         return cls(reranker=s.reranker, embedder=s.embedder, device=s.device or "",
-                   dtype=s.dtype or "", rerank_budget=s.rerank_budget, data_dir=str(s.data_dir))
+                   dtype=s.dtype or "", data_dir=str(s.data_dir),
+                   rerank_budget=min(max(int(s.rerank_budget), 1), MAX_RERANK_BUDGET))
 
     def core_settings(self):
         """These settings as a :class:`core.config.Settings` (data folder applied)."""
@@ -103,7 +108,7 @@ class RerankParams:
         mode: instruction mode name.
         instruction: the instruction text to use ("" = the mode's own).
         top_k: posts kept in the result (>= 1).
-        budget: first-stage candidates scored (>= 1).
+        budget: first-stage candidates scored (>= 1; 0 until the page is drawn: the Settings budget).
         text_filter: show only rows whose text contains this (case-insensitive).
         min_score: show only rows with score >= this, in [0, 1].
         moved_only: show only posts whose rank changed.
@@ -117,7 +122,7 @@ class RerankParams:
     mode: str = "relevance"
     instruction: str = ""
     top_k: int = 50
-    budget: int = DEFAULT_RERANK_BUDGET
+    budget: int = 0
     text_filter: str = ""
     min_score: float = 0.0
     moved_only: bool = False

@@ -39,6 +39,7 @@ from dashboard.params import (  # noqa: F401 (their home is dashboard.params; im
     CompareParams,
     DataParams,
     EvaluateParams,
+    MAX_RERANK_BUDGET,
     GradeParams,
     MapParams,
     QueueParams,
@@ -84,6 +85,17 @@ def params(cls: type[T]) -> T:
 def set_params(value: Any) -> None:
     """Replace the session's parameter dataclass of ``type(value)`` with ``value``."""
     st.session_state[f"sieve.params.{type(value).__name__}"] = value
+
+
+def check_environment() -> None:
+    """Read every ``SIEVE_*`` setting once (``core.config.get_settings``).
+
+    Raises:
+        core.errors.SieveError: a variable holds a value Sieve cannot use (its message names it).
+    """
+    from core.config import get_settings
+
+    get_settings()
 
 
 def settings() -> AppSettings:

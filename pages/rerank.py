@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import auth, export, grading, live, remember, rerank, resources, state
 from dashboard.errors import error_boundary
-from dashboard.state import RankingRequest, RerankParams
+from dashboard.state import MAX_RERANK_BUDGET, RankingRequest, RerankParams
 from dashboard.timecharts import ranking_timeline
 from dashboard.timefilter import time_filter, window_key
 from dashboard.widgets import (
@@ -47,7 +47,7 @@ p.mode = c1.selectbox("Mode", list(all_modes), format_func={m: mode.label for m,
 mode = all_modes[p.mode]
 p.top_k = state.number(c2, "Top-k shown", "rerank.top_k", p.top_k, min_value=1, max_value=10_000, step=10)
 p.budget = state.number(c3, "Candidates scored (budget)", "rerank.budget", p.budget or s.rerank_budget,
-                        min_value=1, max_value=100_000, step=50,
+                        min_value=1, max_value=MAX_RERANK_BUDGET, step=50,
                         help="How many first-stage (BM25 + dense) candidates the reranker scores.")
 st.caption(escape_markdown(mode.description))
 if rerank.overridden_builtin(p.mode):

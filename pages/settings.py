@@ -11,7 +11,7 @@ from dashboard import auth, remember, resources, state, storage
 from dashboard.errors import SieveError, error_boundary
 from dashboard.model_download import render_model_download
 from dashboard.resources import EMBEDDED, QWEN3_RERANKERS
-from dashboard.state import RerankParams
+from dashboard.state import MAX_RERANK_BUDGET, RerankParams
 from dashboard import timefilter  # noqa: I001 - kept apart for easy merges
 from dashboard.widgets import escape_markdown
 
@@ -55,7 +55,7 @@ with st.form("settings"):
                               "differ: see the README's measured bounds). Automatic: bf16 on CUDA, fp32 "
                               "elsewhere. Embedders use fp32/bf16 whatever is chosen here.")
     budget = state.number(c3, "Rerank budget (candidates scored)", "settings.budget", int(s.rerank_budget),
-                          min_value=1, max_value=100_000, step=50)
+                          min_value=1, max_value=MAX_RERANK_BUDGET, step=50)
     data_dir = st.text_input("Data folder (label store, remembered session, kept uploads)",
                              **state.bind("settings.data_dir", s.data_dir))
     annotator = st.text_input("Your name as annotator (written with every grade)",
@@ -120,9 +120,10 @@ with error_boundary("reading the dataset store"):
                                             key="settings.store_remove", icon=":material/delete_sweep:"):
         removed = storage.remove_unused()
     stored = storage.folders()
-    total_gb, cap_gb = stored["size_mb"].sum() / 1e3, storage.cap_bytes() / 1e9
-    st.caption(f"{len(stored)} folder{'' if len(stored) == 1 else 's'}, {total_gb:,.2f} GB of {cap_gb:,.1f} GB "
-               f"(`SIEVE_STORE_MAX_GB`) in "
+    total, cap = int(stored["size_mb"].sum() * 1e6), storage.cap_bytes()
+    over = " (over the cap: only folders in use are left)" if total > cap else ""
+    st.caption(f"{len(stored)} folder{'' if len(stored) == 1 else 's'}, {storage.size_text(total)} of "
+               f"{storage.size_text(cap)}{over} (`SIEVE_STORE_MAX_GB`) in "
                f"{escape_markdown(storage.where())}: each opened dataset's post table, BM25 index and post "
                "vectors, so that opening it again takes seconds. Beyond the cap the least recently used "
                "folders not in use (open in this server, or used in the last hour) are removed; a removed "

@@ -104,4 +104,18 @@ def test_a_budget_outside_the_boxes_range_is_shown_clamped_not_a_crash(sample, m
     assert at.number_input(key="settings.budget").value == shown
     at.switch_page("../pages/rerank.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert 1 <= at.number_input(key="rerank.budget").value <= 100_000
+    assert at.number_input(key="rerank.budget").value == shown  # the Rerank page starts from the setting
+    at.switch_page("../pages/compare.py").run()  # Compare ranks with the setting: clamped there too
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["sieve.params.AppSettings"].rerank_budget == shown
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1"])
+def test_a_bad_store_cap_in_the_environment_is_one_plain_message(sample, monkeypatch, bad):  # noqa: F811
+    """Finding (newcomer): SIEVE_STORE_MAX_GB=abc showed a traceback on every page."""
+    monkeypatch.setenv("SIEVE_STORE_MAX_GB", bad)
+    at = start()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [
+        f"Sieve cannot start: The environment variable SIEVE_STORE_MAX_GB must be a positive number. "
+        f"Got {bad!r} instead. Fix the variable and restart the server."]
