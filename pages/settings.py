@@ -135,4 +135,5 @@ with error_boundary("reading the dataset store"):
     if len(stored):
         st.dataframe(stored, hide_index=True, width="stretch",
                      column_config={"size_mb": st.column_config.NumberColumn("size (MB)", format="%.1f"),
+                                    "last_used": st.column_config.TextColumn("last used"),
                                     "in_use": st.column_config.CheckboxColumn("in use")})
