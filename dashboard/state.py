@@ -33,13 +33,13 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from dashboard.params import (  # noqa: F401 (their home is dashboard.params; imported from here too)
+    MAX_RERANK_BUDGET,
     SAMPLE_DIR,
     SAMPLES,
     AppSettings,
     CompareParams,
     DataParams,
     EvaluateParams,
-    MAX_RERANK_BUDGET,
     GradeParams,
     MapParams,
     QueueParams,
@@ -118,7 +118,7 @@ def bind(key: str, value: Any, *, index_of: Sequence | None = None,
          default_of: Sequence | None = None) -> dict[str, Any]:
     """Keyword arguments that tie widget ``key`` to the stored parameter ``value``.
 
-    ``st.number_input("Budget", min_value=1, **bind("rerank.budget", p.budget))``:
+    ``st.text_input("Query", **bind("rerank.query", p.query))`` (number boxes: :func:`number`):
 
     * ``key`` is seeded with ``value`` (:func:`seed`), so the widget shows the stored
       parameter after a page switch (Streamlit drops the state of widgets that were
