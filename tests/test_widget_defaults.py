@@ -117,5 +117,5 @@ def test_a_bad_store_cap_in_the_environment_is_one_plain_message(sample, monkeyp
     at = start()
     assert not at.exception, [e.value for e in at.exception]
     assert [e.value for e in at.error] == [
-        f"Sieve cannot start: The environment variable SIEVE_STORE_MAX_GB must be a positive number. "
-        f"Got {bad!r} instead. Fix the variable and restart the server."]
+        (f"Sieve cannot start: The environment variable SIEVE_STORE_MAX_GB must be a positive number. "
+         f"Got {bad!r} instead. Fix the variable and restart the server.")]
