@@ -31,7 +31,7 @@ def folders() -> pd.DataFrame:
     here, now = usage.open_here(), time.time()
     rows = [{"kind": f.kind, "size_mb": round(f.bytes / 1e6, 1),
              "last_used": dt.datetime.fromtimestamp(f.last_used).strftime("%Y-%m-%d %H:%M"),
-             "in_use": f.path.resolve() in here or now - f.last_used < usage.MIN_IDLE_S, "folder": f.path.name}
+             "in_use": usage.in_use(f, here, now), "folder": f.path.name}
             for f in reversed(usage.stored_folders())]
     return pd.DataFrame(rows, columns=["kind", "size_mb", "last_used", "in_use", "folder"])
 

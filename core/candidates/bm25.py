@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from core.store import usage
-from core.store.folder import PERSIST_MIN, texts_key
+from core.store.folder import PERSIST_MIN, store_root, texts_key
 from core.text.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
@@ -302,12 +302,15 @@ def _load_saved(folder: Path, n_docs: int) -> BM25Index | None:
     return None
 
 
-def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
-    from core.store.folder import store_root
+def _folder(key: str, root=None) -> Path:
+    """The saved folder of the index of the corpus with texts key ``key``."""
+    return store_root(root) / f"bm25-{key}"
 
+
+def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
     if len(texts) < PERSIST_MIN or os.environ.get("SIEVE_NO_INDEX_STORE"):
         return BM25Index(texts)
-    folder = store_root(root) / f"bm25-{key}"
+    folder = _folder(key, root)
     index = _load_saved(folder, len(texts))
     if index is not None:
         logger.info("BM25 index of %d posts loaded from %s", len(texts), folder)
@@ -343,9 +346,7 @@ def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) ->
             _INDEX_CACHE.move_to_end(key)
     if hit is not None:
         if len(texts) >= PERSIST_MIN:  # in use: the store's cap never removes its folder meanwhile
-            from core.store.folder import store_root
-
-            usage.mark_used(store_root(root) / f"bm25-{key}")
+            usage.mark_used(_folder(key, root))
         return hit
     index = _load_or_build(texts, key, root)
     with _INDEX_LOCK:
@@ -357,11 +358,9 @@ def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) ->
 
 def _open_folders() -> list[Path]:
     """The saved folders of the BM25 indexes kept in memory (under the default store root)."""
-    from core.store.folder import store_root
-
     with _INDEX_LOCK:
         keys = list(_INDEX_CACHE)
-    return [store_root() / f"bm25-{key}" for key in keys]
+    return [_folder(key) for key in keys]
 
 
 usage.register_holder(_open_folders)

@@ -127,6 +127,12 @@ def open_here() -> set[Path]:
     return {p.resolve() for p in folders}
 
 
+def in_use(folder: StoredFolder, open_folders: set[Path], now: float, min_idle_s: float = MIN_IDLE_S) -> bool:
+    """Whether :func:`prune` must keep ``folder``: among ``open_folders`` (resolved paths, e.g.
+    :func:`open_here`) or used less than ``min_idle_s`` seconds before ``now``."""
+    return folder.path.resolve() in open_folders or now - folder.last_used < min_idle_s
+
+
 def max_bytes_setting() -> int:
     """The cap from ``Settings.store_max_gb`` (env ``SIEVE_STORE_MAX_GB``), in bytes."""
     from core.config import get_settings
@@ -157,7 +163,7 @@ def prune(root: str | Path | None = None, *, max_bytes: int | None = None, keep:
     for folder in folders:
         if total <= max_bytes:
             break
-        if folder.path.resolve() in kept or now - folder.last_used < min_idle_s:
+        if in_use(folder, kept, now, min_idle_s):
             continue
         remove(folder.path, f"the dataset store is over its cap ({size_text(total)} of {size_text(max_bytes)}) "
                             "and this is its least recently used folder")

@@ -339,7 +339,7 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
         store = _open[reg]
         store.pins += int(pin)
         _open.move_to_end(reg)
-        while len(_open) > MAX_OPEN:  # the least recently used store no build is filling
+        while len(_open) > MAX_OPEN:  # the least recently used store no caller has pinned
             victim = next((r for r, s in _open.items() if not s.pins and r != reg), None)
             if victim is None:
                 break
