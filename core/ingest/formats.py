@@ -184,7 +184,8 @@ def read_table(data: bytes, name: str, path: Path | None) -> RawTable:
         if path is not None:
             table = _read_archive_parts(path, name, table, decoded.encoding)
     elif head.startswith(("[", "{")) or ext in (".json", ".jsonl", ".ndjson"):
-        table = _read_json(text, name, ext)
+        stream = (data, decoded.encoding) if not decoded.notes and decoded.encoding in _STREAM_CODECS else None
+        table = _read_json(text, name, ext, stream=stream)
     else:
         # exact to decode again from the bytes as a stream when nothing but a BOM was changed
         stream = (data, decoded.encoding) if not decoded.notes and decoded.encoding in _STREAM_CODECS else None

@@ -115,56 +115,59 @@ def _too_deep(name: str) -> InputFileError:
     )
 
 
-def _read_json(text: str, name: str, ext: str) -> RawTable:
+def _read_json(text: str, name: str, ext: str, *, stream: tuple[bytes, str] | None = None) -> RawTable:
     """``text`` (a JSON document or JSON Lines) as a table of its post records.
+
+    ``stream``: ``(bytes, codec)`` that decode to ``text`` exactly; JSON Lines records are
+    then decoded from the bytes line by line when the table is built, and ``text`` is not
+    kept (:mod:`core.ingest.json_stream`).
 
     Raises:
         InputFileError: when it is neither, holds no records, or nests too deep to parse
             (a ``RecursionError`` inside the parser or the record search).
     """
     try:
-        return _read_json_records(text, name)
+        return _read_json_records(text, name, stream)
     except RecursionError:
         raise _too_deep(name) from None
 
 
-def _read_json_records(text: str, name: str) -> RawTable:
+def _read_json_records(text: str, name: str, stream: tuple[bytes, str] | None) -> RawTable:
+    """JSON Lines and top-level arrays are streamed (:mod:`core.ingest.json_stream`); any other
+    JSON document is parsed whole."""
+    from core.ingest.json_stream import (
+        array_items,
+        byte_lines,
+        byte_pieces,
+        jsonl_items,
+        streamed_table,
+        text_lines,
+    )
+
+    if text.lstrip().startswith("["):
+        pieces = (lambda: byte_pieces(*stream)) if stream is not None else (lambda: [text])
+        try:
+            table, _, _ = streamed_table(lambda: array_items(pieces()), "json", name)
+        except json.JSONDecodeError:
+            pass  # not one array (JSON Lines of arrays, or broken): as before, below
+        else:
+            if not table.rows_read:
+                raise InputFileError(f"{name} holds no records (no list of posts was found in it).")
+            return table
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as whole_error:
-        lines = text.splitlines()
-        records: list[dict] = []
-        numbers: list[int] = []
-        dropped: Counter[str] = Counter()
-        bad_line = None
-        record = 0
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            record += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                dropped["invalid JSON line"] += 1
-                bad_line = bad_line or i
-                continue
-            found = find_records(obj) if isinstance(obj, dict) and _is_container(obj) else (
-                [obj] if isinstance(obj, dict) else [])
-            for rec in found:
-                records.append(rec)
-                numbers.append(len(numbers) + 1)
-        if not records or dropped["invalid JSON line"] > max(3, record // 2):
+        lines = (lambda: byte_lines(*stream)) if stream is not None else (lambda: text_lines(text))
+        table, read, bad_line = streamed_table(lambda: jsonl_items(lines()), "jsonl", name)
+        invalid = table.dropped["invalid JSON line"]
+        if table.rows_read == invalid or invalid > max(3, read // 2):
             raise InputFileError(
                 f"{name} is neither JSON nor JSON Lines: line {whole_error.lineno}, column "
                 f"{whole_error.colno}: {whole_error.msg}.",
                 hint="Check that the export finished writing, or export it again.",
             ) from None
-        table = _records_table(records, numbers, "jsonl", name, rows_read=len(records) + dropped.total(),
-                               dropped=dropped)
         if bad_line:
-            table.warnings.append(
-                f"{dropped['invalid JSON line']} line(s) that are not valid JSON were dropped (first: line {bad_line})."
-            )
+            table.warnings.append(f"{invalid} line(s) that are not valid JSON were dropped (first: line {bad_line}).")
         return table
     records = find_records(parsed)
     return _records_table(records, list(range(1, len(records) + 1)), "json", name, rows_read=len(records))
