@@ -97,3 +97,40 @@ def test_gb18030_export_reads_the_same_in_chunks():
     assert whole.report.encoding == "gb18030"
     _frames_equal(parts.posts, whole.posts)
     assert parts.posts["text"].iloc[10] == "台风第11号登陆广东"
+
+
+def test_xlsx_is_streamed_and_reads_the_same_in_chunks(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "notes"
+    notes.append(["exported by a crawler"])  # no known column names: the next sheet has them
+    ws = wb.create_sheet("posts")
+    ws.append(["Weibo export 2023-10"])
+    ws.append(["微博id", "微博正文", "点赞数"])
+    for i in range(1, 13):
+        ws.append([4890000000000000 + i, f"台风第{i}号", i])
+        if i == 4:
+            ws.append([])  # record 5: blank
+        if i == 8:
+            ws.append(["微博id", "微博正文", "点赞数"])  # record 10: a repeated header
+    ws.append([])
+    ws.append([])  # trailing blank rows: the sheet's formatting, not dropped records
+    data_path = tmp_path / "two_sheets.xlsx"
+    wb.save(data_path)
+    table = read_table(data_path.read_bytes(), "two_sheets.xlsx", None)
+    assert table.source is not None and table.rows == []  # nothing parsed before the chunks are asked for
+    assert table.header == ["微博id", "微博正文", "点赞数"] and table.header_row == 1
+    chunks = list(table.chunks(5))
+    assert [len(rows) for rows, _ in chunks] == [5, 5, 2]
+    assert [n for _, numbers in chunks for n in numbers] == [1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14]
+    assert table.dropped == {"blank row": 1, "repeated header row": 1} and table.rows_read == 14
+    assert table.warnings == ["Read the sheet 'posts' of 2 sheets.",
+                              "The header is on row 2; the 1 row(s) above it were skipped.",
+                              "1 repeated header row(s) inside the sheet were dropped."]
+    whole = read_posts(data_path, chunk_rows=10**9, file_time="2024-06-01")
+    parts = read_posts(data_path, chunk_rows=2, file_time="2024-06-01")
+    _frames_equal(parts.posts, whole.posts)
+    assert parts.report.to_dict() == whole.report.to_dict()
+    assert parts.posts["text"].tolist() == [f"台风第{i}号" for i in range(1, 13)]
+    assert parts.posts["source_row"].tolist()[4] == 6
