@@ -125,3 +125,15 @@ def test_a_folder_opened_while_it_is_removed_waits_and_is_built_again(tmp_path):
             assert not free  # held by the new store
     finally:
         release_post_vectors()
+
+
+def test_without_flock_holds_are_empty_and_pruning_works_as_before(tmp_path, monkeypatch):
+    monkeypatch.setattr(holders, "fcntl", None)  # as on Windows
+    folder = tmp_path / "bm25-0123456789abcdef"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(os.urandom(8_000))
+    _age(folder, 3 * HOUR)
+    with holders.hold(folder) as hold:
+        assert not hold.held and not holders.held(folder)
+        assert [f.path for f in usage.prune(tmp_path, max_bytes=0, keep=())] == [folder]
+    assert not (tmp_path / holders.HOLDERS_DIR).exists()

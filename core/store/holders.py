@@ -182,10 +182,9 @@ def removing(folder: str | Path) -> Iterator[bool]:
         fd = _lock(path, True, create=True, wait_s=0)
     except OSError as exc:  # a read-only store: no process can hold it either
         logger.debug("cannot lock %s: %s", path, exc)
-        yield True
-        return
-    if fd is None:
-        yield False
+        fd = -1
+    if fd is None or fd < 0:
+        yield fd is not None
         return
     try:
         yield True
