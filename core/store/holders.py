@@ -67,7 +67,7 @@ def _lock(path: Path, exclusive: bool, *, create: bool, wait_s: float) -> int | 
     mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
     deadline = time.monotonic() + wait_s
     while True:
-        fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+        fd = os.open(path, os.O_RDONLY | (os.O_CREAT if create else 0), 0o666)  # flock needs no write access
         try:
             fcntl.flock(fd, mode)
         except BlockingIOError:
