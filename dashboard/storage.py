@@ -27,7 +27,8 @@ def cap_bytes() -> int:
 def folders() -> pd.DataFrame:
     """One row per store folder, most recently used first: ``kind`` (str), ``size_mb`` (float,
     disk taken), ``last_used`` (str, local time to the minute), ``in_use`` (bool: open in this
-    server or used in the last hour, kept by every removal), ``folder`` (str, its name)."""
+    server or in another process on this machine, or used in the last hour; kept by every
+    removal), ``folder`` (str, its name)."""
     here, now = usage.open_here(), time.time()
     rows = [{"kind": f.kind, "size_mb": round(f.bytes / 1e6, 1),
              "last_used": dt.datetime.fromtimestamp(f.last_used).strftime("%Y-%m-%d %H:%M"),
@@ -37,8 +38,8 @@ def folders() -> pd.DataFrame:
 
 
 def remove_unused() -> tuple[int, int]:
-    """Remove every store folder not in use (open in this server, or used in the last hour: a
-    session, a build or another process may hold it); returns ``(folders removed, bytes freed)``.
+    """Remove every store folder not in use (open in this server or in another process on this
+    machine, or used in the last hour); returns ``(folders removed, bytes freed)``.
     A removed folder is rebuilt when its dataset is opened again."""
     removed = usage.prune(max_bytes=0)
     return len(removed), sum(f.bytes for f in removed)

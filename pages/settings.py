@@ -126,9 +126,9 @@ with error_boundary("reading the dataset store"):
                f"{storage.size_text(cap)}{over} (`SIEVE_STORE_MAX_GB`) in "
                f"{escape_markdown(storage.where())}: each opened dataset's post table, BM25 index and post "
                "vectors, so that opening it again takes seconds. Beyond the cap the least recently used "
-               "folders not in use (open in this server, or used in the last hour) are removed; a removed "
-               "one is rebuilt when its dataset is opened again. Grades are kept elsewhere (the label "
-               "store) and never removed here.")
+               "folders not in use (open in this server or another Sieve process on this machine, or used in "
+               "the last hour) are removed; a removed one is rebuilt when its dataset is opened again. Grades "
+               "are kept elsewhere (the label store) and never removed here.")
     if removed is not None:
         st.success(f"Removed {removed[0]} folder{'' if removed[0] == 1 else 's'} "
                    f"({storage.size_text(removed[1])}).", icon=":material/check:")

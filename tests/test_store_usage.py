@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.store import usage
+from core.store import holders, usage
 from core.store.vectors import open_post_vectors, release_post_vectors
 from tests.test_dashboard import FakeEmbedder, fakes, sample  # noqa: F401 (fixtures)
 
@@ -134,6 +134,8 @@ def test_a_bm25_index_in_memory_keeps_its_folder_until_released():
     cached_index(texts)
     folder = store_root() / f"bm25-{texts_key(texts)}"
     assert folder.is_dir() and folder.resolve() in usage.open_here()
+    assert holders.held(folder)  # other processes see it held too (it memory-maps the folder)
     assert usage.prune(max_bytes=0, min_idle_s=0) == [] and folder.is_dir()
     release_indexes()
+    assert not holders.held(folder)
     assert [f.path for f in usage.prune(max_bytes=0, min_idle_s=0)] == [folder]

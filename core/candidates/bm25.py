@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.store import usage
+from core.store import holders, usage
 from core.store.folder import PERSIST_MIN, store_root, texts_key
 from core.text.tokenize import tokenize
 
@@ -243,6 +243,9 @@ class BM25Index:
 
 
 _INDEX_CACHE: OrderedDict[str, BM25Index] = OrderedDict()
+#: The saved folders of the indexes in ``_INDEX_CACHE``, held against every process's pruning
+#: (:mod:`core.store.holders`) while their index is kept (it memory-maps the folder).
+_HOLDS: dict[str, holders.Hold] = {}
 _INDEX_LOCK = threading.Lock()
 
 
@@ -307,8 +310,13 @@ def _folder(key: str, root=None) -> Path:
     return store_root(root) / f"bm25-{key}"
 
 
+def _saved(texts: Sequence[str | None]) -> bool:
+    """Whether the index of ``texts`` is saved in the store (large enough, the store not turned off)."""
+    return len(texts) >= PERSIST_MIN and not os.environ.get("SIEVE_NO_INDEX_STORE")
+
+
 def _load_or_build(texts: Sequence[str | None], key: str, root) -> BM25Index:
-    if len(texts) < PERSIST_MIN or os.environ.get("SIEVE_NO_INDEX_STORE"):
+    if not _saved(texts):
         return BM25Index(texts)
     folder = _folder(key, root)
     index = _load_saved(folder, len(texts))
@@ -338,7 +346,8 @@ def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) ->
     a million-post index is hundreds of MB). Corpora of :data:`PERSIST_MIN` texts or
     more are also saved under ``root`` (default ``<data>/datasets``, see
     :func:`core.store.folder.store_root`) keyed by :func:`texts_key`, and loaded
-    from there when the same texts come again (a reopened dataset, a new process)."""
+    from there when the same texts come again (a reopened dataset, a new process); such a folder is
+    held against every process's pruning while its index is kept (:mod:`core.store.holders`)."""
     key = texts_key(texts)
     with _INDEX_LOCK:
         hit = _INDEX_CACHE.get(key)
@@ -348,25 +357,41 @@ def cached_index(texts: Sequence[str | None], *, maxsize: int = 2, root=None) ->
         if len(texts) >= PERSIST_MIN:  # in use: the store's cap never removes its folder meanwhile
             usage.mark_used(_folder(key, root))
         return hit
-    index = _load_or_build(texts, key, root)
+    hold = holders.hold(_folder(key, root)) if _saved(texts) else None  # before loading: no pruning meanwhile
+    try:
+        index = _load_or_build(texts, key, root)
+    except BaseException:
+        if hold is not None:
+            hold.release()
+        raise
+    released = []
     with _INDEX_LOCK:
         _INDEX_CACHE[key] = index
+        released.append(_HOLDS.pop(key, None))  # built twice at once: one hold is enough
+        if hold is not None:
+            _HOLDS[key] = hold
         while len(_INDEX_CACHE) > maxsize:
-            _INDEX_CACHE.popitem(last=False)
+            gone, _ = _INDEX_CACHE.popitem(last=False)
+            released.append(_HOLDS.pop(gone, None))
+    for old in filter(None, released):
+        old.release()
     return index
 
 
 def _open_folders() -> list[Path]:
-    """The saved folders of the BM25 indexes kept in memory (under the default store root)."""
+    """The saved folders of the BM25 indexes kept in memory."""
     with _INDEX_LOCK:
-        keys = list(_INDEX_CACHE)
-    return [_folder(key) for key in keys]
+        return [h.folder for h in _HOLDS.values()]
 
 
 usage.register_holder(_open_folders)
 
 
 def release_indexes() -> None:
-    """Drop every BM25 index kept in memory (the saved folders stay)."""
+    """Drop every BM25 index kept in memory and the holds on their folders (the folders stay)."""
     with _INDEX_LOCK:
         _INDEX_CACHE.clear()
+        released = list(_HOLDS.values())
+        _HOLDS.clear()
+    for hold in released:
+        hold.release()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.store import holders
 from core.store.folder import atomic_dir, clear_stale_temporaries, remove, store_root
 from core.store.usage import after_write, mark_used
 
@@ -134,14 +135,15 @@ def read_posts_stored(data: bytes, *, filename: str, root: str | Path | None = N
     # file_time only matters for relative times; it is part of the key so "5分钟前" stays right
     key = export_key(data, {"filename": filename, **options})
     folder = root / key
-    if folder.is_dir():
-        try:
-            result = load_posts(folder)
-            logger.info("post table of %s read from %s", filename, folder)
-            mark_used(folder)
-            return result
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            remove(folder, f"the stored post table cannot be read ({exc})")
+    with holders.hold(folder):  # no process's pruning takes it while it is read (then it is in memory)
+        if folder.is_dir():
+            try:
+                result = load_posts(folder)
+                logger.info("post table of %s read from %s", filename, folder)
+                mark_used(folder)
+                return result
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                remove(folder, f"the stored post table cannot be read ({exc})")
     clear_stale_temporaries(root)
     plain = json.loads(json.dumps(options, default=str)) == options  # the child gets them as JSON
     if len(data) >= apart_min_bytes and plain and _read_apart(data, filename, folder, options):

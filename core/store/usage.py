@@ -10,10 +10,12 @@ So each folder's last use is its modification time (:func:`mark_used`: set when 
 is opened or written, and while it is used: each query's search and each chunk a build
 embeds), and after a new folder is written :func:`prune` removes
 the least recently used folders until the store fits ``Settings.store_max_gb`` (env
-``SIEVE_STORE_MAX_GB``, default :data:`core.config.DEFAULT_STORE_MAX_GB`). A folder open
-in this process (:func:`open_here`) or used in the last :data:`MIN_IDLE_S` seconds (another process, such
-as a second server or the command line, may have it open) is never removed, even when the
-store stays over the cap. Removing a folder only costs recomputing it when its dataset is
+``SIEVE_STORE_MAX_GB``, default :data:`core.config.DEFAULT_STORE_MAX_GB`). A folder in use
+(:func:`in_use`) is never removed, even when the store stays over the cap: open in this process
+(:func:`open_here`), held open by any process on this machine (a second server, the command
+line: :mod:`core.store.holders`, checked again under the lock that removes it), or used in the
+last :data:`MIN_IDLE_S` seconds (a process on another machine sharing the folder, or between a
+folder's write and its first hold). Removing a folder only costs recomputing it when its dataset is
 opened again; grades live in the label store, never here.
 """
 
@@ -26,6 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.store import holders
 from core.store.folder import remove, store_root
 
 logger = logging.getLogger(__name__)
@@ -90,11 +93,11 @@ def size_text(n_bytes: int) -> str:
 
 
 def stored_folders(root: str | Path | None = None) -> list[StoredFolder]:
-    """The folders of the dataset store (temporaries of writers at work left out), least
-    recently used first."""
+    """The folders of the dataset store (dot names left out: temporaries of writers at work and
+    the holders' lock files), least recently used first."""
     out = []
     for entry in store_root(root).iterdir():
-        if entry.name.startswith(".tmp-") or not entry.is_dir() or entry.is_symlink():
+        if entry.name.startswith(".") or not entry.is_dir() or entry.is_symlink():
             continue
         try:
             last = entry.stat().st_mtime
@@ -129,8 +132,10 @@ def open_here() -> set[Path]:
 
 def in_use(folder: StoredFolder, open_folders: set[Path], now: float, min_idle_s: float = MIN_IDLE_S) -> bool:
     """Whether :func:`prune` must keep ``folder``: among ``open_folders`` (resolved paths, e.g.
-    :func:`open_here`) or used less than ``min_idle_s`` seconds before ``now``."""
-    return folder.path.resolve() in open_folders or now - folder.last_used < min_idle_s
+    :func:`open_here`), used less than ``min_idle_s`` seconds before ``now``, or held open by a
+    process on this machine (:func:`core.store.holders.held`)."""
+    return (folder.path.resolve() in open_folders or now - folder.last_used < min_idle_s
+            or holders.held(folder.path))
 
 
 def max_bytes_setting() -> int:
@@ -147,7 +152,8 @@ def prune(root: str | Path | None = None, *, max_bytes: int | None = None, keep:
     Args:
         root: the folder of dataset folders (default :func:`core.store.folder.store_root`).
         max_bytes: the cap (default :func:`max_bytes_setting`); 0 removes every folder not in use.
-        keep: folders never removed (default :func:`open_here`).
+        keep: folders never removed (default :func:`open_here`); folders any process holds
+            (:mod:`core.store.holders`) are never removed either.
         min_idle_s: folders used more recently than this many seconds are kept too.
         now: the current time (seconds since the epoch; default the clock), for tests.
 
@@ -165,10 +171,14 @@ def prune(root: str | Path | None = None, *, max_bytes: int | None = None, keep:
             break
         if in_use(folder, kept, now, min_idle_s):
             continue
-        remove(folder.path, f"the dataset store is over its cap ({size_text(total)} of {size_text(max_bytes)}) "
-                            "and this is its least recently used folder")
+        with holders.removing(folder.path) as free:  # a process that opened it since: it stays
+            if not free:
+                continue
+            remove(folder.path, f"the dataset store is over its cap ({size_text(total)} of "
+                                f"{size_text(max_bytes)}) and this is its least recently used folder")
         total -= folder.bytes
         removed.append(folder)
+    holders.clear_orphans(store_root(root))
     return removed
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.store import holders
 from core.store.damaged import forget_damaged_rows as _forget_damaged_rows
 from core.store.folder import PERSIST_MIN, atomic_dir, remove, store_root, texts_key
 from core.store.pages import drop_resident, sparse_zeros
@@ -80,6 +81,7 @@ class PostVectors:
         self.lock = threading.RLock()
         self._ann = None
         self.closed = False
+        self.hold = None  # the folder's cross-process mark while open (core.store.holders), set by open_post_vectors
         self.pins = 0  # callers still filling or reading it: the registry does not evict it meanwhile
 
     # ------------------------------------------------------------------ state
@@ -241,13 +243,16 @@ class PostVectors:
             self.pins = max(0, self.pins - 1)
 
     def close(self) -> None:
-        """Drop the memory maps and the ANN index (the folder stays); a closed store
-        embeds nothing more (:func:`open_post_vectors` opens it again)."""
+        """Drop the memory maps and the ANN index and the folder's hold (the folder stays, and
+        may be pruned once idle); a closed store embeds nothing more (:func:`open_post_vectors`
+        opens it again)."""
         with self.lock:
             self.closed = True
             self._ann = None
             self._vecs = np.zeros((self.n_distinct, self.dim), dtype=np.float32)
             self._done = np.zeros(self.n_distinct, dtype=bool)
+            if self.hold is not None:
+                self.hold.release()
 
 
 def _create(folder: Path, n: int, dim: int, inverse: np.ndarray, empty_rows: np.ndarray, meta: dict) -> None:
@@ -275,6 +280,28 @@ def _open_folder(folder: Path, n: int, dim: int, model: str) -> PostVectors:
     return PostVectors(folder, n, dim, np.asarray(inverse), vecs, done, model)
 
 
+def _open_or_create(folder: Path, embedder, texts: Sequence[str], n: int, dim: int, model: str) -> PostVectors:
+    """The store in ``folder``, created empty when missing or unreadable (a damaged one is removed)."""
+    from core.embed import dedupe_texts
+
+    if folder.is_dir():
+        try:
+            mark_used(folder)
+            store = _open_folder(folder, n, dim, model)
+            logger.info("post vectors: %d of %d distinct texts stored in %s", store.done_count,
+                        store.n_distinct, folder)
+            return store
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            remove(folder, f"the stored vectors cannot be read ({exc})")
+    unique, inverse = dedupe_texts(list(texts))
+    empty = np.array([j for j, t in enumerate(unique) if not t], dtype=np.int64)
+    _create(folder, n, dim, inverse, empty, {"version": VERSION, "n": n, "n_distinct": len(unique),
+                                             "dim": dim, "model": model, "model_id": embedder.model_id})
+    store = _open_folder(folder, n, dim, model)
+    after_write(folder)
+    return store
+
+
 def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None, root=None,
                       persist: bool | None = None, pin: bool = False) -> PostVectors:
     """The store of ``texts``' vectors for ``embedder``: opened from its folder when one
@@ -294,8 +321,9 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
 
     Returns:
         A :class:`PostVectors`; a stored one is shared by every caller in this
-        process (the :data:`MAX_OPEN` most recent stay open), an in-memory one
-        is new on every call.
+        process (the :data:`MAX_OPEN` most recent stay open) and holds its folder
+        against every process's pruning until closed (:mod:`core.store.holders`),
+        an in-memory one is new on every call.
     """
     from core.embed import dedupe_texts
 
@@ -311,31 +339,22 @@ def open_post_vectors(embedder, texts: Sequence[str], *, key: str | None = None,
             _open.move_to_end(reg)
             _open[reg].pins += int(pin)
             return _open[reg]
-    store = None
-    if folder is not None and folder.is_dir():
-        try:
-            mark_used(folder)  # first: the cap's pruning must not take it while it is opened
-            store = _open_folder(folder, n, dim, model)
-            logger.info("post vectors: %d of %d distinct texts stored in %s", store.done_count,
-                        store.n_distinct, folder)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            remove(folder, f"the stored vectors cannot be read ({exc})")
-    if store is None:
+    if folder is None:
         unique, inverse = dedupe_texts(list(texts))
-        empty = np.array([j for j, t in enumerate(unique) if not t], dtype=np.int64)
-        if folder is not None:
-            _create(folder, n, dim, inverse, empty, {"version": VERSION, "n": n, "n_distinct": len(unique),
-                                                     "dim": dim, "model": model, "model_id": embedder.model_id})
-            store = _open_folder(folder, n, dim, model)
-            after_write(folder)
-        else:
-            done = np.zeros(len(unique), dtype=bool)
-            done[empty] = True
-            return PostVectors(None, n, dim, inverse, np.zeros((len(unique), dim), dtype=np.float32), done,
-                               model)
+        done = np.array([not t for t in unique], dtype=bool)  # empty texts count as done
+        return PostVectors(None, n, dim, inverse, np.zeros((len(unique), dim), dtype=np.float32), done, model)
+    hold = holders.hold(folder)  # first: no process's pruning takes it while it is opened or open
+    try:
+        store = _open_or_create(folder, embedder, texts, n, dim, model)
+    except BaseException:
+        hold.release()
+        raise
+    store.hold = hold
     with _open_lock:
         if reg not in _open or _open[reg].closed:
             _open[reg] = store
+        elif _open[reg] is not store:  # another thread opened it meanwhile: use that one
+            store.close()
         store = _open[reg]
         store.pins += int(pin)
         _open.move_to_end(reg)

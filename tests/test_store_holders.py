@@ -1,0 +1,139 @@
+"""A store folder another process holds open is never pruned, however long it sat idle; a dead
+holder (an exit, a SIGKILL) holds nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.store import holders, usage
+from core.store.folder import remove, store_root
+from core.store.vectors import open_post_vectors, release_post_vectors
+
+REPO = Path(__file__).resolve().parent.parent
+HOUR = 3600.0
+
+#: A second Sieve process: opens a vector store through Sieve's own API, says where, waits on stdin.
+CHILD = """
+import sys
+from core.store.vectors import open_post_vectors
+
+class Embedder:
+    model_id, dim = "fake-embedder", 8
+
+store = open_post_vectors(Embedder(), [f"post {i}" for i in range(50)], root=sys.argv[1])
+print(store.folder, flush=True)
+sys.stdin.read()
+"""
+
+
+class _Embedder:
+    model_id, dim = "fake-embedder", 8
+
+
+def _age(folder: Path, seconds: float) -> None:
+    when = time.time() - seconds
+    os.utime(folder, (when, when))
+
+
+@pytest.fixture
+def child():
+    """Start a second process holding a vector store under the default store root; yields
+    ``(process, folder)``. The process is ended (or reaped) afterwards."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(store_root())], cwd=REPO, env=os.environ.copy(),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line, f"the child process exited with {proc.wait()}"
+        yield proc, Path(line)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("end", ["exit", "sigkill"])
+def test_prune_keeps_a_folder_another_process_holds_until_it_ends(child, end):
+    from dashboard import storage
+
+    proc, folder = child
+    other = store_root() / "0123456789abcdef01234567"  # an idle post table nobody holds
+    other.mkdir()
+    (other / "posts.parquet").write_bytes(os.urandom(20_000))
+    for f in (folder, other):
+        _age(f, 3 * HOUR)  # idle for hours, as a dataset left open over an afternoon
+
+    assert holders.held(folder) and folder.resolve() not in usage.open_here()
+    table = storage.folders()
+    assert dict(zip(table["folder"], table["in_use"])) == {folder.name: True, other.name: False}
+    removed, _ = storage.remove_unused()  # the admin's button: only the idle post table goes
+    assert removed == 1 and folder.is_dir() and not other.exists()
+    assert usage.prune(max_bytes=0) == [] and folder.is_dir()  # the cap's pruning keeps it too
+
+    if end == "exit":
+        proc.stdin.close()  # the other process closes and exits
+    else:
+        proc.send_signal(signal.SIGKILL)  # no chance to clean up: its lock file stays, unheld
+    proc.wait(timeout=30)
+    assert not holders.held(folder)
+    assert dict(zip(storage.folders()["folder"], storage.folders()["in_use"])) == {folder.name: False}
+    assert [f.path for f in usage.prune(max_bytes=0)] == [folder] and not folder.exists()
+    assert not holders.lock_path(folder).exists()  # the lock file went with its folder
+    assert [f.path.name for f in usage.stored_folders()] == []  # .holders is not a store folder
+
+
+def test_a_lock_file_does_not_change_the_folder_or_its_reopening(child):
+    proc, folder = child
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["done.npy", "inverse.npy", "meta.json", "vectors.npy"]  # nothing added inside
+    size = usage.disk_bytes(folder)
+    store = open_post_vectors(_Embedder(), [f"post {i}" for i in range(50)], root=store_root())
+    try:  # held by both processes now; this one's hold ends when its store closes
+        assert store.folder == folder and store.hold.held and usage.disk_bytes(folder) == size
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        assert holders.held(folder)
+    finally:
+        release_post_vectors()
+    assert store.closed and not holders.held(folder)
+
+
+def test_a_folder_opened_while_it_is_removed_waits_and_is_built_again(tmp_path):
+    texts = [f"post {i}" for i in range(50)]
+    store = open_post_vectors(_Embedder(), texts, root=tmp_path)
+    folder = store.folder
+    release_post_vectors()
+    opened = []
+    with holders.removing(folder) as free:
+        assert free
+        opener = threading.Thread(target=lambda: opened.append(open_post_vectors(_Embedder(), texts, root=tmp_path)))
+        opener.start()
+        time.sleep(0.3)
+        assert opener.is_alive() and not opened  # it waits for the removal rather than reading half a folder
+        remove(folder, "a test removes it")
+    opener.join(timeout=30)
+    try:
+        assert opened and opened[0].folder.is_dir() and opened[0].done_count == 0  # created again, empty
+        with holders.removing(folder) as free:
+            assert not free  # held by the new store
+    finally:
+        release_post_vectors()
+
+
+def test_without_flock_holds_are_empty_and_pruning_works_as_before(tmp_path, monkeypatch):
+    monkeypatch.setattr(holders, "fcntl", None)  # as on Windows
+    folder = tmp_path / "bm25-0123456789abcdef"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(os.urandom(8_000))
+    _age(folder, 3 * HOUR)
+    with holders.hold(folder) as hold:
+        assert not hold.held and not holders.held(folder)
+        assert [f.path for f in usage.prune(tmp_path, max_bytes=0, keep=())] == [folder]
+    assert not (tmp_path / holders.HOLDERS_DIR).exists()
