@@ -53,7 +53,7 @@ def rank_edited(at: AppTest) -> state.RankingRequest:
     return state.work(at.session_state).last_request
 
 
-def test_a_refresh_refills_the_boxes_and_recompute_shows_that_ranking(sample):
+def test_a_refresh_refills_the_boxes_and_recompute_shows_that_ranking(sample):  # noqa: F811
     a = rerank(tab(TAB), "暴雨", "relevance")
     last = rank_edited(a)
     assert last.instruction == EDITED
@@ -77,7 +77,7 @@ def test_a_refresh_refills_the_boxes_and_recompute_shows_that_ranking(sample):
     assert fresh.multiselect(key="compare.modes").value == ["relevance", "accuracy"]
 
 
-def test_the_compare_page_has_the_query_after_a_refresh_on_it(sample):
+def test_the_compare_page_has_the_query_after_a_refresh_on_it(sample):  # noqa: F811
     rerank(tab(TAB), "台风", "emotion")
     fresh = tab(TAB, "compare.py")
     ok(fresh)
@@ -85,7 +85,7 @@ def test_the_compare_page_has_the_query_after_a_refresh_on_it(sample):
     assert fresh.multiselect(key="compare.modes").value == ["relevance", "accuracy"]
 
 
-def test_what_the_analyst_typed_in_the_session_is_not_overwritten(sample):
+def test_what_the_analyst_typed_in_the_session_is_not_overwritten(sample):  # noqa: F811
     rerank(tab(TAB), "台风", "accuracy")
     fresh = tab(TAB, "rerank.py")
     assert boxes(fresh)[:2] == ("台风", "accuracy")
@@ -102,7 +102,7 @@ def test_what_the_analyst_typed_in_the_session_is_not_overwritten(sample):
     assert len(state.work(fresh.session_state).rankings) == 1, "the earlier ranking is recomputed all the same"
 
 
-def test_an_instruction_edited_in_the_session_is_not_overwritten_by_recompute(sample):
+def test_an_instruction_edited_in_the_session_is_not_overwritten_by_recompute(sample):  # noqa: F811
     rerank(tab(TAB), "台风", "accuracy")
     new = tab(None, "rerank.py")
     new.text_area(key="rerank.instruction.relevance").set_value(EDITED).run()  # no query typed yet
@@ -112,7 +112,7 @@ def test_an_instruction_edited_in_the_session_is_not_overwritten_by_recompute(sa
     assert new.text_area(key="rerank.instruction.relevance").value == EDITED
 
 
-def test_the_boxes_come_from_the_reopened_datasets_request_not_a_newer_one_of_another(sample):
+def test_the_boxes_come_from_the_reopened_datasets_request_not_a_newer_one_of_another(sample):  # noqa: F811
     a = rerank(tab(TAB), "台风", "relevance")
     open_sample(a, "x_sample.csv")
     rerank(a, "flood", "emotion")  # the newest request, on another dataset
@@ -124,7 +124,7 @@ def test_the_boxes_come_from_the_reopened_datasets_request_not_a_newer_one_of_an
     assert boxes(fresh)[:2] == ("台风", "relevance")
 
 
-def test_a_dataset_without_requests_leaves_the_boxes_empty_until_recompute_on_its_own(sample):
+def test_a_dataset_without_requests_leaves_the_boxes_empty_until_recompute_on_its_own(sample):  # noqa: F811
     a = rerank(tab(TAB), "台风", "accuracy")
     open_sample(a, "x_sample.csv")  # nothing ranked on it
 
@@ -141,7 +141,7 @@ def test_a_dataset_without_requests_leaves_the_boxes_empty_until_recompute_on_it
     assert "台风" in fresh.subheader[0].value
 
 
-def test_a_new_tab_starts_empty_and_recompute_fills_the_boxes(sample):
+def test_a_new_tab_starts_empty_and_recompute_fills_the_boxes(sample):  # noqa: F811
     rank_edited(tab(TAB))
     new = tab(None, "rerank.py")  # a new tab: the analyst's last dataset, its own empty boxes
     ok(new)
@@ -155,7 +155,7 @@ def test_a_new_tab_starts_empty_and_recompute_fills_the_boxes(sample):
     assert "台风" in new.subheader[0].value
 
 
-def test_a_recompute_on_the_grade_page_fills_the_rerank_boxes_too(sample):
+def test_a_recompute_on_the_grade_page_fills_the_rerank_boxes_too(sample):  # noqa: F811
     rerank(tab(TAB), "台风", "accuracy")
     new = tab(None, "grade.py")
     button(new, "Recompute the rankings from before the page was reloaded").click().run()
