@@ -44,6 +44,7 @@ with error_boundary("reopening the last session"):
     state.settings().annotator = auth.annotator_name(state.settings().annotator)
     if auth.can("data"):
         data.reopen_last_dataset()
+    remember.restore_request()  # on a refresh, the Rerank page's boxes as they were (its dataset's)
 
 try:
     with error_boundary(f"showing the page {page.title}"):

@@ -245,6 +245,8 @@ class SessionFlags:
     Attributes:
         tab_id: this browser tab's ID (``dashboard.remember.tab_id``).
         settings_restored: the remembered settings were read.
+        request_restored: the Rerank page's boxes were given the remembered request (on a refresh,
+            ``dashboard.remember.restore_request``).
         reopen_tried: the remembered dataset (or the first sample) was opened.
         reopen_missed: why the remembered dataset could not be reopened ("" = it was, or there was
             none); the sidebar says it, so a sample opened in its place is not taken for it.
@@ -252,5 +254,6 @@ class SessionFlags:
 
     tab_id: str | None = None
     settings_restored: bool = False
+    request_restored: bool = False
     reopen_tried: bool = False
     reopen_missed: str = ""

@@ -134,9 +134,12 @@ def save_session_file() -> None:
 
 def remembered_requests() -> list[state.RankingRequest]:
     """Rerank requests remembered for the loaded dataset (to recompute after a refresh, or when
-    the dataset is opened again after another one): its last :data:`REMEMBERED_DATASETS` lists
-    are kept per dataset hash; an older session file has only its last dataset's ``requests``."""
-    data = load_session_file()
+    the dataset is opened again after another one), oldest first: its last :data:`REMEMBERED_DATASETS`
+    lists are kept per dataset hash; an older session file has only its last dataset's ``requests``."""
+    return _requests_in(load_session_file())
+
+
+def _requests_in(data: dict[str, Any]) -> list[state.RankingRequest]:
     ds = state.dataset()
     by_dataset = data.get("requests_by_dataset")
     if isinstance(by_dataset, dict):
@@ -186,3 +189,42 @@ def restore_settings() -> None:
         if isinstance(drafts, dict):
             g.drafts = {str(k): [str(v[0]), bool(v[1])] for k, v in drafts.items()
                         if isinstance(v, list) and len(v) == 2}
+
+
+def fill_rerank_boxes(request: state.RankingRequest | None) -> bool:
+    """Give the Rerank page's boxes the values of ``request`` (query, mode, its instruction when
+    edited, top-k, budget) while the analyst has typed nothing there in this session (no query, no
+    edited instruction); returns whether they were filled.
+
+    Only the session's :class:`dashboard.params.RerankParams` change, so this must run before the
+    page draws its boxes (:func:`dashboard.state.bind` seeds them from it), or be followed by
+    forgetting the drawn ones and a rerun. The Compare page's empty query takes the Rerank
+    page's (``pages/compare.py``), so it comes back too, with that page's own modes.
+    """
+    p = state.params(state.RerankParams)
+    if request is None or not request.query or p.query.strip() or p.edits:
+        return False
+    p.query, p.mode, p.top_k, p.budget = request.query, request.mode, request.top_k, request.budget
+    p.instruction = request.instruction
+    if request.instruction:  # the page's editor of that mode shows it (p.edits)
+        p.edits[request.mode] = request.instruction
+    return True
+
+
+def restore_request() -> None:
+    """Once per session, after the dataset is reopened: on a refresh of this tab, the Rerank page's
+    boxes show the newest rerank request remembered for that dataset (:func:`fill_rerank_boxes`).
+
+    Like the grading position, the boxes are the tab's own: a new tab (it read ``last.json``)
+    starts with them empty, being opened for other work more often than not. Its "Recompute
+    earlier rankings" fills them with the ranking it then shows
+    (:func:`dashboard.rerank.recompute_remembered`).
+    """
+    flags = state.params(state.SessionFlags)
+    if flags.request_restored:
+        return
+    flags.request_restored = True
+    data = load_session_file()
+    found = _requests_in(data) if data.get("own") else []
+    if found:
+        fill_rerank_boxes(found[-1])

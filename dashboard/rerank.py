@@ -261,12 +261,19 @@ def ensure_rankings(query: str, mode_names: list[str], *, top_k: int, budget: in
 
 def recompute_remembered(progress_bar=None) -> int:
     """Recompute the rankings remembered from before a browser refresh (scores
-    come from the disk cache); returns how many were recomputed."""
+    come from the disk cache), oldest first; returns how many were recomputed.
+
+    The newest becomes the session's last request, the one the Rerank page shows; its boxes,
+    when the analyst has typed nothing there, then show that request
+    (:func:`dashboard.remember.fill_rerank_boxes`).
+    """
     n = 0
     for req in remember.remembered_requests():
         if req not in state.rankings():
             run_rerank(req, progress_bar=progress_bar)
             n += 1
+    if n:
+        remember.fill_rerank_boxes(state.last_request())
     return n
 
 

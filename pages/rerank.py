@@ -130,10 +130,14 @@ if not state.rankings() and remembered:
     st.info(f"{len(remembered)} earlier ranking(s) of this dataset (before a reload, or before another dataset "
             "was opened) can be recomputed (scores come from the cache).", icon=":material/history:")
     if st.button("Recompute earlier rankings"):
-        bar = st.progress(0.0)
+        bar, drawn = st.progress(0.0), (p.query, p.mode)
         with error_boundary("recomputing earlier rankings"):
             rerank.recompute_remembered(progress_bar=bar)
         bar.empty()
+        if not drawn[0] and p.query:  # the empty boxes got the request shown below: draw them again
+            state.forget_widgets("rerank.query", "rerank.mode", "rerank.top_k", "rerank.budget",
+                                 f"rerank.instruction.{drawn[1]}", f"rerank.instruction.{p.mode}")
+            st.rerun()
 
 ranking = state.rankings().get(request)
 if ranking is None and state.last_request() is not None and not go:
