@@ -13,20 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import state
 from tests.test_dashboard import APP, button, fakes, ok, rerank, sample  # noqa: F401 (fixtures)
+from tests.test_grade_page import tab  # a browser tab; with an ID, a refresh of that tab
 
 EDITED = "Retrieve posts that report damage to buildings"
 TAB = "a" * 32
-
-
-def tab(tab_id: str | None = None, page: str | None = None) -> AppTest:
-    """A browser tab; with ``tab_id`` its URL carries that ID (a refresh of that tab)."""
-    at = AppTest.from_file(APP, default_timeout=300)
-    if tab_id is not None:
-        at.query_params["s"] = tab_id
-    at.run()
-    if page:
-        at.switch_page(f"../pages/{page}").run()
-    return at
 
 
 def boxes(at: AppTest) -> tuple[str, str, int]:
