@@ -98,8 +98,9 @@ def wait_first_stage() -> None:
 
 
 def wait_dense_build(build, progress_bar=None) -> bool:
-    """Wait for the background embedding ``build`` (:func:`dense_build`), moving ``progress_bar``
-    (an ``st.progress`` element, optional); returns whether it completed (False: cancelled).
+    """Wait for the background embedding ``build`` (:func:`dense_build`) to embed every post, moving
+    ``progress_bar`` (an ``st.progress`` element, optional); returns whether it did (False:
+    cancelled). The ANN index it builds next is not waited for (the map reads the vectors).
 
     Raises:
         the build's own error, when it failed.
@@ -109,7 +110,7 @@ def wait_dense_build(build, progress_bar=None) -> bool:
             progress_bar.progress(min(1.0, done / max(1, total)),
                                   text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
 
-    build.join(progress=progress)
+    build.wait_embedded(progress=progress)
     if build.error is not None:
         raise build.error
     return bool(build.complete)

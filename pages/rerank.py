@@ -170,6 +170,9 @@ if build is not None and not build.complete:
                "each query and those already embedded.")
     if build.stage != "cancelled" and st.button("Stop building the dense index", key="rerank.stop_index"):
         build.cancel()  # what is embedded stays stored; reopening the file continues
+elif build is not None and build.stage == "ann":
+    st.caption("Every post is embedded; the nearest-neighbour index over them is being built in the background. "
+               "Until it is ready, each query compares with every stored vector (exact, a few seconds more).")
 for note in getattr(ranking, "notes", None) or []:
     st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")

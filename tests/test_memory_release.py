@@ -221,3 +221,46 @@ def test_embedding_every_post_of_a_dataset_closed_meanwhile_raises_instead_of_ze
     got = embed_all_posts(HashEmbedder(), texts, root=tmp_path)  # opened again: completes
     assert got.shape == (300, HashEmbedder().dim) and np.all(np.abs(got).sum(axis=1) > 0)
     release_post_vectors()
+
+
+def test_queries_and_the_map_do_not_wait_for_the_ann_index(tmp_path, monkeypatch):
+    """Finding: once every post was embedded, the ANN index was built holding the store's lock
+    (15 minutes at 1 M posts, in a child process), so a query meanwhile waited for it; and the
+    Map page, which reads the vectors and never the ANN index, waited for it too."""
+    import threading
+
+    from core.store import ann
+    from core.store.vectors import release_post_vectors
+    from dashboard.rerank import wait_dense_build
+
+    gate, building = threading.Event(), threading.Event()
+    real = ann.build_or_load
+
+    def slow(*args, **kwargs):
+        building.set()
+        gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ann, "build_or_load", slow)
+    emb = HashEmbedder()
+    texts = [f"post {i} about river {i % 37} and road {i % 11}" for i in range(400)]
+    build = DenseIndexBuild(emb, texts, chunk=100, root=tmp_path)
+    try:
+        assert building.wait(60) and build.stage == "ann" and build.complete
+        found: dict = {}
+        query = threading.Thread(target=lambda: found.update(hit=build.search(emb.embed([texts[7]])[0], 3)))
+        query.start()
+        query.join(10)
+        assert not query.is_alive(), "a query waited for the ANN index"
+        assert found["hit"][0][0] == 7  # exact cosine over the stored rows meanwhile
+        waited: dict = {}
+        map_wait = threading.Thread(target=lambda: waited.update(ok=wait_dense_build(build)))
+        map_wait.start()
+        map_wait.join(10)
+        assert not map_wait.is_alive(), "the map waited for the ANN index"
+        assert waited["ok"] is True and build.stage == "ann"
+    finally:
+        gate.set()
+    assert build.join() and build.stage == "done"
+    assert build._store.ann() is not None and build.search(emb.embed([texts[7]])[0], 3)[0][0] == 7
+    release_post_vectors()

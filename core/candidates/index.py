@@ -275,6 +275,16 @@ class DenseIndexBuild:
                 break
         return self.complete
 
+    def wait_embedded(self, progress: Callable[[int, int], None] | None = None) -> bool:
+        """Wait until every text is embedded or the build ends (``progress(done, total)`` every
+        second); True when complete. Unlike :meth:`join` it does not wait for the ANN index
+        (its stage ``"ann"``): what reads the vectors themselves, such as the map, goes on."""
+        while self._thread.is_alive() and not self.complete:
+            self._thread.join(timeout=1.0)
+            if progress:
+                progress(self.done, self.total)
+        return self.complete
+
     def vectors(self, positions: np.ndarray | None = None) -> np.ndarray | None:
         """float32 (len(positions) or n, dim) of the posts' vectors embedded so far (zero rows for
         the rest), a copy (:meth:`core.store.vectors.PostVectors.vectors`); None before any."""
