@@ -4,7 +4,8 @@
 this measures what an analyst's server really holds: a ``streamlit run`` server
 (``tests/_browserkit.sieve_server``) driven by headless Chromium, with the
 server process's resident memory sampled every 0.2 s from ``/proc/<pid>/status``
-(``VmRSS``; its ``VmHWM`` at the end). Steps, each with its wall seconds, the
+(``VmRSS``; its ``VmHWM`` at the end; and the sum with its child processes: the reading and
+ANN children). Steps, each with its wall seconds, the
 highest RSS sampled during it and the RSS after it, split into anonymous memory (the heap:
 Python objects, arrays, Arrow buffers) and file-backed pages (memory-mapped stores, libraries):
 
@@ -65,29 +66,59 @@ def status_mb(pid: int, key: str) -> float:
     return float("nan")
 
 
+def descendants(pid: int) -> list[int]:
+    """The pids of ``pid``'s children, their children, ... (``/proc/<pid>/task/*/children``)."""
+    out, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                kids = [int(k) for k in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def family_mb(pid: int) -> float:
+    """``VmRSS`` of ``pid`` and its descendants (the reading and ANN child processes), summed."""
+    total = status_mb(pid, "VmRSS")
+    for kid in descendants(pid):
+        try:
+            total += status_mb(kid, "VmRSS")
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return total
+
+
 class Sampler:
-    """Samples a process's ``VmRSS`` every ``every`` seconds; ``mark(step)`` closes a step."""
+    """Samples a process's ``VmRSS`` every ``every`` seconds, and with its child processes; ``mark(step)``
+    closes a step."""
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
         self.pid, self.every = pid, every
         self.high, self.rows, self.t0 = 0.0, [], time.perf_counter()
+        self.family_high = 0.0
         self._stop = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.high = max(self.high, status_mb(self.pid, "VmRSS"))
+            self.family_high = max(self.family_high, family_mb(self.pid))
             time.sleep(self.every)
 
     def mark(self, step: str) -> None:
         now = status_mb(self.pid, "VmRSS")
         high = max(self.high, now)
         anon, file = status_mb(self.pid, "RssAnon"), status_mb(self.pid, "RssFile")
+        family = max(self.family_high, family_mb(self.pid))
         self.rows.append({"step": step, "wall_s": time.perf_counter() - self.t0, "peak_mb": high, "rss_mb": now,
-                          "anon_mb": anon, "file_mb": file})
+                          "anon_mb": anon, "file_mb": file, "family_peak_mb": family})
         print(f"{step:14s} {self.rows[-1]['wall_s']:8.1f} s  highest RSS {high:7.0f} MB  after {now:7.0f} MB "
-              f"(anonymous {anon:.0f}, file-backed {file:.0f}); load {os.getloadavg()[0]:.1f}", flush=True)
-        self.high, self.t0 = now, time.perf_counter()
+              f"(anonymous {anon:.0f}, file-backed {file:.0f}); with child processes {family:7.0f} MB; "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+        self.high, self.family_high, self.t0 = now, now, time.perf_counter()
 
     def stop(self) -> None:
         self._stop.set()
@@ -199,8 +230,10 @@ def main() -> int:
     idle_mb = next(r["rss_mb"] for r in samp.rows if r["step"] == "idle")
     peak = max(r["peak_mb"] for r in samp.rows)
     closed = next(r["rss_mb"] for r in samp.rows if r["step"] == "closed")
+    family = max(r["family_peak_mb"] for r in samp.rows)
     print(f"\nserver peak RSS {peak:.0f} MB sampled, {hwm:.0f} MB VmHWM ({hwm / idle_mb:.2f}x idle {idle_mb:.0f} MB); "
-          f"after closing {closed:.0f} MB = {closed / idle_mb:.2f}x idle")
+          f"after closing {closed:.0f} MB = {closed / idle_mb:.2f}x idle; server and child processes together "
+          f"{family:.0f} MB at most (sampled)")
     print("screenshot:", home / "map.png", "server log:", home / "server.log")
     return 0
 
