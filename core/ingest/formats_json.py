@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import zipfile
 from collections import Counter
@@ -132,6 +133,9 @@ def _read_json(text: str, name: str, ext: str, *, stream: tuple[bytes, str] | No
         raise _too_deep(name) from None
 
 
+_ARRAY_START = re.compile(r"\s*\[")
+
+
 def _read_json_records(text: str, name: str, stream: tuple[bytes, str] | None) -> RawTable:
     """JSON Lines and top-level arrays are streamed (:mod:`core.ingest.json_stream`); any other
     JSON document is parsed whole."""
@@ -144,7 +148,7 @@ def _read_json_records(text: str, name: str, stream: tuple[bytes, str] | None) -
         text_lines,
     )
 
-    if text.lstrip().startswith("["):
+    if _ARRAY_START.match(text):
         pieces = (lambda: byte_pieces(*stream)) if stream is not None else (lambda: [text])
         try:
             table, _, _ = streamed_table(lambda: array_items(pieces()), "json", name)
