@@ -100,11 +100,13 @@ def test_gb18030_json_lines_stream_from_the_bytes():
 @pytest.mark.parametrize("piece", [1, 3, 7, 64])
 def test_an_array_split_anywhere_gives_the_same_records(piece):
     doc = [{"tweet": {"id": "1", "full_text": "archive tweet"}}, 12345678901234567890, {"kind": "t3", "data": {"id": "r",
-           "title": "reddit thing"}}, {"data": [{"id": "p1", "text": "page post"}]}, {"id": 5, "text": "x\u2028y"}]
+           "title": "reddit thing"}}, {"data": [{"id": "p1", "text": "page post"}]}, {"id": 5, "text": "x\u2028y"},
+           3.25, -0.5e-7, 1e5, True, None]
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     expected = [find_records([element]) for element in doc]
     got = [records for _, records in array_items(byte_pieces(text.encode("utf-8"), "utf-8", size=piece))]
     assert got == expected and got[1] == []  # a number split across pieces is one number, not a record
+    assert got[5:] == [[]] * 5  # "3." then "25" in the next piece: read on, not a parse error
     assert [r for recs in got for r in recs] == find_records(doc)
 
 
@@ -123,3 +125,12 @@ def test_a_container_document_is_still_read():
             "username": "someone"}]}}
     result = read_posts(json.dumps(page).encode("utf-8"), filename="page.json", file_time="2024-06-01")
     assert result.posts["text"].tolist() == ["x api post"]
+
+
+@pytest.mark.parametrize("eol", ["\r", "\r\n", "\n"])
+def test_json_lines_end_at_any_line_ending_the_csv_reader_knows(eol):
+    records = [{"id": str(i), "text": f"post {i}"} for i in range(7)]
+    data = eol.join(json.dumps(r) for r in records).encode("utf-8")  # no ending after the last
+    result = read_posts(data, filename="old_mac.jsonl", file_time="2024-06-01")
+    assert result.posts["text"].tolist() == [r["text"] for r in records] and result.report.format == "jsonl"
+    assert result.posts["source_row"].tolist() == list(range(1, 8))

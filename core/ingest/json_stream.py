@@ -9,10 +9,11 @@ is built, parses the records again and yields them a chunk at a time as rows of 
 header. Parsing twice costs one more pass of ``json.loads`` (C code); memory stays at the
 decoded text plus one chunk.
 
-Lines are split at ``"\\n"`` only, as JSON Lines defines them (a ``"\\r"`` before it is
-JSON whitespace). ``str.splitlines`` also splits at U+2028, U+2029 and U+0085, which a
-JSON writer may leave raw inside strings (Python's ``json.dumps(..., ensure_ascii=False)``
-does), so a post holding one of them was dropped as an invalid line before.
+Lines end at ``"\\n"``, ``"\\r\\n"`` or a lone ``"\\r"`` (old Mac files; JSON strings
+cannot hold a raw one), as the delimited-text reader splits them. ``str.splitlines``, used
+before, also splits at U+2028, U+2029, U+0085 and other separators, which a JSON writer may
+leave raw inside strings (Python's ``json.dumps(..., ensure_ascii=False)`` does), so a post
+holding one of them was dropped as an invalid line.
 
 A top-level array is walked element by element with
 :meth:`json.JSONDecoder.raw_decode`; every element gives the records
@@ -35,10 +36,14 @@ from core.ingest.formats_json import _flatten, _is_container, _json_str, find_re
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
+_EOL = re.compile(r"\r\n?|\n")
 
 #: Characters an array element may span before a parse error counts as one (a broken
 #: document is then parsed whole for its message, instead of adding piece after piece).
 MAX_ELEMENT_CHARS = 16 << 20
+
+#: Characters after an element within which it may still go on in the next piece (a number).
+_NUMBER_TAIL = 64
 
 #: One item of a record stream: the records found in one line or array element, or
 #: ``None`` for a line that is not valid JSON (with its 1-based line number).
@@ -46,26 +51,26 @@ Item = tuple[int, list[dict] | None]
 
 
 def text_lines(text: str) -> Iterator[str]:
-    """The lines of ``text`` split at ``"\\n"`` only (endings dropped)."""
-    pos, end = 0, len(text)
-    while pos < end:
-        nl = text.find("\n", pos)
-        stop = end if nl < 0 else nl
-        yield text[pos:stop]
-        pos = stop + 1
+    """The lines of ``text`` split at ``"\\n"``, ``"\\r\\n"`` and a lone ``"\\r"`` (endings dropped)."""
+    pos = 0
+    for end in _EOL.finditer(text):
+        yield text[pos : end.start()]
+        pos = end.end()
+    if pos < len(text):
+        yield text[pos:]
 
 
 def byte_lines(data: bytes, encoding: str) -> Iterator[str]:
-    """The lines of ``data`` decoded one at a time, split at ``"\\n"`` only, a leading BOM
-    dropped (as :func:`core.ingest.decode.decode_bytes` drops it): the same lines as
-    :func:`text_lines` of the decoded text, without holding that text (a Python string of
+    """The lines of ``data`` decoded one at a time, split as :func:`text_lines` splits them, a
+    leading BOM dropped (as :func:`core.ingest.decode.decode_bytes` drops it): the same lines
+    as :func:`text_lines` of the decoded text, without holding that text (a Python string of
     text with one emoji takes 4 bytes a character: 277 MB for a 75 MB file)."""
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="\n")
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")  # \n, \r\n, \r; kept
     first = True
     for line in stream:
         if first:
             line, first = line.lstrip("\ufeff"), False
-        yield line.removesuffix("\n")
+        yield line.removesuffix("\n").removesuffix("\r")
 
 
 def jsonl_items(lines: Iterable[str]) -> Iterator[Item]:
@@ -162,7 +167,8 @@ def array_items(pieces: Iterable[str]) -> Iterator[Item]:
                     if len(buf) - pos <= MAX_ELEMENT_CHARS and fill():
                         continue
                     raise
-                if end < len(buf) or not fill():  # a number at the very end may go on too
+                # a number may go on in the next piece ("3." then "25"): read on near the end
+                if end + _NUMBER_TAIL < len(buf) or not fill():
                     break
             pos = end
             number += 1
