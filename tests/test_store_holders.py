@@ -137,3 +137,50 @@ def test_without_flock_holds_are_empty_and_pruning_works_as_before(tmp_path, mon
         assert not hold.held and not holders.held(folder)
         assert [f.path for f in usage.prune(tmp_path, max_bytes=0, keep=())] == [folder]
     assert not (tmp_path / holders.HOLDERS_DIR).exists()
+
+
+def test_two_openers_of_a_new_store_share_one_folder(tmp_path, monkeypatch):
+    """Finding (breaker): two openers of the same new corpus both created its folder, and the second
+    swapped out the folder the first had already memory-mapped (its vectors went to a deleted file),
+    or failed with 'Directory not empty'. Now the second opens the first one's."""
+    import threading
+
+    from core.store import vectors as store_vectors
+    from tests._cand_fakes import HashEmbedder
+
+    texts = [f"post {j} about the flood" for j in range(60)]
+    real, both_missed, b_done = store_vectors._create, threading.Barrier(2), threading.Event()
+
+    def racing_create(folder, *args, **kwargs):
+        both_missed.wait(10)  # both threads found no folder
+        if threading.current_thread().name == "A":
+            b_done.wait(10)  # A creates after B created and opened it
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(store_vectors, "_create", racing_create)
+    got: dict = {}
+
+    def open_as(name):
+        try:
+            got[name] = store_vectors.open_post_vectors(HashEmbedder(), texts, root=tmp_path, persist=True)
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            got[name] = exc
+        if name == "B":
+            b_done.set()
+
+    threads = [threading.Thread(target=open_as, args=(n,), name=n) for n in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(isinstance(v, Exception) for v in got.values()), got
+    store = store_vectors.open_post_vectors(HashEmbedder(), texts, root=tmp_path, persist=True)
+    maps = [line for line in Path("/proc/self/maps").read_text().splitlines() if str(tmp_path) in line]
+    assert maps and not any("(deleted)" in line or ".tmp-" in line for line in maps), maps
+    store_vectors.embed_in_chunks(store, HashEmbedder(), texts, chunk=20)
+    folder = store.folder
+    store_vectors.release_post_vectors()
+    again = store_vectors.open_post_vectors(HashEmbedder(), texts, root=tmp_path, persist=True)
+    assert again.folder == folder and again.complete  # what was embedded is in the folder kept
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+    store_vectors.release_post_vectors()

@@ -55,11 +55,15 @@ def _tmp_name(final: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_dir(final: str | Path) -> Iterator[Path]:
+def atomic_dir(final: str | Path, *, replace: bool = True) -> Iterator[Path]:
     """Build a folder under a temporary name; on success it replaces ``final`` at once.
 
     Yields the temporary folder to write into. On an exception the temporary is
     removed and ``final`` is left as it was.
+
+    Raises:
+        FileExistsError: ``replace=False`` and ``final`` exists when the build is done (another
+            writer, in this process or another, made it meanwhile: open theirs); the build is dropped.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +71,14 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        if not replace:
+            try:
+                os.rename(tmp, final)  # fails on a folder that is there (not empty), never replaces it
+            except OSError as exc:
+                if not (final.exists() or final.is_symlink()):
+                    raise
+                raise FileExistsError(f"{final} was made meanwhile") from exc
+            return
         if final.exists() or final.is_symlink():
             old = _tmp_name(final)
             os.replace(final, old)

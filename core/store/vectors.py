@@ -14,12 +14,10 @@ Its distinct texts (``core.embed.dedupe_texts``) are embedded once each into
 - ``meta.json``; and, once every row is done, the approximate-nearest-neighbour
   index (:mod:`core.store.ann`).
 
-The folder is created whole under a temporary name and renamed into place
-(:mod:`core.store.folder`) and then filled chunk by chunk, so a reopened
-dataset continues where the last process stopped. Corpora smaller than
-:data:`core.store.folder.PERSIST_MIN` posts stay in memory (no folder).
-Query texts and other one-off texts still go through the SQLite text-hash
-cache of :mod:`core.embed.cache`.
+The folder is created whole under a temporary name and renamed into place (:mod:`core.store.folder`;
+a second opener meanwhile uses the first one's), then filled chunk by chunk, so a reopened dataset
+continues where the last process stopped. Corpora smaller than :data:`core.store.folder.PERSIST_MIN`
+posts stay in memory (no folder). Query and other one-off texts go through :mod:`core.embed.cache`.
 """
 
 from __future__ import annotations
@@ -44,8 +42,7 @@ from core.store.usage import after_write, mark_used
 logger = logging.getLogger(__name__)
 
 VERSION = 1
-#: Open stores kept per process (their memory maps and ANN indexes); older ones are released,
-#: except those pinned by a caller still using them (``open_post_vectors(pin=True)``).
+#: Open stores kept per process (memory maps, ANN indexes); older ones are released unless pinned (``pin=True``).
 MAX_OPEN = 2
 _open: OrderedDict[str, PostVectors] = OrderedDict()
 _open_lock = threading.Lock()
@@ -266,7 +263,7 @@ class PostVectors:
 
 
 def _create(folder: Path, n: int, dim: int, inverse: np.ndarray, empty_rows: np.ndarray, meta: dict) -> None:
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, replace=False) as tmp:  # FileExistsError: made meanwhile by another opener
         vecs = np.lib.format.open_memmap(tmp / "vectors.npy", mode="w+", dtype=np.float32,
                                          shape=(meta["n_distinct"], dim))
         del vecs  # a sparse file of zeros
@@ -305,8 +302,11 @@ def _open_or_create(folder: Path, embedder, texts: Sequence[str], n: int, dim: i
             remove(folder, f"the stored vectors cannot be read ({exc})")
     unique, inverse = dedupe_texts(list(texts))
     empty = np.array([j for j, t in enumerate(unique) if not t], dtype=np.int64)
-    _create(folder, n, dim, inverse, empty, {"version": VERSION, "n": n, "n_distinct": len(unique),
-                                             "dim": dim, "model": model, "model_id": embedder.model_id})
+    try:
+        _create(folder, n, dim, inverse, empty, {"version": VERSION, "n": n, "n_distinct": len(unique),
+                                                 "dim": dim, "model": model, "model_id": embedder.model_id})
+    except FileExistsError:  # made meanwhile by another opener (a thread, a process): theirs is used
+        return _open_folder(folder, n, dim, model)
     store = _open_folder(folder, n, dim, model)
     after_write(folder)
     return store
