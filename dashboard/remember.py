@@ -110,7 +110,13 @@ def save_session_file() -> None:
     ds = state.dataset()
     g = state.params(state.GradeParams)
     requests = [asdict(r) for r in state.rankings()][-20:]
-    by_dataset = dict(load_session_file().get("requests_by_dataset") or {})
+    before = load_session_file()
+    by_dataset = dict(before.get("requests_by_dataset") or {})
+    boxes = dict(before.get("boxes") or {}) if before.get("own") else {}  # this tab's own last request
+    last = state.last_request()
+    if ds is not None and last is not None:  # per dataset, as the requests
+        boxes.pop(ds.dataset_hash, None)
+        boxes[ds.dataset_hash] = asdict(last)
     if ds is not None and requests:  # a dataset opened again keeps its list until it ranks anew
         by_dataset.pop(ds.dataset_hash, None)
         by_dataset[ds.dataset_hash] = requests
@@ -120,6 +126,7 @@ def save_session_file() -> None:
         "dataset": ds.descriptor() if ds else None,
         "requests": requests,
         "requests_by_dataset": dict(list(by_dataset.items())[-REMEMBERED_DATASETS:]),
+        "boxes": dict(list(boxes.items())[-REMEMBERED_DATASETS:]),
         "grade": {"query": g.query, "position": g.position, "resume": g.resume},
         "notices": [asdict(n) for n in g.notices],
         "drafts": g.drafts,
@@ -193,27 +200,39 @@ def restore_settings() -> None:
 
 def fill_rerank_boxes(request: state.RankingRequest | None) -> bool:
     """Give the Rerank page's boxes the values of ``request`` (query, mode, its instruction when
-    edited, top-k, budget) while the analyst has typed nothing there in this session (no query, no
-    edited instruction); returns whether they were filled.
+    edited, top-k, budget) and the time filter its time range, while the analyst has changed none of
+    the boxes in this session (query, mode, instruction, top-k) and the mode still exists; returns
+    whether they were filled. The time range is set only when the time filter is still at all times.
 
     Only the session's :class:`dashboard.params.RerankParams` change, so this must run before the
     page draws its boxes (:func:`dashboard.state.bind` seeds them from it), or be followed by
     forgetting the drawn ones and a rerun. The Compare page's empty query takes the Rerank
     page's (``pages/compare.py``), so it comes back too, with that page's own modes.
     """
-    p = state.params(state.RerankParams)
-    if request is None or not request.query or p.query.strip() or p.edits:
-        return False
+    from dashboard import rerank
+    from dashboard.timefilter import TimeParams
+
+    p, blank = state.params(state.RerankParams), state.RerankParams()
+    touched = p.query.strip() or p.edits or (p.mode, p.instruction, p.top_k) != (blank.mode, blank.instruction,
+                                                                                blank.top_k)
+    if request is None or not request.query or touched or request.mode not in rerank.modes():
+        return False  # a mode deleted since: its request cannot be made again
     p.query, p.mode, p.top_k, p.budget = request.query, request.mode, request.top_k, request.budget
     p.instruction = request.instruction
     if request.instruction:  # the page's editor of that mode shows it (p.edits)
         p.edits[request.mode] = request.instruction
+    t = state.params(TimeParams)
+    if request.window and t == TimeParams():  # the request's time range, unless one was chosen here
+        t.preset = "Custom range"
+        t.start, _, t.end = request.window.partition("/")
     return True
 
 
 def restore_request() -> None:
     """Once per session, after the dataset is reopened: on a refresh of this tab, the Rerank page's
-    boxes show the newest rerank request remembered for that dataset (:func:`fill_rerank_boxes`).
+    boxes show this tab's last rerank request on that dataset (its session file's ``boxes``, one per
+    dataset; :func:`fill_rerank_boxes`). Requests other tabs made (copied into every tab's file for
+    "Recompute earlier rankings") never fill them.
 
     Like the grading position, the boxes are the tab's own: a new tab (it read ``last.json``)
     starts with them empty, being opened for other work more often than not. Its "Recompute
@@ -225,6 +244,10 @@ def restore_request() -> None:
         return
     flags.request_restored = True
     data = load_session_file()
-    found = _requests_in(data) if data.get("own") else []
-    if found:
-        fill_rerank_boxes(found[-1])
+    boxes, ds = data.get("boxes") if data.get("own") else None, state.dataset()
+    mine = boxes.get(ds.dataset_hash) if isinstance(boxes, dict) and ds is not None else None
+    if isinstance(mine, dict):
+        try:
+            fill_rerank_boxes(state.RankingRequest(**mine))
+        except TypeError:  # a file of another version
+            pass

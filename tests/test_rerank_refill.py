@@ -153,3 +153,41 @@ def test_a_recompute_on_the_grade_page_fills_the_rerank_boxes_too(sample):  # no
     new.switch_page("../pages/rerank.py").run()
     ok(new)
     assert boxes(new)[:2] == ("台风", "accuracy")
+
+
+def test_another_tabs_request_never_fills_a_refreshed_tabs_boxes(sample):  # noqa: F811
+    """Finding (breaker): tab B saved its own session file (Settings, Apply) with the requests every
+    tab's file carries for "Recompute earlier rankings", and its refresh then showed tab A's query."""
+    rerank(tab(TAB), "台风", "accuracy")
+    b = tab("b" * 32, "settings.py")
+    button(b, "Apply").click().run()
+    ok(b)
+    fresh = tab("b" * 32, "rerank.py")
+    ok(fresh)
+    assert boxes(fresh)[0] == "" and not state.work(fresh.session_state).rankings
+
+
+def test_the_time_range_of_the_request_comes_back_with_its_boxes(sample):  # noqa: F811
+    """Finding (breaker): the boxes came back without the request's time range, so Rerank made
+    another request (all times) and Recompute showed the 7-day ranking under 'all times'."""
+    a = tab(TAB, "rerank.py")
+    a.selectbox(key="time.preset").set_value("Last 7 days").run()
+    last = rerank(a, "台风", "accuracy") and state.work(a.session_state).last_request
+    assert last.window
+    fresh = tab(TAB, "rerank.py")
+    ok(fresh)
+    assert boxes(fresh)[:2] == ("台风", "accuracy")
+    assert fresh.selectbox(key="time.preset").value == "Custom range"
+    button(fresh, "Rerank").click().run()
+    ok(fresh)
+    assert state.work(fresh.session_state).last_request == last  # the same request: its window too
+    assert not any("all times" in c.value for c in fresh.caption)
+
+
+def test_a_mode_chosen_in_a_new_tab_is_kept_by_recompute(sample):  # noqa: F811
+    rerank(tab(TAB), "台风", "accuracy")
+    new = tab(None, "rerank.py")
+    new.selectbox(key="rerank.mode").set_value("emotion").run()
+    button(new, "Recompute earlier rankings").click().run()
+    ok(new)
+    assert boxes(new)[:2] == ("", "emotion")
