@@ -39,6 +39,18 @@ def test_prune_removes_the_least_recently_used_until_the_store_fits(tmp_path):
     assert [f.kind for f in usage.stored_folders(tmp_path)] == ["BM25 index", "post table"]
 
 
+def test_a_folder_that_could_not_be_removed_is_not_reported_removed(tmp_path, monkeypatch):
+    """Finding (breaker): on a read-only disk prune listed a folder as removed (``remove`` logs and
+    goes on) and counted its bytes as freed, so the next folder it should have removed stayed."""
+    stuck = _folder(tmp_path, "bm25-aaaa", 64_000, 9 * HOUR)
+    older = _folder(tmp_path, "cccc", 64_000, 5 * HOUR)
+    real = usage.remove
+    monkeypatch.setattr(usage, "remove", lambda path, why: None if path == stuck else real(path, why))
+    one = max(f.bytes for f in usage.stored_folders(tmp_path))
+    removed = usage.prune(tmp_path, max_bytes=one, keep=())
+    assert [f.path for f in removed] == [older] and stuck.exists() and not older.exists()
+
+
 def test_prune_keeps_folders_in_use_and_recently_used_even_over_the_cap(tmp_path):
     kept = _folder(tmp_path, "bm25-kept", 32_000, 9 * HOUR)
     recent = _folder(tmp_path, "dense-recent-m", 32_000, 60)

@@ -176,6 +176,8 @@ def prune(root: str | Path | None = None, *, max_bytes: int | None = None, keep:
                 continue
             remove(folder.path, f"the dataset store is over its cap ({size_text(total)} of "
                                 f"{size_text(max_bytes)}) and this is its least recently used folder")
+        if folder.path.exists():  # not removed (a read-only disk; remove logged why): not counted
+            continue
         total -= folder.bytes
         removed.append(folder)
     holders.clear_orphans(store_root(root))
