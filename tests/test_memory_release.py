@@ -264,3 +264,42 @@ def test_queries_and_the_map_do_not_wait_for_the_ann_index(tmp_path, monkeypatch
     assert build.join() and build.stage == "done"
     assert build._store.ann() is not None and build.search(emb.embed([texts[7]])[0], 3)[0][0] == 7
     release_post_vectors()
+
+
+def test_a_build_cancelled_while_its_ann_index_is_built_lets_go_of_the_texts(tmp_path, monkeypatch):
+    """Finding (1 M server run): a dataset closed while its ANN index was still being built (now that
+    the map no longer waits for it) kept its million texts in the server (the build thread held them
+    until the child process ended): 1.60x idle after closing instead of 1.30x."""
+    import gc
+    import threading
+    import weakref
+
+    from core.store import ann
+    from core.store.vectors import release_post_vectors
+
+    class Texts(list):  # a list that a weak reference can watch
+        pass
+
+    gate, building = threading.Event(), threading.Event()
+    real = ann.build_or_load
+
+    def slow(*args, **kwargs):
+        building.set()
+        gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ann, "build_or_load", slow)
+    texts = Texts(f"post {i} about river {i % 37}" for i in range(300))
+    watch = weakref.ref(texts)
+    build = DenseIndexBuild(HashEmbedder(), texts, chunk=100, root=tmp_path)
+    del texts
+    try:
+        assert building.wait(60) and build.stage == "ann"
+        build.cancel()  # the dataset is closed
+        gc.collect()
+        assert watch() is None, "the build still holds the closed dataset's texts"
+    finally:
+        gate.set()
+    build.join()
+    assert build.stage == "done" and build.error is None  # the index is kept for the next open
+    release_post_vectors()

@@ -204,28 +204,37 @@ class DenseIndexBuild:
         if start:
             self._thread.start()
 
-    def _open(self, *, pin: bool = False):
+    def _open(self, *, pin: bool = False, texts: Sequence[str] | None = None):
         """The build's store, opened again when it was closed; ``pin``: pinned for the caller
-        (:meth:`core.store.vectors.PostVectors.unpin` after)."""
+        (:meth:`core.store.vectors.PostVectors.unpin` after).
+
+        Raises:
+            core.errors.Cancelled: the store was closed after :meth:`cancel` let go of the texts.
+        """
         store = self._store
         if store is not None and not store.closed and (not pin or store.pin()):
             return store
-        self._store = open_post_vectors(self._embedder, self._texts, root=self._root, pin=pin)
-        self._empty = sum(1 for i in self._store.first if not str(self._texts[int(i)] or "").strip())
+        texts = self._texts if texts is None else texts
+        if texts is None:
+            raise Cancelled("The dense index build was cancelled (its dataset was closed).")
+        self._store = open_post_vectors(self._embedder, texts, root=self._root, pin=pin)
+        self._empty = sum(1 for i in self._store.first if not str(texts[int(i)] or "").strip())
         return self._store
 
     def _run(self) -> None:
         from core.store.vectors import embed_in_chunks
 
         try:
-            if self._cancel.is_set():
+            texts = self._texts
+            if self._cancel.is_set() or texts is None:
                 self.stage = "cancelled"
                 return
-            store = self._open(pin=True)  # other corpora opened meanwhile (time windows) do not evict it
+            store = self._open(pin=True, texts=texts)  # pinned: other corpora opened meanwhile do not evict it
             try:
                 self.stage = "embedding"
-                embed_in_chunks(store, self._embedder, self._texts, chunk=self._chunk,
+                embed_in_chunks(store, self._embedder, texts, chunk=self._chunk,
                                 cancelled=lambda: self._cancel.is_set() or store.closed)
+                del texts  # the ANN index reads the vectors: a cancelled build lets go of the strings
                 if not store.complete:
                     self.stage = "cancelled"
                     return
@@ -262,8 +271,11 @@ class DenseIndexBuild:
         return self._store is not None and self._store.complete
 
     def cancel(self) -> None:
-        """Stop after the current chunk (what is embedded stays in the store)."""
+        """Stop after the current chunk (what is embedded stays in the store). The build lets go of
+        its texts at once (a million posts' strings, hundreds of MB), also while its ANN index is
+        still being built in a child process (that goes on: the index is kept for the next open)."""
         self._cancel.set()
+        self._texts = None
 
     def join(self, timeout: float | None = None, progress: Callable[[int, int], None] | None = None) -> bool:
         """Wait for the build (``progress(done, total)`` every second); True when complete."""
