@@ -223,15 +223,12 @@ def test_embedding_every_post_of_a_dataset_closed_meanwhile_raises_instead_of_ze
     release_post_vectors()
 
 
-def test_queries_and_the_map_do_not_wait_for_the_ann_index(tmp_path, monkeypatch):
-    """Finding: once every post was embedded, the ANN index was built holding the store's lock
-    (15 minutes at 1 M posts, in a child process), so a query meanwhile waited for it; and the
-    Map page, which reads the vectors and never the ANN index, waited for it too."""
+def _slow_ann_build(monkeypatch):
+    """Hold every ANN index build until the returned ``gate`` is set; ``building`` is set once one
+    waits there (the build's stage is then "ann")."""
     import threading
 
     from core.store import ann
-    from core.store.vectors import release_post_vectors
-    from dashboard.rerank import wait_dense_build
 
     gate, building = threading.Event(), threading.Event()
     real = ann.build_or_load
@@ -242,6 +239,19 @@ def test_queries_and_the_map_do_not_wait_for_the_ann_index(tmp_path, monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ann, "build_or_load", slow)
+    return gate, building
+
+
+def test_queries_and_the_map_do_not_wait_for_the_ann_index(tmp_path, monkeypatch):
+    """Finding: once every post was embedded, the ANN index was built holding the store's lock
+    (15 minutes at 1 M posts, in a child process), so a query meanwhile waited for it; and the
+    Map page, which reads the vectors and never the ANN index, waited for it too."""
+    import threading
+
+    from core.store.vectors import release_post_vectors
+    from dashboard.rerank import wait_dense_build
+
+    gate, building = _slow_ann_build(monkeypatch)
     emb = HashEmbedder()
     texts = [f"post {i} about river {i % 37} and road {i % 11}" for i in range(400)]
     build = DenseIndexBuild(emb, texts, chunk=100, root=tmp_path)
@@ -271,24 +281,14 @@ def test_a_build_cancelled_while_its_ann_index_is_built_lets_go_of_the_texts(tmp
     the map no longer waits for it) kept its million texts in the server (the build thread held them
     until the child process ended): 1.60x idle after closing instead of 1.30x."""
     import gc
-    import threading
     import weakref
 
-    from core.store import ann
     from core.store.vectors import release_post_vectors
 
     class Texts(list):  # a list that a weak reference can watch
         pass
 
-    gate, building = threading.Event(), threading.Event()
-    real = ann.build_or_load
-
-    def slow(*args, **kwargs):
-        building.set()
-        gate.wait(60)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ann, "build_or_load", slow)
+    gate, building = _slow_ann_build(monkeypatch)
     texts = Texts(f"post {i} about river {i % 37}" for i in range(300))
     watch = weakref.ref(texts)
     build = DenseIndexBuild(HashEmbedder(), texts, chunk=100, root=tmp_path)
