@@ -179,16 +179,15 @@ def read_table(data: bytes, name: str, path: Path | None) -> RawTable:
     if decoded.rejected:
         tried = ", ".join(f"{codec} ({why})" for codec, why in decoded.rejected)
         notes.append(f"Decoded as {decoded.encoding} after rejecting {tried}.")
+    # exact to decode again from the bytes as a stream when nothing but a BOM was changed
+    stream = (data, decoded.encoding) if not decoded.notes and decoded.encoding in _STREAM_CODECS else None
     if _YTD_RE.match(head) or ext == ".js":
         table = _read_x_archive([(name, text)], name)
         if path is not None:
             table = _read_archive_parts(path, name, table, decoded.encoding)
     elif head.startswith(("[", "{")) or ext in (".json", ".jsonl", ".ndjson"):
-        stream = (data, decoded.encoding) if not decoded.notes and decoded.encoding in _STREAM_CODECS else None
         table = _read_json(text, name, ext, stream=stream)
     else:
-        # exact to decode again from the bytes as a stream when nothing but a BOM was changed
-        stream = (data, decoded.encoding) if not decoded.notes and decoded.encoding in _STREAM_CODECS else None
         decoded.text = ""
         table = _read_delimited(text, name, ext, stream=stream, notes=notes)
         del text

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from core.errors import InputFileError
 from core.ingest.formats import RawTable
+from core.ingest.formats_csv import _text_lines
 from core.ingest.formats_json import _flatten, _is_container, _json_str, find_records
 
 _DECODER = json.JSONDecoder()
@@ -62,14 +63,11 @@ def text_lines(text: str) -> Iterator[str]:
 
 def byte_lines(data: bytes, encoding: str) -> Iterator[str]:
     """The lines of ``data`` decoded one at a time, split as :func:`text_lines` splits them, a
-    leading BOM dropped (as :func:`core.ingest.decode.decode_bytes` drops it): the same lines
-    as :func:`text_lines` of the decoded text, without holding that text (a Python string of
-    text with one emoji takes 4 bytes a character: 277 MB for a 75 MB file)."""
-    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")  # \n, \r\n, \r; kept
-    first = True
-    for line in stream:
-        if first:
-            line, first = line.lstrip("\ufeff"), False
+    leading BOM dropped (the delimited-text reader's :func:`~core.ingest.formats_csv._text_lines`,
+    endings removed): the same lines as :func:`text_lines` of the decoded text, without holding
+    that text (a Python string of text with one emoji takes 4 bytes a character: 277 MB for a
+    75 MB file)."""
+    for line in _text_lines(data, encoding, 0):  # never None from offset 0
         yield line.removesuffix("\n").removesuffix("\r")
 
 
