@@ -25,6 +25,13 @@ def boxes(at: AppTest) -> tuple[str, str, int]:
             at.number_input(key="rerank.top_k").value)
 
 
+def compare_shows(at: AppTest, query: str) -> None:
+    """The Compare page ran without error and shows ``query`` with its default modes."""
+    ok(at)
+    assert at.text_input(key="compare.query").value == query
+    assert at.multiselect(key="compare.modes").value == ["relevance", "accuracy"]
+
+
 def open_sample(at: AppTest, name: str) -> None:
     at.switch_page("../pages/data.py").run()
     at.selectbox(key="data.sample").set_value(name).run()
@@ -62,17 +69,12 @@ def test_a_refresh_refills_the_boxes_and_recompute_shows_that_ranking(sample):  
     assert "台风" in fresh.subheader[0].value and "accuracy" in fresh.subheader[0].value
 
     fresh.switch_page("../pages/compare.py").run()  # the Compare page's query comes back, its modes as they were
-    ok(fresh)
-    assert fresh.text_input(key="compare.query").value == "台风"
-    assert fresh.multiselect(key="compare.modes").value == ["relevance", "accuracy"]
+    compare_shows(fresh, "台风")
 
 
 def test_the_compare_page_has_the_query_after_a_refresh_on_it(sample):  # noqa: F811
     rerank(tab(TAB), "台风", "emotion")
-    fresh = tab(TAB, "compare.py")
-    ok(fresh)
-    assert fresh.text_input(key="compare.query").value == "台风"
-    assert fresh.multiselect(key="compare.modes").value == ["relevance", "accuracy"]
+    compare_shows(tab(TAB, "compare.py"), "台风")
 
 
 def test_what_the_analyst_typed_in_the_session_is_not_overwritten(sample):  # noqa: F811
