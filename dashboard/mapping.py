@@ -24,40 +24,71 @@ def made_with(p: MapParams, key: str) -> tuple:
     return (key, state.settings().embedder, p.method, p.k, p.min_cluster_size, p.assign_noise)
 
 
-def map_vectors(mask: np.ndarray, progress_bar=None):
-    """The vectors of the posts to map (``mask`` over the loaded dataset's rows), as the map reads them.
+def map_build():
+    """The loaded dataset's background dense build when the map reads its vectors (a large
+    dataset, an embedder whose post vectors are also its clustering vectors), else None."""
+    build = rerank.dense_build()
+    if build is None or getattr(resources.embedder_for(state.settings()), "uses_task", True):
+        return None
+    return build
+
+
+def map_vectors(mask: np.ndarray, progress_bar=None, rows: np.ndarray | None = None):
+    """The vectors of the posts to map (``mask`` over the loaded dataset's rows; ``rows``: only
+    those positions among them), as the map reads them.
 
     For a large dataset whose dense index is built in the background (post vectors, no
     task), a row source over the store's ``vectors.npy`` read a block at a time
     (:func:`core.cluster.rows.store_rows`): a million vectors (2 GB) are never in memory
-    at once. Otherwise the float32 array (n_mapped, dim) (an instruction-aware embedder's
-    clustering vectors, or a table small enough to embed whole).
+    at once. Without ``rows`` it waits for every post to be embedded. Otherwise the float32
+    array (n_mapped, dim) (an instruction-aware embedder's clustering vectors, or a table
+    small enough to embed whole).
     """
     from core.cluster.rows import store_rows
     from core.store.vectors import open_post_vectors
 
     s = state.settings()
-    build = rerank.dense_build()
-    if (build is not None and not getattr(resources.embedder_for(s), "uses_task", True)
-            and rerank.wait_dense_build(build, progress_bar)):  # the build's own store (shared, already open)
-        store = open_post_vectors(resources.embedder_for(s),
+    build = map_build()
+    positions = np.flatnonzero(mask) if rows is None else np.flatnonzero(mask)[rows]
+    if build is not None and (rows is not None or rerank.wait_dense_build(build, progress_bar)):
+        store = open_post_vectors(resources.embedder_for(s),  # the build's own store (shared, already open)
                                   state.dataset().posts["text"].fillna("").astype(str).tolist())
-        return store_rows(store, np.flatnonzero(mask))
+        return store_rows(store, positions)
     emb = rerank.post_embeddings(task=CLUSTER_TASK, progress_bar=progress_bar)
-    return emb if bool(np.all(mask)) else emb[mask]
+    return emb if rows is None and bool(np.all(mask)) else emb[positions]
 
 
-@st.cache_resource(show_spinner="Clustering…", max_entries=resources.MAX_DATASETS)
-def _map_of(made: tuple, method: str, k: int, min_cluster_size: int, assign_noise: bool, _vectors,
+def full_map_fit_rows(mask: np.ndarray) -> np.ndarray | None:
+    """Positions among the mapped posts (``mask``) to fit the full map on: the build's preview
+    sample when the map shows every post of it (so the full map keeps the preview's fit), else
+    None (a seeded sample of the mapped posts, e.g. inside a narrowed time range)."""
+    build = map_build()
+    if build is None or build.preview is None or not 0 < len(build.preview) < build.preview_pool:
+        return None  # no build, or its "sample" is every text: the map's own rule applies
+    rows = build.preview_positions(np.flatnonzero(mask))
+    return rows if len(rows) == len(build.preview) else None
+
+
+@st.cache_resource(show_spinner="Clustering…", max_entries=2 * resources.MAX_DATASETS)
+def _map_of(made: tuple, kind: str, method: str, k: int, min_cluster_size: int, assign_noise: bool, _source,
             _texts, _progress=None) -> ClusterMap:
-    """The map named by ``made`` (:func:`made_with`) of the vectors ``_vectors()`` returns, shared by
-    the sessions showing it (read-only arrays, no copy per session); :func:`release_maps` drops them all."""
-    result = cluster_posts(_vectors(), method=method, k=k if method == "kmeans" else None,
-                           min_cluster_size=min_cluster_size or None, assign_noise=assign_noise,
-                           progress=_progress)
-    for arr in (result.labels_, result.coords_2d_, result.noise_mask_):
+    """The map named by ``made`` (:func:`made_with`) and ``kind`` (``"full"`` or ``"preview"``) of the
+    posts ``_source()`` gives (``(vectors, fit_rows, rows, n_posts)``; ``rows``: their positions in the
+    dataset's table, whose texts are ``_texts``), shared by the sessions showing it (read-only arrays,
+    no copy per session); :func:`release_maps` drops them all."""
+    from core.cluster import cluster_preview
+
+    vectors, fit_rows, rows, n_posts = _source()
+    params = {"method": method, "k": k if method == "kmeans" else None, "assign_noise": assign_noise,
+              "progress": _progress}
+    if kind == "preview":
+        result = cluster_preview(vectors, n_posts=n_posts, min_cluster_size=min_cluster_size or None, **params)
+    else:
+        result = cluster_posts(vectors, min_cluster_size=min_cluster_size or None, fit_rows=fit_rows, **params)
+    for arr in (result.labels_, result.coords_2d_, result.noise_mask_, rows):
         arr.setflags(write=False)
-    return ClusterMap(made_with=made, result=result, keywords=cluster_keywords(_texts, result.labels_))
+    return ClusterMap(made_with=made, result=result, rows=rows, preview=kind == "preview",
+                      keywords=cluster_keywords(_texts.iloc[rows].reset_index(drop=True), result.labels_))
 
 
 def release_maps() -> None:
@@ -66,11 +97,17 @@ def release_maps() -> None:
     _map_of.clear()
 
 
-def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, progress_bar=None) -> ClusterMap:
+def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, progress_bar=None,
+            full: bool = False) -> ClusterMap:
     """Embed (cluster task), cluster and map ``posts``; stored as the Map page's clustering.
 
     The vectors are read a block at a time for a large dataset (:func:`map_vectors`), and
     keywords are counted over every post a chunk at a time (``core.cluster.cluster_keywords``).
+    While a large dataset's posts are still being embedded (:func:`map_build`), and unless
+    ``full``, this draws a **preview** instead: the map of the build's random preview sample
+    (embedded first, about 30 s after the upload), fitted as the full map will be fitted
+    (``core.cluster.cluster_preview``); :attr:`ClusterMap.rows` says which posts it shows.
+    With ``full``, it waits for every post to be embedded.
 
     Args:
         p: the Map page's parameters (method, k, minimum cluster size, noise assignment).
@@ -79,6 +116,7 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
         key: :func:`dashboard.resources.posts_key` of ``posts``.
         progress_bar: an ``st.progress`` element to move while embedding, then while the
             map is fitted and the posts placed.
+        full: draw the full map even when that means waiting for the dense build.
 
     Raises:
         core.errors.SieveError: the embedder cannot load, too few posts to cluster.
@@ -90,11 +128,45 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
             progress_bar.progress(min(1.0, done / max(1, total)),
                                   text=f"Map: {done:,} of {total:,} distinct posts placed")
 
-    # the vectors are fetched only when this map is not kept already
-    found = _map_of(made, p.method, p.k, p.min_cluster_size, p.assign_noise,
-                    lambda: map_vectors(mask, progress_bar), posts["text"].fillna(""), placed)
+    texts = state.dataset().posts["text"].fillna("")
+    build = map_build()
+    rows = None
+    if build is not None and not full and not build.complete and _wait_preview(build, progress_bar):
+        rows = build.preview_positions(np.flatnonzero(mask))
+        if len(rows) < PREVIEW_MIN or len(build.preview) >= build.preview_pool:
+            rows = None  # too few of the sample in this time range, or not a sample: wait for the full map
+    if rows is not None:
+        n_posts = int(posts["text"].fillna("").astype(str).str.strip().ne("").sum())
+        found = _map_of(made, "preview", p.method, p.k, p.min_cluster_size, p.assign_noise,
+                        lambda: (map_vectors(mask, rows=rows), None, np.flatnonzero(mask)[rows], n_posts),
+                        texts, placed)
+    else:  # the vectors are fetched only when this map is not kept already
+        found = _map_of(made, "full", p.method, p.k, p.min_cluster_size, p.assign_noise,
+                        lambda: (map_vectors(mask, progress_bar), full_map_fit_rows(mask), np.flatnonzero(mask), None),
+                        texts, placed)
     state.work().clusters = found
     return found
+
+
+#: Fewest posts of the preview sample inside the map's time range for a preview to be drawn.
+PREVIEW_MIN = 200
+
+
+def _wait_preview(build, progress_bar=None) -> bool:
+    """Wait for ``build``'s preview sample to be embedded (moving ``progress_bar``); whether it is.
+
+    Raises:
+        the build's own error, when it failed.
+    """
+    def progress(done: int, total: int) -> None:
+        if progress_bar is not None:
+            progress_bar.progress(min(1.0, done / max(1, total)),
+                                  text=f"Embedding a random sample of {total:,} posts for a preview map: {done:,} done")
+
+    ready = build.wait_preview(progress=progress)
+    if build.error is not None:
+        raise build.error
+    return ready
 
 
 def cluster_names(keywords: dict) -> ClusterNames:
@@ -123,3 +195,25 @@ def rerank_within(query: str, posts: pd.DataFrame, labels: np.ndarray, *, top_n:
     found = WithinClusters(query=query, table=table, made_with=w.clusters.made_with if w.clusters else ())
     w.within = found
     return found
+def full_map_offer(done: ClusterMap, n_mapped: int, where=st) -> bool:
+    """Say what a preview map is and offer the full map (a button, in ``where``); True when pressed.
+
+    Args:
+        done: the preview (:attr:`ClusterMap.preview`).
+        n_mapped: posts the full map will show.
+        where: the Streamlit container to write in (default the page).
+    """
+    build = map_build()
+    shown = len(done.rows)
+    if build is None or build.complete:
+        where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random. Every post is embedded now: "
+                "the full map places all of them.", icon=":material/preview:")
+        return where.button("Draw the full map", type="primary", icon=":material/map:", key="map.full")
+    left = build.eta_seconds
+    when = f", about {max(1, round(left / 60)):,} min left" if left is not None else ""
+    where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random and embedded first. The full map "
+            f"places every post once all are embedded ({build.done:,} of {build.total:,} so far{when}); "
+            "it keeps this preview's clusters and places when no time range narrows the map.",
+            icon=":material/preview:")
+    return where.button("Wait for the full map", icon=":material/hourglass_top:", key="map.full",
+                     help="Waits here with a progress bar; a click elsewhere stops waiting (the embedding goes on).")

@@ -50,7 +50,9 @@ def dense_build() -> Any:
     s = state.settings()
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     return resources.dense_index(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir),
-                                 ds.posts["text"].fillna("").astype(str).tolist())
+                                 ds.posts["text"].fillna("").astype(str).tolist(),
+                                 preview_from=(np.flatnonzero(ds.posts["scorable"].fillna(False).astype(bool).to_numpy())
+                                               if "scorable" in ds.posts else None))
 
 
 def first_stage_posts(window) -> tuple[Any, np.ndarray | None]:

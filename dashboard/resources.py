@@ -78,13 +78,17 @@ def get_label_store(path: str):
 #: Datasets whose heavy results (post table, embeddings, clusters) stay in memory per server: a
 #: 60,000-post table with its embeddings is about 0.4 GB, and every file ever opened used to stay.
 MAX_DATASETS = 2
+#: Distinct texts a background dense build embeds per step (cancel and progress are checked between steps).
+DENSE_CHUNK = 256
 _dense_lock = threading.Lock()
 _dense: OrderedDict[str, Any] = OrderedDict()
 
 
-def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir: str, texts: list[str]):
+def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir: str, texts: list[str],
+                preview_from=None):
     """The background embedding of every post named by ``key`` (a
-    :class:`core.candidates.index.DenseIndexBuild`), started on first use; the builds of
+    :class:`core.candidates.dense_build.DenseIndexBuild`; ``preview_from``: int64 positions of the
+    posts its preview sample is drawn from, e.g. the scorable ones), started on first use; the builds of
     the :data:`MAX_DATASETS` most recent datasets are kept, older ones cancelled and released."""
     from core.candidates.index import DenseIndexBuild
 
@@ -94,8 +98,8 @@ def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir
         if build is not None:
             _dense.move_to_end(name)
             return build
-        build = DenseIndexBuild(get_embedder(embedder_name, device, dtype), texts, chunk=256,
-                                cache_dir=cache_dir or None)
+        build = DenseIndexBuild(get_embedder(embedder_name, device, dtype), texts, chunk=DENSE_CHUNK,
+                                cache_dir=cache_dir or None, preview_from=preview_from)
         _dense[name] = build
         while len(_dense) > MAX_DATASETS:
             _, old = _dense.popitem(last=False)

@@ -91,11 +91,17 @@ class ClusterMap:
             size, noise assignment); another value means the settings changed since.
         result: the :class:`core.cluster.ClusterResult` (``labels_``, ``coords_2d_``, ``sizes_``...).
         keywords: ``{cluster label: [keyword, ...]}`` (c-TF-IDF).
+        rows: int64 positions into the loaded dataset's table of the posts it shows, in the
+            order of ``result``'s rows (the page shows these, also after the time range changed).
+        preview: a large dataset's random sample, drawn before every post is embedded
+            (:func:`dashboard.mapping.cluster`); the full map shows every post of its time range.
     """
 
     made_with: tuple
     result: Any
     keywords: dict[int, list[str]]
+    rows: Any = None
+    preview: bool = False
 
 
 @dataclass

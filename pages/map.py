@@ -53,6 +53,15 @@ if st.button(label, type="primary" if (done is None or stale) else "secondary", 
         stale = False
     bar.empty()  # the map below shows the result
 
+if done is not None and done.preview and not stale:
+    offer = st.empty()
+    if mapping.full_map_offer(done, len(posts), offer.container()):
+        bar = st.progress(0.0)
+        with error_boundary("drawing the full map"):
+            done = mapping.cluster(p, posts, mask, key, progress_bar=bar, full=True)
+            offer.empty()
+        bar.empty()
+
 if done is None:
     st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with "
             f"{escape_markdown(s.embedder)} "
@@ -60,6 +69,10 @@ if done is None:
     end_page()
 if stale:
     st.caption("The map below was made with other settings; press the button to redo it.")
+if done.rows is not None and (stale or len(done.rows) != len(posts)):
+    # the map's own posts (a preview: its sample; a stale map: those of the time range it was made for)
+    posts = (ds.posts.reset_index(drop=True) if len(done.rows) == len(ds.posts)  # the whole table: no copy
+             else ds.posts.iloc[done.rows].reset_index(drop=True))
 
 result, kw = done.result, done.keywords
 labels = np.asarray(result.labels_)

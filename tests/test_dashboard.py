@@ -117,6 +117,9 @@ def fakes(monkeypatch):
     yield scorer
     st.cache_data.clear()
     st.cache_resource.clear()
+    with resources._dense_lock:  # background builds made with this test's fakes and data folder
+        while resources._dense:
+            resources._dense.popitem()[1].cancel()
 
 
 @pytest.fixture

@@ -21,12 +21,12 @@ build both fill it, and a reopened dataset reads it instead of embedding again.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from core.candidates.bm25 import cached_index, texts_key
+from core.candidates.dense_build import DenseIndexBuild  # callers import it from here too
 from core.errors import Cancelled
 from core.store.pages import sparse_zeros
 from core.store.vectors import open_post_vectors
@@ -162,151 +162,6 @@ def pool_embeddings(
     logger.info("dense pool: %d new, %d of %d scorable posts embedded, %d of %d distinct texts stored",
                 n_new, n_embedded, len(pool_idx), store.done_count, store.n_distinct)
     return vectors, n_embedded, n_new
-
-
-class DenseIndexBuild:
-    """Embeds every post of a table in the background, chunk by chunk, into the corpus's store.
-
-    The vectors go to :func:`core.store.vectors.open_post_vectors` (on disk for a
-    large corpus), so a build of a reopened dataset starts where the last one
-    stopped (nothing embedded twice), and when every text is embedded the
-    approximate-nearest-neighbour index is built and saved beside them.
-
-    Args:
-        embedder: a :class:`core.embed.base.Embedder`.
-        texts: the n post texts (empty ones stay zero rows).
-        chunk: distinct texts per step (default 1024); cancel and progress are
-            checked between steps.
-        cache_dir: unused (kept for callers; post vectors live in the dataset store).
-        start: start the worker thread now (default True).
-        root: the folder of dataset folders (default ``<data>/datasets``).
-
-    Attributes:
-        total: distinct non-empty texts to embed (0 until the store is open);
-        done: how many are embedded (those stored earlier included).
-        stage: ``"opening"``, ``"embedding"``, ``"ann"`` (building the ANN index),
-            ``"done"`` or ``"cancelled"``.
-        error: the exception that stopped the worker, or None.
-    """
-
-    def __init__(self, embedder, texts: Sequence[str], *, chunk: int = 1024, cache_dir=None,
-                 start: bool = True, root=None) -> None:
-        self._embedder = embedder
-        self._texts = texts
-        self._root = root
-        self._chunk = max(1, int(chunk))
-        self._store = None
-        self._empty = 0
-        self._cancel = threading.Event()
-        self.stage = "opening"
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="sieve-dense-index", daemon=True)
-        if start:
-            self._thread.start()
-
-    def _open(self, *, pin: bool = False, texts: Sequence[str] | None = None):
-        """The build's store, opened again when it was closed; ``pin``: pinned for the caller
-        (:meth:`core.store.vectors.PostVectors.unpin` after).
-
-        Raises:
-            core.errors.Cancelled: the store was closed after :meth:`cancel` let go of the texts.
-        """
-        store = self._store
-        if store is not None and not store.closed and (not pin or store.pin()):
-            return store
-        texts = self._texts if texts is None else texts
-        if texts is None:
-            raise Cancelled("The dense index build was cancelled (its dataset was closed).")
-        self._store = open_post_vectors(self._embedder, texts, root=self._root, pin=pin)
-        self._empty = sum(1 for i in self._store.first if not str(texts[int(i)] or "").strip())
-        return self._store
-
-    def _run(self) -> None:
-        from core.store.vectors import embed_in_chunks
-
-        try:
-            texts = self._texts
-            if self._cancel.is_set() or texts is None:
-                self.stage = "cancelled"
-                return
-            store = self._open(pin=True, texts=texts)  # pinned: other corpora opened meanwhile do not evict it
-            try:
-                self.stage = "embedding"
-                embed_in_chunks(store, self._embedder, texts, chunk=self._chunk,
-                                cancelled=lambda: self._cancel.is_set() or store.closed)
-                del texts  # the ANN index reads the vectors: a cancelled build lets go of the strings
-                if not store.complete:
-                    self.stage = "cancelled"
-                    return
-                self.stage = "ann"
-                store.ann()
-            finally:
-                store.unpin()
-            self.stage = "done"
-        except BaseException as exc:  # reported through .error; the page shows it
-            logger.exception("building the dense index failed")
-            self.error = exc
-
-    def run_here(self) -> None:
-        """Embed what is left in the calling thread (for a build made with ``start=False``)."""
-        self._run()
-
-    @property
-    def total(self) -> int:
-        return 0 if self._store is None else self._store.n_distinct - self._empty
-
-    @property
-    def done(self) -> int:
-        return 0 if self._store is None else max(0, self._store.done_count - self._empty)
-
-    @property
-    def on_disk(self) -> bool:
-        """Whether the build's store is open on disk, so that :func:`pool_embeddings` over the
-        same texts opens the same store (an in-memory store is private to the build)."""
-        return self._store is not None and self._store.folder is not None and not self._store.closed
-
-    @property
-    def complete(self) -> bool:
-        """Whether every distinct text is embedded."""
-        return self._store is not None and self._store.complete
-
-    def cancel(self) -> None:
-        """Stop after the current chunk (what is embedded stays in the store). The build lets go of
-        its texts at once (a million posts' strings, hundreds of MB), also while its ANN index is
-        still being built in a child process (that goes on: the index is kept for the next open)."""
-        self._cancel.set()
-        self._texts = None
-
-    def join(self, timeout: float | None = None, progress: Callable[[int, int], None] | None = None) -> bool:
-        """Wait for the build (``progress(done, total)`` every second); True when complete."""
-        while self._thread.is_alive():
-            self._thread.join(timeout=1.0 if timeout is None else min(1.0, timeout))
-            if progress:
-                progress(self.done, self.total)
-            if timeout is not None:
-                break
-        return self.complete
-
-    def wait_embedded(self, progress: Callable[[int, int], None] | None = None) -> bool:
-        """Wait until every text is embedded or the build ends (``progress(done, total)`` every
-        second); True when complete. Unlike :meth:`join` it does not wait for the ANN index
-        (its stage ``"ann"``): what reads the vectors themselves, such as the map, goes on."""
-        while self._thread.is_alive() and not self.complete:
-            self._thread.join(timeout=1.0)
-            if progress:
-                progress(self.done, self.total)
-        return self.complete
-
-    def vectors(self, positions: np.ndarray | None = None) -> np.ndarray | None:
-        """float32 (len(positions) or n, dim) of the posts' vectors embedded so far (zero rows for
-        the rest), a copy (:meth:`core.store.vectors.PostVectors.vectors`); None before any."""
-        if self._store is None or self.done == 0:
-            return None
-        return self._open().vectors(positions)
-
-    def search(self, query_vec: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` stored posts nearest ``query_vec`` (:meth:`core.store.vectors.PostVectors.search`)."""
-        return self._open().search(query_vec, k)
 
 
 def embed_all_posts(embedder, texts: Sequence[str], *, task: str | None = None, root=None,

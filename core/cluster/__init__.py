@@ -33,7 +33,7 @@ from core.cluster.keywords import cluster_keywords
 from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
 from core.cluster.reduce import UMAP_MIN_N, reduce_embeddings
 from core.cluster.rows import ArrayRows, NpyFileRows, iter_blocks
-from core.cluster.sample import FIT_SAMPLE, cluster_sampled
+from core.cluster.sample import FIT_SAMPLE, cluster_sampled, sample_min_cluster_size
 from core.cluster.then_rerank import rerank_within_clusters
 from core.errors import Cancelled, ParameterError
 
@@ -47,6 +47,7 @@ __all__ = [
     "auto_min_cluster_size",
     "cluster_keywords",
     "cluster_posts",
+    "cluster_preview",
     "merge_clusters",
     "rerank_within_clusters",
 ]
@@ -119,6 +120,7 @@ def cluster_posts(
     fit_sample: int = FIT_SAMPLE,
     progress: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    fit_rows: np.ndarray | None = None,
 ) -> ClusterResult:
     """Reduce, cluster and map post embeddings.
 
@@ -162,6 +164,9 @@ def cluster_posts(
             ``(0, n)`` before and ``(n, n)`` after the fit.
         should_cancel: polled before the fit and between placement blocks (UMAP
             itself cannot be interrupted: at most one fit of ``fit_sample`` posts runs on).
+        fit_rows: int64 positions (0..n-1) of the posts to fit on instead of a seeded
+            sample; the others are placed as above. Rows with a zero embedding are left
+            out. :func:`cluster_preview` of the same rows gives the same fit.
 
     Returns:
         A :class:`ClusterResult`.
@@ -204,14 +209,19 @@ def cluster_posts(
         _check_int("min_cluster_size", min_cluster_size, 2)
     elif method == "kmeans":
         _check_int("k", k, 1)
-    if valid.size > max(int(fit_sample), UMAP_MIN_N):
+    if fit_rows is not None:  # positions among the valid rows (none when no row is)
+        wanted = np.asarray(fit_rows, dtype=np.int64)
+        at = np.minimum(np.searchsorted(valid, wanted), max(0, valid.size - 1))
+        fit_rows = at[valid[at] == wanted] if valid.size else at[:0]
+    if (valid.size > max(int(fit_sample), UMAP_MIN_N) if fit_rows is None
+            else 0 < len(fit_rows) < valid.size):
         sampled, n_fit = cluster_sampled(
             src if valid.size == n else src.subset(valid),  # read block by block, never whole
             fit=cluster_posts, fit_sample=int(fit_sample), random_state=random_state,
             min_cluster_size=min_cluster_size, method=method, k=k, assign_noise=assign_noise,
             n_components=n_components, n_neighbors=n_neighbors,
             split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None,
-            progress=progress, should_cancel=should_cancel)
+            progress=progress, should_cancel=should_cancel, fit_rows=fit_rows)
         labels[valid] = relabel_by_size(sampled.labels_)
         coords[valid] = sampled.coords_2d_
         noise[valid] = sampled.noise_mask_
@@ -255,3 +265,32 @@ def cluster_posts(
         min_cluster_size=min_cluster_size, random_state=random_state, assign_noise=assign_noise,
         n_components=n_components, splits_=splits, split_dominant=split_dominant,
     )
+
+
+def cluster_preview(embeddings, *, n_posts: int, min_cluster_size: int | None = None,
+                    split_dominant: bool | None = None, **params) -> ClusterResult:
+    """The map of a sample of a larger set, fitted as the full map will fit it.
+
+    ``cluster_posts(all, fit_rows=sample)`` fits UMAP and the clustering on the sample and
+    places the other posts; this runs the same fit on the sample alone, so a preview drawn
+    before every post is embedded shows the full map's clusters at the full map's places for
+    the sample's posts (clusters are numbered by size among the posts shown, so a number may
+    change when the others are placed).
+
+    Args:
+        embeddings: float32 (m, dim) of the sample's posts, in the order of their positions
+            in the full set, or a row source (:mod:`core.cluster.rows`).
+        n_posts: posts with a non-zero embedding in the full set (the analyst's
+            ``min_cluster_size`` is about them: scaled to the sample's share as the full map does).
+        min_cluster_size, split_dominant: as in :func:`cluster_posts`, for the full set.
+        **params: the other parameters of :func:`cluster_posts` (method, k, assign_noise...).
+
+    Returns:
+        A :class:`ClusterResult` over the m sample posts (``fit_sample_`` = m).
+    """
+    m = (embeddings if isinstance(embeddings, (ArrayRows, NpyFileRows)) else np.asarray(embeddings)).shape[0]
+    params.pop("fit_sample", None)
+    res = cluster_posts(embeddings, min_cluster_size=sample_min_cluster_size(min_cluster_size, m, n_posts),
+                        split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None,
+                        fit_sample=max(m, FIT_SAMPLE), **params)
+    return replace(res, min_cluster_size=min_cluster_size, split_dominant=split_dominant, fit_sample_=m)

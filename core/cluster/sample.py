@@ -169,9 +169,16 @@ def vote_by_neighbours(labels: np.ndarray, idx: np.ndarray, sim: np.ndarray) -> 
     return out.astype(np.int64)
 
 
+def sample_min_cluster_size(min_cluster_size: int | None, n_sample: int, n: int) -> int | None:
+    """The analyst's minimum cluster size over ``n`` posts, scaled to a fit on ``n_sample`` of them
+    (at least 2; None stays None: the automatic size of the sample)."""
+    return None if min_cluster_size is None else max(2, round(min_cluster_size * n_sample / max(1, n)))
+
+
 def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_state: int = 42,
                     min_cluster_size: int | None = None, progress: Callable[[int, int], None] | None = None,
-                    should_cancel: Callable[[], bool] | None = None, **params):
+                    should_cancel: Callable[[], bool] | None = None, fit_rows: np.ndarray | None = None,
+                    **params):
     """:func:`core.cluster.cluster_posts` of many vectors, fitted on a sample (module docstring).
 
     Args:
@@ -185,6 +192,8 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
         progress: ``progress(done, m)`` over the m distinct vectors: the sample counts
             as done once fitted (UMAP reports nothing while it runs), then each block placed.
         should_cancel: polled before the fit and before each block placed.
+        fit_rows: int64 positions into ``x`` of the posts to fit on instead of the seeded
+            sample (copies among them count once); ``fit_sample`` is then unused.
         **params: the other parameters of ``cluster_posts``.
 
     Returns:
@@ -203,12 +212,14 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
         progress(0, m)
     if should_cancel and should_cancel():
         raise Cancelled("The map was cancelled before fitting.")
-    rng = np.random.default_rng(random_state)
-    sample = np.sort(rng.choice(m, size=min(int(fit_sample), m), replace=False))
-    mcs = None
-    if min_cluster_size is not None:
-        mcs = max(2, round(min_cluster_size * len(sample) / max(1, n)))
-    res = fit(xd.take(sample), random_state=random_state, min_cluster_size=mcs, **params)
+    if fit_rows is not None:
+        sample = np.unique(inverse[np.asarray(fit_rows, dtype=np.int64)])
+    else:
+        rng = np.random.default_rng(random_state)
+        sample = np.sort(rng.choice(m, size=min(int(fit_sample), m), replace=False))
+    mcs = sample_min_cluster_size(min_cluster_size, len(sample), n)
+    res = fit(xd.take(sample), random_state=random_state, min_cluster_size=mcs,
+              fit_sample=max(len(sample), int(fit_sample)), **params)  # the sample is fitted whole
     labels = np.full(m, -1, dtype=np.int64)
     coords = np.zeros((m, 2), dtype=np.float32)
     noise = np.zeros(m, dtype=bool)

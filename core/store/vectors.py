@@ -89,9 +89,7 @@ class PostVectors:
         """Distinct texts whose vector is stored (empty texts count as done)."""
         return int(np.count_nonzero(self._done))
 
-    @property
-    def complete(self) -> bool:
-        return self.done_count >= self.n_distinct
+    complete = property(lambda self: self.done_count >= self.n_distinct, doc="Every distinct text is stored.")
 
     def missing(self) -> np.ndarray:
         """int64 distinct-text rows still to embed, in order."""
@@ -236,8 +234,7 @@ class PostVectors:
         return hit[order].astype(np.int64), hit_scores[order]
 
     def pin(self) -> bool:
-        """Pin this store as ``open_post_vectors(..., pin=True)`` does; False (not pinned) when
-        it is closed already."""
+        """Pin this store as ``open_post_vectors(..., pin=True)`` does; False (not pinned) when closed."""
         with _open_lock:
             if self.closed:
                 return False
@@ -250,9 +247,8 @@ class PostVectors:
             self.pins = max(0, self.pins - 1)
 
     def close(self) -> None:
-        """Drop the memory maps and the ANN index and the folder's hold (the folder stays, and
-        may be pruned once idle); a closed store embeds nothing more (:func:`open_post_vectors`
-        opens it again)."""
+        """Drop the memory maps, the ANN index and the folder's hold (the folder stays, and may be pruned
+        once idle); a closed store embeds nothing more (:func:`open_post_vectors` opens it again)."""
         with self.lock:
             self.closed = True
             self._ann = None
@@ -388,10 +384,13 @@ def release_post_vectors(keep: Sequence[PostVectors] = ()) -> None:
 
 def embed_in_chunks(store: PostVectors, embedder, texts: Sequence[str], *, chunk: int = 1024,
                     cancelled: Callable[[], bool] = lambda: False,
-                    progress: Callable[[int, int], None] | None = None) -> None:
-    """Embed every missing distinct text of ``store``, ``chunk`` at a time, stopping
-    between chunks when ``cancelled()``; ``progress(done, total)`` after each chunk."""
+                    progress: Callable[[int, int], None] | None = None, first: np.ndarray | None = None) -> None:
+    """Embed every missing distinct text of ``store``, ``chunk`` at a time (distinct-text rows ``first``
+    first), stopping between chunks when ``cancelled()``; ``progress(done, total)`` after each chunk."""
     todo = store.missing()
+    if first is not None and len(first):
+        head = np.intersect1d(todo, first)
+        todo = np.concatenate([head, np.setdiff1d(todo, head, assume_unique=True)])
     for start in range(0, len(todo), max(1, int(chunk))):
         if cancelled():
             return
