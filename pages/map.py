@@ -123,7 +123,9 @@ how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split in
 if result.reduction_ == "umap":
     reduced = (f"UMAP to {result.n_components} dimensions for clustering, map in 2D · "
                f"seed {result.random_state}")
-    if getattr(result, "fit_sample_", None):
+    if done.preview:
+        reduced += f" · a preview: {len(posts):,} posts drawn at random; the full map places the others"
+    elif getattr(result, "fit_sample_", None):
         reduced += (f" · fitted on a sample of {result.fit_sample_:,} distinct posts, the others placed by "
                     "their nearest sample posts")
 else:  # too few posts for UMAP: clustered on the embeddings themselves, mapped with PCA

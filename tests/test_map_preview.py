@@ -33,12 +33,6 @@ def blobs(n_per: int = 300, k: int = 5, dim: int = 24, seed: int = 0) -> np.ndar
     return x
 
 
-def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two labelings group the rows the same way (cluster numbers may differ)."""
-    pairs = set(zip(a.tolist(), b.tolist()))
-    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
-
-
 @pytest.mark.parametrize("params", [{"min_cluster_size": 40}, {}, {"method": "kmeans", "k": 4}])
 def test_the_preview_is_the_full_maps_fit_of_the_same_sample(params):
     x = blobs()
@@ -48,7 +42,7 @@ def test_the_preview_is_the_full_maps_fit_of_the_same_sample(params):
     pre = cluster_preview(x[fit], n_posts=len(valid), **params)
     assert full.fit_sample_ == pre.fit_sample_ == 400
     assert np.array_equal(full.coords_2d_[fit], pre.coords_2d_), "the preview's places are the full map's"
-    assert same_partition(full.labels_[fit], pre.labels_) and full.n_clusters_ == pre.n_clusters_
+    assert np.array_equal(full.labels_[fit], pre.labels_) and full.n_clusters_ == pre.n_clusters_  # same numbers
     assert pre.min_cluster_size == params.get("min_cluster_size")  # the analyst's setting, as given
     if "min_cluster_size" in params:  # scaled to the sample's share, as the full map scales it
         assert pre.min_cluster_size_ == round(40 * 400 / len(valid)) == full.min_cluster_size_
@@ -201,6 +195,7 @@ def test_the_map_page_draws_a_preview_then_the_full_map_with_the_same_fit(monkey
     info = " ".join(el.value for el in at.info)
     assert f"Preview: 60 of the {n_ok:,} posts" in info and "so far" in info, info
     assert not gate.is_set() and button(at, "Wait for the full map")
+    assert "a preview: 60 posts drawn at random" in " ".join(c.value for c in at.caption)
     table = next(d.value for d in at.dataframe if "keywords" in d.value)  # the cluster table: the sample only
     assert int(table["size"].sum()) == 60
     # the analyst waits for the full map: the build goes on and the map places every post
@@ -213,7 +208,7 @@ def test_the_map_page_draws_a_preview_then_the_full_map_with_the_same_fit(monkey
     at_full = np.searchsorted(full.rows, pre.rows)  # both are positions in the dataset's table
     assert np.array_equal(full.rows[at_full], pre.rows)
     assert np.array_equal(full.result.coords_2d_[at_full], pre.result.coords_2d_), "the preview's places kept"
-    assert same_partition(full.result.labels_[at_full], pre.result.labels_)
+    assert np.array_equal(full.result.labels_[at_full], pre.result.labels_), "each cluster keeps its number"
     assert not [el for el in at.info if "Preview:" in el.value]
     # another tab opened now gets the full map at once (every post is embedded)
     tab = start("map.py")

@@ -166,7 +166,8 @@ def cluster_posts(
             itself cannot be interrupted: at most one fit of ``fit_sample`` posts runs on).
         fit_rows: int64 positions (0..n-1) of the posts to fit on instead of a seeded
             sample; the others are placed as above. Rows with a zero embedding are left
-            out. :func:`cluster_preview` of the same rows gives the same fit.
+            out. :func:`cluster_preview` of the same rows gives the same fit, and clusters
+            keep its numbering (by size among the sample's posts, not among all).
 
     Returns:
         A :class:`ClusterResult`.
@@ -222,7 +223,8 @@ def cluster_posts(
             n_components=n_components, n_neighbors=n_neighbors,
             split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None,
             progress=progress, should_cancel=should_cancel, fit_rows=fit_rows)
-        labels[valid] = relabel_by_size(sampled.labels_)
+        # with fit_rows the sample's numbering stays (the preview's: a cluster keeps its number and colour)
+        labels[valid] = relabel_by_size(sampled.labels_) if fit_rows is None else sampled.labels_
         coords[valid] = sampled.coords_2d_
         noise[valid] = sampled.noise_mask_
         splits = tuple(replace(sp, members=valid[sp.members]) for sp in sampled.splits_)
@@ -273,9 +275,8 @@ def cluster_preview(embeddings, *, n_posts: int, min_cluster_size: int | None = 
 
     ``cluster_posts(all, fit_rows=sample)`` fits UMAP and the clustering on the sample and
     places the other posts; this runs the same fit on the sample alone, so a preview drawn
-    before every post is embedded shows the full map's clusters at the full map's places for
-    the sample's posts (clusters are numbered by size among the posts shown, so a number may
-    change when the others are placed).
+    before every post is embedded shows the full map's clusters, with the same numbers, at the
+    full map's places for the sample's posts.
 
     Args:
         embeddings: float32 (m, dim) of the sample's posts, in the order of their positions
