@@ -184,3 +184,37 @@ def test_two_openers_of_a_new_store_share_one_folder(tmp_path, monkeypatch):
     assert again.folder == folder and again.complete  # what was embedded is in the folder kept
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
     store_vectors.release_post_vectors()
+
+
+def test_one_ann_build_per_folder_a_second_process_waits_and_uses_the_first_ones(tmp_path):
+    """A server stopped while its ANN child was building, then started again, used to start a second
+    build of the same index (15 minutes of both cores at a million posts). Now the builder takes
+    ``holders.building(folder, "ann")``: a second child waits for it and opens its file instead."""
+    import numpy as np
+
+    from core.store import ann
+
+    rng = np.random.default_rng(5)
+    vecs = rng.standard_normal((1_500, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    folder = tmp_path / "dense-x"
+    folder.mkdir()
+    np.save(folder / "vectors.npy", vecs)
+    np.save(folder / "done.npy", np.ones(len(vecs), dtype=bool))
+    result: list[bool] = []
+    with holders.building(folder, "ann") as mine:  # the first builder (the stopped server's child)
+        assert mine
+        with holders.building(folder, "ann", wait_s=0) as second:
+            assert not second, "a second builder does not get the lock meanwhile"
+        child = threading.Thread(target=lambda: result.append(ann._build_apart(folder)))
+        child.start()  # the restarted server's child: it waits for the lock
+        time.sleep(3)
+        assert child.is_alive() and not (folder / ann.ANN_FILE).exists()
+        assert ann._save(folder, ann.build(vecs, np.arange(len(vecs))), len(vecs))
+        first = (folder / ann.ANN_FILE).stat()
+    child.join(120)
+    assert result == [True]
+    after = (folder / ann.ANN_FILE).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (first.st_ino, first.st_mtime_ns), "not built a second time"
+    assert len(ann.build_or_load(folder, np.load(folder / "vectors.npy", mmap_mode="r"),
+                                 np.ones(len(vecs), dtype=bool))) == len(vecs)

@@ -16,6 +16,7 @@ removed and rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import mmap
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.store import holders
 from core.store.folder import atomic_file, remove
 from core.store.usage import after_write
 
@@ -198,9 +200,15 @@ def build_or_load(folder: Path | None, vectors: np.ndarray, done: np.ndarray, *,
         if index is not None:
             logger.info("ANN index of %d vectors opened from %s", len(rows), folder)
             return AnnIndex(index, vectors, read_rows)
-    index = build(vectors, rows)
-    logger.info("ANN index built over %d vectors", len(rows))
-    if folder is not None and _save(folder, index, len(rows)):
+    with contextlib.ExitStack() as lock:
+        if folder is not None and lock.enter_context(holders.building(folder, "ann")):
+            found = _load_saved(folder, len(rows))  # built meanwhile by another process
+            if found is not None:
+                return AnnIndex(found, vectors, read_rows)
+        index = build(vectors, rows)
+        logger.info("ANN index built over %d vectors", len(rows))
+        saved = folder is not None and _save(folder, index, len(rows))  # saved before the lock goes
+    if saved:
         after_write(folder)
         view = _load_saved(folder, len(rows))
         if view is not None:  # the built graph is freed: searches read the saved file's pages
@@ -217,8 +225,12 @@ def _main(argv: list[str]) -> int:
         print(f"{folder}: {int((~done).sum())} rows are not embedded yet", file=sys.stderr)
         return 2
     rows = stored_rows(vectors, done)
-    index = build(vectors, rows)
-    return 0 if _save(folder, index, len(rows)) else 1
+    with holders.building(folder, "ann"):  # one build per folder: another process's child may be at it
+        if _load_saved(folder, len(rows)) is not None:
+            print(f"{folder}: built meanwhile by another process", file=sys.stderr)
+            return 0
+        index = build(vectors, rows)
+        return 0 if _save(folder, index, len(rows)) else 1
 
 
 if __name__ == "__main__":

@@ -197,6 +197,30 @@ def removing(folder: str | Path) -> Iterator[bool]:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def building(folder: str | Path, what: str, *, wait_s: float = 4 * 3600.0) -> Iterator[bool]:
+    """One builder of ``what`` (e.g. ``"ann"``) for ``folder`` at a time on this machine: an exclusive
+    lock on ``<root>/.holders/<name>.<what>``, waited for up to ``wait_s`` seconds (another process,
+    such as the index build of a server that was stopped and started again, builds it meanwhile:
+    look for its result once this yields). Yields whether the lock is held (False: not within
+    ``wait_s``, locks unavailable or the store read-only; the caller builds anyway)."""
+    folder = Path(folder)
+    if fcntl is None:
+        yield False
+        return
+    path = lock_path(folder).with_name(f"{folder.name}.{what}")
+    try:
+        fd = _lock(path, True, create=True, wait_s=wait_s)
+    except OSError as exc:
+        logger.debug("cannot lock %s: %s", path, exc)
+        fd = None
+    try:
+        yield fd is not None
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def clear_orphans(root: str | Path) -> int:
     """Remove the lock files under ``<root>/.holders`` whose folder is gone and that no process
     holds; returns how many."""
