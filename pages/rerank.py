@@ -165,9 +165,11 @@ if p.moved_only:
     view = view[view["moved"].fillna(0) != 0]
 build = rerank.dense_build()
 if build is not None and not build.complete:
+    left = build.eta_seconds
     st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
-               "(in the background); until it is complete, the dense side covers BM25's best posts for "
-               "each query and those already embedded.")
+               f"(in the background{f', about {max(1, round(left / 60)):,} min left' if left is not None else ''}); "
+               "until it is complete, the dense side covers BM25's best posts for each query, a random sample "
+               "of the file embedded first, and those embedded since.")
     if build.stage != "cancelled" and st.button("Stop building the dense index", key="rerank.stop_index"):
         build.cancel()  # what is embedded stays stored; reopening the file continues
 elif build is not None and build.stage == "ann":
