@@ -107,15 +107,25 @@ def wait_dense_build(build, progress_bar=None) -> bool:
     Raises:
         the build's own error, when it failed.
     """
+    wait_build(build.wait_embedded, build, "Embedding the posts: {done:,} of {total:,} distinct texts", progress_bar)
+    return bool(build.complete)
+
+
+def wait_build(wait, build, label: str, progress_bar=None) -> bool:
+    """``wait(progress=)``, a waiting method of the background ``build``, moving ``progress_bar`` with
+    ``label`` (formatted with ``done`` and ``total``); returns what ``wait`` returns.
+
+    Raises:
+        the build's own error, when it failed.
+    """
     def progress(done: int, total: int) -> None:
         if progress_bar is not None:
-            progress_bar.progress(min(1.0, done / max(1, total)),
-                                  text=f"Embedding the posts: {done:,} of {total:,} distinct texts")
+            progress_bar.progress(min(1.0, done / max(1, total)), text=label.format(done=done, total=total))
 
-    build.wait_embedded(progress=progress)
+    result = wait(progress=progress)
     if build.error is not None:
         raise build.error
-    return bool(build.complete)
+    return result
 
 
 def post_embeddings(task: str | None = None, progress_bar=None) -> np.ndarray:
