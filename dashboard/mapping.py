@@ -163,6 +163,32 @@ def _wait_preview(build, progress_bar=None) -> bool:
                              progress_bar)
 
 
+def cluster_names(keywords: dict) -> ClusterNames:
+    """Readable cluster names from their keywords (:meth:`core.cluster.ClusterNames.from_keywords`)."""
+    return ClusterNames.from_keywords(keywords)
+
+
+def rerank_within(query: str, posts: pd.DataFrame, labels: np.ndarray, *, top_n: int,
+                  names: dict) -> WithinClusters:
+    """Rerank ``posts`` inside each cluster of the current clustering for ``query``, with the Rerank
+    page's mode and instruction (``core.cluster.rerank_within_clusters``); stored as the Map
+    page's per-cluster table.
+
+    Args:
+        query: the query (stripped).
+        posts: the mapped posts; ``labels``: their cluster labels (int array, -1 = noise).
+        top_n: best posts kept per cluster (>= 1).
+        names: ``{cluster label: name}``.
+    """
+    rp = state.params(RerankParams)
+    mode = rerank.modes().get(rp.mode)
+    table = rerank_within_clusters(posts, labels, scorer=resources.scorer_for(state.settings()), query=query,
+                                   instruction=(rp.instruction or (mode.instruction if mode else None)),
+                                   top_n=top_n, names=names)
+    w = state.work()
+    found = WithinClusters(query=query, table=table, made_with=w.clusters.made_with if w.clusters else ())
+    w.within = found
+    return found
 def full_map_offer(done: ClusterMap, n_mapped: int, where=st) -> bool:
     """Say what a preview map is and offer the full map (a button, in ``where``); True when pressed.
 
