@@ -80,15 +80,16 @@ def _map_of(made: tuple, kind: str, method: str, k: int, min_cluster_size: int, 
 
     vectors, fit_rows, rows, n_posts = _source()
     params = {"method": method, "k": k if method == "kmeans" else None, "assign_noise": assign_noise,
-              "progress": _progress}
+              "progress": _progress, "min_cluster_size": min_cluster_size or None}
     if kind == "preview":
-        result = cluster_preview(vectors, n_posts=n_posts, min_cluster_size=min_cluster_size or None, **params)
+        result = cluster_preview(vectors, n_posts=n_posts, **params)
     else:
-        result = cluster_posts(vectors, min_cluster_size=min_cluster_size or None, fit_rows=fit_rows, **params)
+        result = cluster_posts(vectors, fit_rows=fit_rows, **params)
     for arr in (result.labels_, result.coords_2d_, result.noise_mask_, rows):
         arr.setflags(write=False)
+    texts = _texts if len(rows) == len(_texts) else _texts.iloc[rows].reset_index(drop=True)  # no copy of all
     return ClusterMap(made_with=made, result=result, rows=rows, preview=kind == "preview",
-                      keywords=cluster_keywords(_texts.iloc[rows].reset_index(drop=True), result.labels_))
+                      keywords=cluster_keywords(texts, result.labels_))
 
 
 def release_maps() -> None:
@@ -142,7 +143,8 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
                         texts, placed)
     else:  # the vectors are fetched only when this map is not kept already
         found = _map_of(made, "full", p.method, p.k, p.min_cluster_size, p.assign_noise,
-                        lambda: (map_vectors(mask, progress_bar), full_map_fit_rows(mask), np.flatnonzero(mask), None),
+                        lambda: (map_vectors(mask, progress_bar), full_map_fit_rows(mask), np.flatnonzero(mask),
+                                 None),
                         texts, placed)
     state.work().clusters = found
     return found
@@ -189,6 +191,8 @@ def rerank_within(query: str, posts: pd.DataFrame, labels: np.ndarray, *, top_n:
     found = WithinClusters(query=query, table=table, made_with=w.clusters.made_with if w.clusters else ())
     w.within = found
     return found
+
+
 def full_map_offer(done: ClusterMap, n_mapped: int, where=st) -> bool:
     """Say what a preview map is and offer the full map (a button, in ``where``); True when pressed.
 
@@ -200,14 +204,15 @@ def full_map_offer(done: ClusterMap, n_mapped: int, where=st) -> bool:
     build = map_build()
     shown = len(done.rows)
     if build is None or build.complete:
-        where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random. Every post is embedded now: "
-                "the full map places all of them.", icon=":material/preview:")
+        where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random. Every post is embedded "
+                   "now: the full map places all of them.", icon=":material/preview:")
         return where.button("Draw the full map", type="primary", icon=":material/map:", key="map.full")
     left = build.eta_seconds
     when = f", about {max(1, round(left / 60)):,} min left" if left is not None else ""
-    where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random and embedded first. The full map "
-            f"places every post once all are embedded ({build.done:,} of {build.total:,} so far{when}); "
-            "it keeps this preview's clusters and places when no time range narrows the map.",
-            icon=":material/preview:")
+    where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random and embedded first. The full "
+               f"map places every post once all are embedded ({build.done:,} of {build.total:,} so far{when}); "
+               "it keeps this preview's clusters and places when no time range narrows the map.",
+               icon=":material/preview:")
     return where.button("Wait for the full map", icon=":material/hourglass_top:", key="map.full",
-                     help="Waits here with a progress bar; a click elsewhere stops waiting (the embedding goes on).")
+                        help="Waits here with a progress bar; a click elsewhere stops waiting (the embedding "
+                             "goes on).")

@@ -292,6 +292,7 @@ def cluster_preview(embeddings, *, n_posts: int, min_cluster_size: int | None = 
     m = (embeddings if isinstance(embeddings, (ArrayRows, NpyFileRows)) else np.asarray(embeddings)).shape[0]
     params.pop("fit_sample", None)
     res = cluster_posts(embeddings, min_cluster_size=sample_min_cluster_size(min_cluster_size, m, n_posts),
-                        split_dominant=split_dominant if split_dominant is not None else min_cluster_size is None,
+                        split_dominant=(split_dominant if split_dominant is not None
+                                        else min_cluster_size is None),
                         fit_sample=max(m, FIT_SAMPLE), **params)
     return replace(res, min_cluster_size=min_cluster_size, split_dominant=split_dominant, fit_sample_=m)
