@@ -8,6 +8,9 @@ session's dataset is replaced (:func:`release_maps`).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -16,6 +19,7 @@ from core.cluster import ClusterNames, cluster_keywords, cluster_posts, rerank_w
 from core.embed import CLUSTER_TASK
 from dashboard import rerank, resources, state
 from dashboard.state import ClusterMap, MapParams, RerankParams, WithinClusters
+from dashboard.widgets import escape_markdown
 
 
 def made_with(p: MapParams, key: str) -> tuple:
@@ -69,33 +73,71 @@ def full_map_fit_rows(mask: np.ndarray) -> np.ndarray | None:
     return rows if len(rows) == len(build.preview) else None
 
 
-@st.cache_resource(show_spinner="Clustering…", max_entries=2 * resources.MAX_DATASETS)
-def _map_of(made: tuple, kind: str, method: str, k: int, min_cluster_size: int, assign_noise: bool, _source,
-            _texts, _progress=None) -> ClusterMap:
-    """The map named by ``made`` (:func:`made_with`) and ``kind`` (``"full"`` or ``"preview"``) of the
-    posts ``_source()`` gives (``(vectors, fit_rows, rows, n_posts)``; ``rows``: their positions in the
-    dataset's table, whose texts are ``_texts``), shared by the sessions showing it (read-only arrays,
-    no copy per session); :func:`release_maps` drops them all."""
+#: Maps kept for reuse (another tab, a refresh), the most recent first out of the door.
+MAX_MAPS = 2 * resources.MAX_DATASETS
+
+
+@st.cache_resource(show_spinner=False)
+def _kept() -> tuple[threading.Lock, OrderedDict, dict]:
+    """The maps kept by name, their lock, and the per-name locks of maps being computed (one set per
+    server; ``st.cache_resource.clear()`` forgets them). Not an ``st.cache_resource`` of the maps
+    themselves: a cached function replays the page elements it touched (the progress bar) on a hit,
+    and a bar from an earlier run no longer exists (``CacheReplayClosureError`` when the same map was
+    asked for again)."""
+    return threading.Lock(), OrderedDict(), {}
+
+
+def _map_of(name: tuple, compute) -> ClusterMap:
+    """The map kept under ``name``, else ``compute()``'s, kept (:data:`MAX_MAPS` at most). A second
+    session asking for a map being computed waits for it instead of computing it again."""
+    lock, maps, computing = _kept()
+    with lock:
+        if name in maps:
+            maps.move_to_end(name)
+            return maps[name]
+        mine = computing.setdefault(name, threading.Lock())
+    with mine:
+        with lock:
+            if name in maps:
+                return maps[name]
+        found = compute()
+        with lock:
+            maps[name] = found
+            computing.pop(name, None)
+            while len(maps) > MAX_MAPS:
+                maps.popitem(last=False)
+    return found
+
+
+def _make_map(made: tuple, kind: str, source, texts: pd.Series, progress) -> ClusterMap:
+    """The map ``made`` (:func:`made_with`) of kind ``"full"`` or ``"preview"`` of the posts ``source()``
+    gives (``(vectors, fit_rows, rows, n_posts)``; ``rows``: their positions in the dataset's table,
+    whose texts are ``texts``), with read-only arrays (shared by the sessions showing it)."""
     from core.cluster import cluster_preview
 
-    vectors, fit_rows, rows, n_posts = _source()
+    _, _, method, k, min_cluster_size, assign_noise = made
+    vectors, fit_rows, rows, n_posts = source()
     params = {"method": method, "k": k if method == "kmeans" else None, "assign_noise": assign_noise,
-              "progress": _progress, "min_cluster_size": min_cluster_size or None}
+              "progress": progress, "min_cluster_size": min_cluster_size or None}
     if kind == "preview":
         result = cluster_preview(vectors, n_posts=n_posts, **params)
     else:
         result = cluster_posts(vectors, fit_rows=fit_rows, **params)
     for arr in (result.labels_, result.coords_2d_, result.noise_mask_, rows):
         arr.setflags(write=False)
-    texts = _texts if len(rows) == len(_texts) else _texts.iloc[rows].reset_index(drop=True)  # no copy of all
+    texts = (texts if len(rows) == len(texts) else texts.iloc[rows].reset_index(drop=True)).fillna("")
     return ClusterMap(made_with=made, result=result, rows=rows, preview=kind == "preview",
                       keywords=cluster_keywords(texts, result.labels_))
 
 
-def release_maps() -> None:
-    """Forget every map kept for reuse (called when a session's dataset is replaced or closed:
-    a session's own map lives in its :class:`dashboard.results.DatasetState`, which goes with it)."""
-    _map_of.clear()
+def release_maps(dataset_hash: str | None = None) -> None:
+    """Forget the maps kept for reuse of the dataset ``dataset_hash`` (every map when None): called when
+    a session's dataset is replaced or closed. A session's own map lives in its
+    :class:`dashboard.results.DatasetState`, which goes with it."""
+    lock, maps, _ = _kept()
+    with lock:
+        for name in [n for n in maps if dataset_hash is None or str(n[0][0]).startswith(f"{dataset_hash}:")]:
+            del maps[name]
 
 
 def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, progress_bar=None,
@@ -129,7 +171,7 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
             progress_bar.progress(min(1.0, done / max(1, total)),
                                   text=f"Map: {done:,} of {total:,} distinct posts placed")
 
-    texts = state.dataset().posts["text"].fillna("")
+    texts = state.dataset().posts["text"]
     build = map_build()
     rows = None
     if build is not None and not full and not build.complete and _wait_preview(build, progress_bar):
@@ -138,14 +180,13 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
             rows = None  # too few of the sample in this time range, or not a sample: wait for the full map
     if rows is not None:
         n_posts = int(posts["text"].fillna("").astype(str).str.strip().ne("").sum())
-        found = _map_of(made, "preview", p.method, p.k, p.min_cluster_size, p.assign_noise,
-                        lambda: (map_vectors(mask, rows=rows), None, np.flatnonzero(mask)[rows], n_posts),
-                        texts, placed)
+        found = _map_of((made, "preview"), lambda: _make_map(
+            made, "preview", lambda: (map_vectors(mask, rows=rows), None, np.flatnonzero(mask)[rows], n_posts),
+            texts, placed))
     else:  # the vectors are fetched only when this map is not kept already
-        found = _map_of(made, "full", p.method, p.k, p.min_cluster_size, p.assign_noise,
-                        lambda: (map_vectors(mask, progress_bar), full_map_fit_rows(mask), np.flatnonzero(mask),
-                                 None),
-                        texts, placed)
+        found = _map_of((made, "full"), lambda: _make_map(
+            made, "full", lambda: (map_vectors(mask, progress_bar), full_map_fit_rows(mask), np.flatnonzero(mask),
+                                   None), texts, placed))
     state.work().clusters = found
     return found
 
@@ -188,7 +229,7 @@ def rerank_within(query: str, posts: pd.DataFrame, labels: np.ndarray, *, top_n:
                                    instruction=(rp.instruction or (mode.instruction if mode else None)),
                                    top_n=top_n, names=names)
     w = state.work()
-    found = WithinClusters(query=query, table=table, made_with=w.clusters.made_with if w.clusters else ())
+    found = WithinClusters(query=query, table=table, made_with=w.clusters.version if w.clusters else ())
     w.within = found
     return found
 
@@ -207,10 +248,17 @@ def full_map_offer(done: ClusterMap, n_mapped: int, where=st) -> bool:
         where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random. Every post is embedded "
                    "now: the full map places all of them.", icon=":material/preview:")
         return where.button("Draw the full map", type="primary", icon=":material/map:", key="map.full")
+    if build.error is not None:
+        where.warning(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random. Embedding the other posts "
+                      f"stopped ({escape_markdown(str(build.error))}), so the full map cannot be drawn now.",
+                      icon=":material/error:")
+        rerank.retry_failed_build(where, key="map.retry")
+        return False
     left = build.eta_seconds
     when = f", about {max(1, round(left / 60)):,} min left" if left is not None else ""
     where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random and embedded first. The full "
-               f"map places every post once all are embedded ({build.done:,} of {build.total:,} so far{when}); "
+               f"map places every post once all are embedded ({build.done:,} of {build.total:,} distinct texts "
+               f"so far{when}); "
                "it keeps this preview's clusters and places when no time range narrows the map.",
                icon=":material/preview:")
     return where.button("Wait for the full map", icon=":material/hourglass_top:", key="map.full",

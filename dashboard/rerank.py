@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 import numpy as np
+import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, remember, resources, state
@@ -109,6 +110,14 @@ def wait_dense_build(build, progress_bar=None) -> bool:
     """
     wait_build(build.wait_embedded, build, "Embedding the posts: {done:,} of {total:,} distinct texts", progress_bar)
     return bool(build.complete)
+
+
+def retry_failed_build(where=st, key: str = "dense.retry") -> None:
+    """A "Try again" button (in ``where``) for a background dense build that failed: the page runs
+    again and starts a new build, which goes on where the failed one stopped."""
+    if where.button("Try again", key=key, icon=":material/refresh:"):
+        resources.forget_failed_builds()
+        st.rerun()
 
 
 def wait_build(wait, build, label: str, progress_bar=None) -> bool:

@@ -107,6 +107,17 @@ def dense_index(key: str, embedder_name: str, device: str, dtype: str, cache_dir
     return build
 
 
+def forget_failed_builds() -> int:
+    """Drop the background dense builds that failed (their ``error`` set), so that the next
+    :func:`dense_index` call starts a new one, which goes on where they stopped (what they embedded
+    is stored); returns how many."""
+    with _dense_lock:
+        failed = [name for name, build in _dense.items() if build.error is not None]
+        for name in failed:
+            del _dense[name]
+    return len(failed)
+
+
 def release_dataset(key: str) -> int:
     """Release what this server holds for a closed or replaced dataset (its :func:`posts_key`).
 

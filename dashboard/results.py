@@ -103,6 +103,12 @@ class ClusterMap:
     rows: Any = None
     preview: bool = False
 
+    @property
+    def version(self) -> tuple:
+        """``made_with`` and whether it is a preview: a preview and the full map made with the same
+        settings are two clusterings (a table made on one does not describe the other)."""
+        return (*self.made_with, self.preview)
+
 
 @dataclass
 class WithinClusters:
@@ -111,7 +117,7 @@ class WithinClusters:
     Attributes:
         query: the query reranked inside each cluster.
         table: one row per cluster (``core.cluster.rerank_within_clusters``).
-        made_with: :attr:`ClusterMap.made_with` of the clustering it was made on.
+        made_with: :attr:`ClusterMap.version` of the clustering it was made on.
     """
 
     query: str

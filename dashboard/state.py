@@ -264,16 +264,17 @@ def set_dataset(ds: LoadedDataset | None) -> None:
     same = (old.dataset is not None and ds is not None and old.dataset.dataset_hash == ds.dataset_hash
             and len(old.dataset.posts) == len(ds.posts))
     new = dataclasses.replace(old, dataset=ds) if same else DatasetState(dataset=ds)
+    old_hash = old.dataset.dataset_hash if old.dataset is not None else None
     del old
     # work() made the key. Streamlit keeps the previous run's value of a key until the next run starts;
     # deleting drops that copy too, so the replaced dataset (or the same one read again) is freed by this
     # run, not by the analyst's next click.
     del st.session_state[WORK_KEY]
     st.session_state[WORK_KEY] = new
-    if not same:
-        from dashboard import mapping  # the maps kept for reuse go with the dataset (issue 11)
+    if not same and old_hash is not None:
+        from dashboard import mapping  # the maps kept for reuse go with the replaced dataset (issue 11)
 
-        mapping.release_maps()
+        mapping.release_maps(old_hash)  # not when a new tab or a refresh opens its first dataset
 
 
 # --------------------------------------------------------------------------- rankings

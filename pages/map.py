@@ -164,7 +164,7 @@ if st.button("Rerank inside each cluster", disabled=not q.strip()):
     with error_boundary("reranking inside clusters"):
         mapping.rerank_within(q.strip(), posts, labels, top_n=p.top_n, names=names.names)
 within = state.work().within
-if within is not None and within.made_with != done.made_with:
+if within is not None and within.made_with != done.version:
     # made on another clustering: its clusters are not the ones on the map any more
     state.work().within = within = None
     st.info("The clustering changed since the last “Rerank inside each cluster”: press it again for "

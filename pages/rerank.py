@@ -80,23 +80,22 @@ p.edits.pop(p.mode, None)
 if p.instruction:
     p.edits[p.mode] = instruction
     st.caption("Edited instruction: the ranking is stored under this text.")
-    with st.expander("Save this instruction as a mode"):
-        with st.form("rerank.save_mode", border=False):
-            name = st.text_input("Mode name (letters, digits, - or _)", placeholder="eyewitness",
-                                 key="rerank.new_mode.name")
-            label = st.text_input("Title shown in the list", placeholder="Eyewitness reports",
-                                  key="rerank.new_mode.label")
-            replace_builtin = st.checkbox(
-                "Replace the built-in mode of this name", key="rerank.new_mode.replace",
-                help="The built-in modes (relevance, accuracy, emotion, novelty, custom) are kept unless "
-                     "you tick this; a replaced one can be restored here later.")
-            if st.form_submit_button("Save mode"):
-                with error_boundary("saving the mode"):
-                    rerank.save_mode(name=name.strip(), label=label.strip() or name.strip(),
-                                      instruction=p.instruction, based_on=p.mode,
-                                      replace_builtin=replace_builtin)
-                    p.reseed = name.strip()  # its editor shows the saved text
-                    st.success(f"Saved the mode {escape_markdown(name.strip())}; pick it in the list above.")
+    with st.expander("Save this instruction as a mode"), st.form("rerank.save_mode", border=False):
+        name = st.text_input("Mode name (letters, digits, - or _)", placeholder="eyewitness",
+                             key="rerank.new_mode.name")
+        label = st.text_input("Title shown in the list", placeholder="Eyewitness reports",
+                              key="rerank.new_mode.label")
+        replace_builtin = st.checkbox(
+            "Replace the built-in mode of this name", key="rerank.new_mode.replace",
+            help="The built-in modes (relevance, accuracy, emotion, novelty, custom) are kept unless "
+                 "you tick this; a replaced one can be restored here later.")
+        if st.form_submit_button("Save mode"):
+            with error_boundary("saving the mode"):
+                rerank.save_mode(name=name.strip(), label=label.strip() or name.strip(),
+                                  instruction=p.instruction, based_on=p.mode,
+                                  replace_builtin=replace_builtin)
+                p.reseed = name.strip()  # its editor shows the saved text
+                st.success(f"Saved the mode {escape_markdown(name.strip())}; pick it in the list above.")
 
 info = None
 with error_boundary("loading the reranker"):
@@ -164,7 +163,12 @@ if p.min_score > 0:
 if p.moved_only:
     view = view[view["moved"].fillna(0) != 0]
 build = rerank.dense_build()
-if build is not None and not build.complete:
+if build is not None and build.error is not None:
+    st.warning(f"The dense index of this file stopped after {build.done:,} of {build.total:,} distinct texts "
+               f"({escape_markdown(str(build.error))}); queries use BM25 and what is embedded. “Try again” goes "
+               "on where it stopped.", icon=":material/error:")
+    rerank.retry_failed_build(key="rerank.retry")
+elif build is not None and not build.complete:
     left = build.eta_seconds
     st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
                f"(in the background{f', about {max(1, round(left / 60)):,} min left' if left is not None else ''}); "

@@ -79,7 +79,7 @@ class DenseIndexBuild:
         total: distinct non-empty texts to embed (0 until the store is open);
         done: how many are embedded (those stored earlier included).
         stage: ``"opening"``, ``"embedding"``, ``"ann"`` (building the ANN index),
-            ``"done"`` or ``"cancelled"``.
+            ``"done"``, ``"cancelled"`` or ``"failed"`` (see ``error``).
         error: the exception that stopped the worker, or None.
         preview: sorted int64 distinct-text rows of the preview sample, embedded before the
             others (None until the store is open); ``preview_pool``: how many distinct
@@ -148,6 +148,7 @@ class DenseIndexBuild:
                 store.unpin()
             self.stage = "done"
         except BaseException as exc:  # reported through .error; the page shows it
+            self.stage = "failed"
             logger.exception("building the dense index failed")
             self.error = exc
 

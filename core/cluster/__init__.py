@@ -33,7 +33,7 @@ from core.cluster.keywords import cluster_keywords
 from core.cluster.names import NOISE_NAME, ClusterNames, merge_clusters
 from core.cluster.reduce import UMAP_MIN_N, reduce_embeddings
 from core.cluster.rows import ArrayRows, NpyFileRows, iter_blocks
-from core.cluster.sample import FIT_SAMPLE, cluster_sampled, sample_min_cluster_size
+from core.cluster.sample import FIT_SAMPLE, cluster_sampled, distinct_rows, sample_min_cluster_size
 from core.cluster.then_rerank import rerank_within_clusters
 from core.errors import Cancelled, ParameterError
 
@@ -165,8 +165,9 @@ def cluster_posts(
         should_cancel: polled before the fit and between placement blocks (UMAP
             itself cannot be interrupted: at most one fit of ``fit_sample`` posts runs on).
         fit_rows: int64 positions (0..n-1) of the posts to fit on instead of a seeded
-            sample; the others are placed as above. Rows with a zero embedding are left
-            out. :func:`cluster_preview` of the same rows gives the same fit, and clusters
+            sample; the others are placed as above. Repeats, positions out of range and
+            rows with a zero embedding are left out (none left: the seeded sample).
+            :func:`cluster_preview` of the same rows gives the same fit, and clusters
             keep its numbering (by size among the sample's posts, not among all).
 
     Returns:
@@ -210,10 +211,11 @@ def cluster_posts(
         _check_int("min_cluster_size", min_cluster_size, 2)
     elif method == "kmeans":
         _check_int("k", k, 1)
-    if fit_rows is not None:  # positions among the valid rows (none when no row is)
-        wanted = np.asarray(fit_rows, dtype=np.int64)
+    if fit_rows is not None:  # positions among the valid rows; none of them: the seeded sample
+        wanted = np.unique(np.asarray(fit_rows, dtype=np.int64))
         at = np.minimum(np.searchsorted(valid, wanted), max(0, valid.size - 1))
-        fit_rows = at[valid[at] == wanted] if valid.size else at[:0]
+        fit_rows = (at[valid[at] == wanted] if valid.size else at[:0]) if len(wanted) else wanted
+        fit_rows = fit_rows if len(fit_rows) else None
     if (valid.size > max(int(fit_sample), UMAP_MIN_N) if fit_rows is None
             else 0 < len(fit_rows) < valid.size):
         sampled, n_fit = cluster_sampled(
@@ -289,10 +291,17 @@ def cluster_preview(embeddings, *, n_posts: int, min_cluster_size: int | None = 
     Returns:
         A :class:`ClusterResult` over the m sample posts (``fit_sample_`` = m).
     """
-    m = (embeddings if isinstance(embeddings, (ArrayRows, NpyFileRows)) else np.asarray(embeddings)).shape[0]
+    src = embeddings if isinstance(embeddings, (ArrayRows, NpyFileRows)) else ArrayRows(np.asarray(embeddings))
+    first, inverse = distinct_rows(src)  # identical vectors count once, as in the full map's fit
+    m = len(first)
     params.pop("fit_sample", None)
-    res = cluster_posts(embeddings, min_cluster_size=sample_min_cluster_size(min_cluster_size, m, n_posts),
+    res = cluster_posts(src if m == src.shape[0] else src.subset(first),
+                        min_cluster_size=sample_min_cluster_size(min_cluster_size, m, n_posts),
                         split_dominant=(split_dominant if split_dominant is not None
                                         else min_cluster_size is None),
                         fit_sample=max(m, FIT_SAMPLE), **params)
+    if m < src.shape[0]:  # copies take their first's result
+        splits = tuple(replace(sp, members=np.flatnonzero(np.isin(inverse, sp.members))) for sp in res.splits_)
+        res = replace(res, labels_=res.labels_[inverse], coords_2d_=res.coords_2d_[inverse],
+                      noise_mask_=res.noise_mask_[inverse], splits_=splits)
     return replace(res, min_cluster_size=min_cluster_size, split_dominant=split_dominant, fit_sample_=m)
