@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 PREVIEW_TEXTS = 12_000
 #: Seed of the preview sample.
 PREVIEW_SEED = 42
+#: Seconds of recent progress the time left is measured over.
+ETA_WINDOW_S = 60.0
 
 
 def preview_sample(store, texts: Sequence[str], among: np.ndarray | None = None, *,
@@ -84,7 +87,7 @@ class DenseIndexBuild:
         preview: sorted int64 distinct-text rows of the preview sample, embedded before the
             others (None until the store is open); ``preview_pool``: how many distinct
             texts it was drawn from (the preview is a true sample when it is fewer).
-        eta_seconds: seconds left at the rate measured so far (None: no rate yet).
+        eta_seconds: seconds left at the rate of the last minute (None: no rate yet).
     """
 
     def __init__(self, embedder, texts: Sequence[str], *, chunk: int = 1024, cache_dir=None,
@@ -94,7 +97,7 @@ class DenseIndexBuild:
         self.preview: np.ndarray | None = None
         self.preview_pool = 0
         self._preview_ready = False
-        self._started: tuple[float, int] | None = None  # when embedding began, and how many were done then
+        self._marks: deque[tuple[float, int]] = deque(maxlen=4096)  # (time, texts done) after each chunk
         self._texts = texts
         self._root = root
         self._chunk = max(1, int(chunk))
@@ -135,9 +138,10 @@ class DenseIndexBuild:
             store = self._open(pin=True, texts=texts)  # pinned: other corpora opened meanwhile do not evict it
             try:
                 self.stage = "embedding"
-                self._started = (time.monotonic(), self.done)
+                self._marks.append((time.monotonic(), self.done))
                 embed_in_chunks(store, self._embedder, texts, chunk=self._chunk, first=self.preview,
-                                cancelled=lambda: self._cancel.is_set() or store.closed)
+                                cancelled=lambda: self._cancel.is_set() or store.closed,
+                                progress=lambda *_: self._marks.append((time.monotonic(), self.done)))
                 del texts  # the ANN index reads the vectors: a cancelled build lets go of the strings
                 if not store.complete:
                     self.stage = "cancelled"
@@ -194,15 +198,18 @@ class DenseIndexBuild:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Seconds until every text is embedded at the rate measured since this build began embedding;
+        """Seconds until every text is embedded at the rate of the last :data:`ETA_WINDOW_S` seconds (the
+        CPU is shared with queries and other builds, so an older rate says little about the rest);
         None before two chunks are embedded (no rate yet) or outside the embedding stage."""
-        if self.stage != "embedding" or self._started is None:
+        marks = list(self._marks)
+        if self.stage != "embedding" or len(marks) < 3:
             return None
-        t0, done0 = self._started
-        made, elapsed = self.done - done0, time.monotonic() - t0
-        if made < 2 * self._chunk or elapsed <= 0:
+        now, done = time.monotonic(), self.done
+        recent = [m for m in marks if now - m[0] <= ETA_WINDOW_S]
+        t0, done0 = recent[0] if len(recent) >= 3 else marks[-3]
+        if done - done0 < 2 * self._chunk or now <= t0:
             return None
-        return max(0, self.total - self.done) * elapsed / made
+        return max(0, self.total - done) * (now - t0) / (done - done0)
 
     @property
     def preview_done(self) -> int:
