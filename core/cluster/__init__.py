@@ -61,8 +61,8 @@ class ClusterResult:
 
     Attributes:
         labels_: int64 array of shape (n,): clusters 0..n_clusters_-1 numbered
-            from largest to smallest, -1 = noise ("unclustered"; also every
-            empty/zero embedding).
+            from largest to smallest (with ``fit_rows``: by their size in that
+            sample), -1 = noise ("unclustered"; also every empty/zero embedding).
         coords_2d_: float32 array of shape (n, 2), the map (UMAP 2D, or PCA
             below ``reduce.UMAP_MIN_N`` posts); NaN rows for zero embeddings.
         n_clusters_: number of clusters (noise excluded).
