@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from core.cluster import ClusterNames, cluster_keywords, cluster_posts, rerank_within_clusters
+from core.cluster.sample import FIT_SAMPLE
 from core.embed import CLUSTER_TASK
 from dashboard import rerank, resources, state
 from dashboard.state import ClusterMap, MapParams, RerankParams, WithinClusters
@@ -169,7 +170,9 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
     def placed(done: int, total: int) -> None:  # a click elsewhere stops the run here (Streamlit rerun)
         if progress_bar is not None:
             progress_bar.progress(min(1.0, done / max(1, total)),
-                                  text=f"Map: {done:,} of {total:,} distinct posts placed")
+                                  text=f"Map: {done:,} of {total:,} distinct posts placed" if done else
+                                  f"Map: fitting UMAP and the clustering on up to {FIT_SAMPLE:,} of {total:,} "
+                                  "distinct posts (a minute or two, no progress until it is done)")
 
     texts = state.dataset().posts["text"]
     build = map_build()

@@ -63,9 +63,13 @@ if done is not None and done.preview and not stale:
         bar.empty()
 
 if done is None:
+    building = mapping.map_build()
     st.info(f"Press “Cluster” to embed the {len(posts):,} scorable posts with "
             f"{escape_markdown(s.embedder)} "
-            "and place them on a map (embeddings are cached on disk).", icon=":material/info:")
+            "and place them on a map (embeddings are cached on disk)."
+            + (" They are being embedded in the background: a preview of a random sample comes first, within "
+               "about a minute, then the full map when every post is embedded."
+               if building is not None and not building.complete else ""), icon=":material/info:")
     end_page()
 if stale:
     st.caption("The map below was made with other settings; press the button to redo it.")

@@ -138,6 +138,24 @@ if not state.rankings() and remembered:
                                  f"rerank.instruction.{drawn[1]}", f"rerank.instruction.{p.mode}")
             st.rerun()
 
+# the background build's state, with or without a ranking yet
+build = rerank.dense_build()
+if build is not None and build.error is not None:
+    st.warning(f"The dense index of this file stopped after {build.done:,} of {build.total:,} distinct texts "
+               f"({escape_markdown(str(build.error))}); queries use BM25 and what is embedded. “Try again” goes "
+               "on where it stopped.", icon=":material/error:")
+    rerank.retry_failed_build(key="rerank.retry")
+elif build is not None and not build.complete:
+    left = build.eta_seconds
+    st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
+               f"(in the background{f', about {max(1, round(left / 60)):,} min left' if left is not None else ''}); "
+               "until it is complete, the dense side covers BM25's best posts for each query, a random sample "
+               "of the file embedded first, and those embedded since.")
+    if build.stage != "cancelled" and st.button("Stop building the dense index", key="rerank.stop_index"):
+        build.cancel()  # what is embedded stays stored; reopening the file continues
+elif build is not None and build.stage == "ann":
+    st.caption("Every post is embedded; the nearest-neighbour index over them is being built in the background. "
+               "Until it is ready, each query compares with every stored vector (exact, a few seconds more).")
 ranking = state.rankings().get(request)
 if ranking is None and state.last_request() is not None and not go:
     ranking = state.rankings().get(state.last_request())
@@ -162,23 +180,6 @@ if p.min_score > 0:
     view = view[view["score"].fillna(-1) >= p.min_score]
 if p.moved_only:
     view = view[view["moved"].fillna(0) != 0]
-build = rerank.dense_build()
-if build is not None and build.error is not None:
-    st.warning(f"The dense index of this file stopped after {build.done:,} of {build.total:,} distinct texts "
-               f"({escape_markdown(str(build.error))}); queries use BM25 and what is embedded. “Try again” goes "
-               "on where it stopped.", icon=":material/error:")
-    rerank.retry_failed_build(key="rerank.retry")
-elif build is not None and not build.complete:
-    left = build.eta_seconds
-    st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
-               f"(in the background{f', about {max(1, round(left / 60)):,} min left' if left is not None else ''}); "
-               "until it is complete, the dense side covers BM25's best posts for each query, a random sample "
-               "of the file embedded first, and those embedded since.")
-    if build.stage != "cancelled" and st.button("Stop building the dense index", key="rerank.stop_index"):
-        build.cancel()  # what is embedded stays stored; reopening the file continues
-elif build is not None and build.stage == "ann":
-    st.caption("Every post is embedded; the nearest-neighbour index over them is being built in the background. "
-               "Until it is ready, each query compares with every stored vector (exact, a few seconds more).")
 for note in getattr(ranking, "notes", None) or []:
     st.caption(escape_markdown(note))
 st.caption(f"{len(view):,} of {len(table):,} ranked posts shown · {len(ranking.unscored):,} not scored")

@@ -200,6 +200,7 @@ def test_the_map_page_draws_a_preview_then_the_full_map_with_the_same_fit(held):
 
     gate = held
     at = start("map.py")
+    assert "a preview of a random sample comes first" in " ".join(el.value for el in at.info)
     posts = state.dataset(at.session_state).posts
     n_ok = int(posts["scorable"].sum()) if "scorable" in posts else len(posts)
     button(at, "Cluster").click().run()
@@ -279,3 +280,17 @@ def test_the_time_left_follows_the_recent_rate(tmp_path, monkeypatch):
     assert seen, "a time left was given once the build ran fast"
     for eta, left in seen:  # the fast rate (0.02 s a chunk), not one averaged with the start's 0.3 s
         assert eta <= left / 20 * 0.1, (eta, left)
+
+
+def test_the_rerank_page_shows_the_background_build_before_any_query(held):
+    """A newcomer saw no sign of the background build on the Rerank page until a first rerank."""
+    from dashboard import resources
+    from tests.test_dashboard import ok, start
+
+    at = start("rerank.py")
+    next(iter(resources._dense.values())).wait_preview()
+    at.run()
+    ok(at)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Dense index of this file: 60 of" in captions and "a random sample of the file" in captions, captions
+    assert not [h for h in at.subheader if h.value.startswith("Results for")]
