@@ -122,7 +122,8 @@ def cluster_volume(posts: pd.DataFrame, labels: np.ndarray, names: dict) -> None
     tl = timeline(posts["time"], labels, tz=tz, order=order)
     event = st.plotly_chart(volume_figure(tl, names), key="map.timeline", on_select="rerun",
                             selection_mode=("points",))
-    st.caption(f"{tl.n_posts:,} posts in {len(tl.counts):,} bins of one {tl.bin} ({tz})"
+    st.caption(f"{tl.n_posts:,} posts in {len(tl.counts):,} bin{'' if len(tl.counts) == 1 else 's'} of one "
+               f"{tl.bin} ({tz})"
                + (f" · {tl.n_no_time:,} without a time not shown" if tl.n_no_time else ""))
     shown = posts.assign(cluster=labels)
     bin_posts_table(shown, tl, clicked_bins(event), key="map.timeline_posts")

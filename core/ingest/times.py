@@ -226,11 +226,11 @@ def snowflake_times(ids: list[str], *, layout: str, latest: pd.Timestamp) -> tup
     if not ok.any():
         return none, ""
     if not twitter and ok.sum() < 0.5 * non_empty:
-        return none, (f"IDs not read as X/Twitter snowflakes: only {int(ok.sum())} of {non_empty} look like one "
-                      "(18-19 digits decoding to a time since 2010-11-04).")
+        return none, (f"IDs not read as X/Twitter snowflakes: only {int(ok.sum()):,} of {non_empty:,} look like "
+                      "one (18-19 digits decoding to a time since 2010-11-04).")
     none[ok] = pd.to_datetime(ms[ok], unit="ms", utc=True)
     kind = "an X/Twitter export" if twitter else "18-19 digit IDs that decode to plausible times"
-    return none, (f"{int(ok.sum())} post(s) dated from their X/Twitter snowflake ID ({kind}; ms since "
+    return none, (f"{int(ok.sum()):,} post(s) dated from their X/Twitter snowflake ID ({kind}; ms since "
                   "2010-11-04 in the ID's top bits).")
 
 
