@@ -123,7 +123,8 @@ how = (f"HDBSCAN, minimum cluster size {result.min_cluster_size_}" if result.met
        else f"k-means, k = {result.k_}" + (f" (you asked for {result.k}: there are only {result.k_} distinct "
                                              "posts to cluster)" if result.k and result.k_ and result.k_ < result.k
                                              else ""))
-how += "".join(f" · largest cluster ({s.share:.0%} of clustered posts) split into {s.n_parts}" for s in result.splits_)
+how += "".join(f" · {'largest cluster' if i == 0 else 'then the largest again'} ({sp.share:.0%} of clustered "
+               f"posts) split into {sp.n_parts}" for i, sp in enumerate(result.splits_))
 if result.reduction_ == "umap":
     reduced = (f"UMAP to {result.n_components} dimensions for clustering, map in 2D · "
                f"seed {result.random_state}")
