@@ -68,7 +68,7 @@ def full_map_fit_rows(mask: np.ndarray) -> np.ndarray | None:
     sample when the map shows every post of it (so the full map keeps the preview's fit), else
     None (a seeded sample of the mapped posts, e.g. inside a narrowed time range)."""
     build = map_build()
-    if build is None or build.preview is None or not 0 < len(build.preview) < build.preview_pool:
+    if build is None or not build.preview_is_sample:
         return None  # no build, or its "sample" is every text: the map's own rule applies
     rows = build.preview_positions(np.flatnonzero(mask))
     return rows if len(rows) == len(build.preview) else None
@@ -98,15 +98,18 @@ def _map_of(name: tuple, compute) -> ClusterMap:
             return maps[name]
         mine = computing.setdefault(name, threading.Lock())
     with mine:
-        with lock:
-            if name in maps:
-                return maps[name]
-        found = compute()
-        with lock:
-            maps[name] = found
-            computing.pop(name, None)
-            while len(maps) > MAX_MAPS:
-                maps.popitem(last=False)
+        try:
+            with lock:
+                if name in maps:
+                    return maps[name]
+            found = compute()
+            with lock:
+                maps[name] = found
+                while len(maps) > MAX_MAPS:
+                    maps.popitem(last=False)
+        finally:  # also when the run was stopped or failed: the next asker computes it
+            with lock:
+                computing.pop(name, None)
     return found
 
 
@@ -179,7 +182,7 @@ def cluster(p: MapParams, posts: pd.DataFrame, mask: np.ndarray, key: str, *, pr
     rows = None
     if build is not None and not full and not build.complete and _wait_preview(build, progress_bar):
         rows = build.preview_positions(np.flatnonzero(mask))
-        if len(rows) < PREVIEW_MIN or len(build.preview) >= build.preview_pool:
+        if len(rows) < PREVIEW_MIN or not build.preview_is_sample:
             rows = None  # too few of the sample in this time range, or not a sample: wait for the full map
     if rows is not None:
         n_posts = int(posts["text"].fillna("").astype(str).str.strip().ne("").sum())
@@ -257,8 +260,7 @@ def full_map_offer(done: ClusterMap, n_mapped: int, where=st) -> bool:
                       icon=":material/error:")
         rerank.retry_failed_build(where, key="map.retry")
         return False
-    left = build.eta_seconds
-    when = f", about {max(1, round(left / 60)):,} min left" if left is not None else ""
+    when = rerank.time_left(build)
     where.info(f"Preview: {shown:,} of the {n_mapped:,} posts, drawn at random and embedded first. The full "
                f"map places every post once all are embedded ({build.done:,} of {build.total:,} distinct texts "
                f"so far{when}); "

@@ -112,6 +112,12 @@ def wait_dense_build(build, progress_bar=None) -> bool:
     return bool(build.complete)
 
 
+def time_left(build) -> str:
+    """``", about N min left"`` for the background ``build`` (its recent rate), or ``""`` with no rate yet."""
+    left = build.eta_seconds
+    return f", about {max(1, round(left / 60)):,} min left" if left is not None else ""
+
+
 def retry_failed_build(where=st, key: str = "dense.retry") -> None:
     """A "Try again" button (in ``where``) for a background dense build that failed: the page runs
     again and starts a new build, which goes on where the failed one stopped."""

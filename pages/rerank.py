@@ -146,9 +146,8 @@ if build is not None and build.error is not None:
                "on where it stopped.", icon=":material/error:")
     rerank.retry_failed_build(key="rerank.retry")
 elif build is not None and not build.complete:
-    left = build.eta_seconds
     st.caption(f"Dense index of this file: {build.done:,} of {build.total:,} distinct texts embedded so far "
-               f"(in the background{f', about {max(1, round(left / 60)):,} min left' if left is not None else ''}); "
+               f"(in the background{rerank.time_left(build)}); "
                "until it is complete, the dense side covers BM25's best posts for each query, a random sample "
                "of the file embedded first, and those embedded since.")
     if build.stage != "cancelled" and st.button("Stop building the dense index", key="rerank.stop_index"):

@@ -220,6 +220,11 @@ class DenseIndexBuild:
         return len(preview) - int(np.isin(preview, store.missing(), assume_unique=True).sum())
 
     @property
+    def preview_is_sample(self) -> bool:
+        """Whether the preview sample leaves texts out (else it is every text: no preview map)."""
+        return self.preview is not None and 0 < len(self.preview) < self.preview_pool
+
+    @property
     def preview_ready(self) -> bool:
         """Whether every text of the preview sample is embedded (stays True once it is)."""
         if not self._preview_ready and self.preview is not None:
