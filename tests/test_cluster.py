@@ -280,6 +280,25 @@ def test_ctfidf_matches_the_formula_by_hand():
 
 # --- names -----------------------------------------------------------------------------
 
+def test_cluster_names_stay_distinct_when_top_keywords_are_shared():
+    """Two clusters of one event with the same top keywords (a newcomer saw
+    "hurricane · sandy · storm" twice in the legend) get names that tell them apart."""
+    names = ClusterNames.from_keywords({
+        0: ["hurricane", "sandy", "storm", "power", "outage"],
+        1: ["sandy", "hurricane", "storm", "power", "donate"],  # same three, another order
+        2: ["hurricane", "sandy", "storm"],  # nothing further
+        3: ["flood", "water", "rain"],
+    })
+    shown = [names.name(c) for c in range(4)]
+    assert len(set(shown)) == 4, shown
+    assert shown[0] == "hurricane · sandy · storm · outage"  # 'power' is shared, 'outage' is its own
+    assert shown[1] == "sandy · hurricane · storm · donate"
+    assert shown[2] == "hurricane · sandy · storm"  # the others moved away from it
+    assert shown[3] == "flood · water · rain"
+    same = ClusterNames.from_keywords({4: ["a", "b", "c"], 5: ["c", "b", "a"], 6: ["d"]})
+    assert (same.name(4), same.name(5), same.name(6)) == ("a · b · c (4)", "c · b · a (5)", "d")
+
+
 def test_rename_and_merge_clusters():
     names = ClusterNames.from_keywords({0: ["flood", "calgary", "water", "x"], 1: ["鞭炮", "春节"], 2: ["se"]})
     assert names.name(0) == "flood · calgary · water" and names.name(-1) == "unclustered"

@@ -69,8 +69,41 @@ class ClusterNames:
 
     @classmethod
     def from_keywords(cls, keywords: Mapping[int, list[str]], *, n_words: int = 3) -> ClusterNames:
-        """Default names: the first ``n_words`` keywords joined by ``" · "``."""
-        return cls({int(c): " · ".join(words[:n_words]) for c, words in keywords.items() if int(c) >= 0})
+        """Default names: the first ``n_words`` keywords joined by ``" · "``, distinct per cluster.
+
+        Clusters of one event often share their top keywords ("hurricane · sandy · storm"
+        twice), so a legend or a table would show two identical names. Clusters whose first
+        ``n_words`` keywords are the same words (in any order) each get one more: their first
+        further keyword that no other cluster of that group has among its keywords, else their
+        first further keyword not already taken by another of the group. A name whose words are
+        still another's after that ends with the cluster id, ``"... (3)"``.
+
+        Args:
+            keywords: ``{cluster: [keyword, ...]}`` best first (cluster -1 is ignored).
+            n_words: keywords in a name (>= 1).
+        """
+        words = {int(c): [str(w) for w in ws] for c, ws in keywords.items() if int(c) >= 0}
+        groups: dict[frozenset, list[int]] = {}
+        for c, ws in words.items():
+            groups.setdefault(frozenset(ws[:n_words]), []).append(c)
+        names = {c: ws[:n_words] for c, ws in words.items()}
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            taken: set[str] = set()
+            for c in sorted(group):
+                others = set().union(*(words[o] for o in group if o != c))
+                further = words[c][n_words:]
+                extra = next((w for w in further if w not in others), None) or next(
+                    (w for w in further if w not in taken), None)
+                if extra is not None:
+                    names[c] = names[c] + [extra]
+                    taken.add(extra)
+        counts: dict[frozenset, int] = {}
+        for ws in names.values():
+            counts[frozenset(ws)] = counts.get(frozenset(ws), 0) + 1
+        return cls({c: " · ".join(ws) + (f" ({c})" if ws and counts[frozenset(ws)] > 1 else "")
+                    for c, ws in names.items()})
 
     def name(self, cluster: int) -> str:
         """The display name of ``cluster`` (``"unclustered"`` for -1)."""
