@@ -99,13 +99,31 @@ def test_placement_block_by_block_equals_placement_all_at_once():
     rest = np.setdiff1d(np.arange(4000), drawn)
     fit = cluster_posts(x[drawn], method="kmeans", k=4, random_state=3)  # the sample's own map
     idx, sim = nearest_in_sample(x, drawn, rows=rest, block=len(rest))  # one block: every row at once
-    assert np.array_equal(res.coords_2d_[rest], place_by_neighbours(fit.coords_2d_, idx, sim))
-    # labels are renumbered by size over all posts: compare the partitions
     voted = vote_by_neighbours(fit.labels_, idx, sim)
+    among = fit.labels_[idx] == voted[:, None]
+    assert np.array_equal(res.coords_2d_[rest], place_by_neighbours(fit.coords_2d_, idx, sim, among))
+    # labels are renumbered by size over all posts: compare the partitions
     pairs = set(zip(voted.tolist(), res.labels_[rest].tolist()))
     assert len(pairs) == len(set(voted.tolist())) == len({b for _, b in pairs})
     small = nearest_in_sample(ArrayRows(x), drawn, rows=rest, block=100)
     assert np.array_equal(small[0], idx) and np.array_equal(small[1], sim)
+
+
+def test_a_placed_post_sits_among_the_cluster_it_joined_not_between_two():
+    """A post whose nearest sample posts lie in two clusters (6 in one, 4 in the other) was
+    placed at the mean of all ten: in the empty space between the two clusters, a trail of
+    such posts on a large map. It now sits among the six of the cluster it joined."""
+    coords = np.array([[0.0, 0.0]] * 6 + [[10.0, 10.0]] * 4, dtype=np.float32)
+    coords[:6] += np.linspace(0, 0.5, 6, dtype=np.float32)[:, None]
+    labels = np.array([0] * 6 + [1] * 4)
+    idx = np.arange(10)[None, :]
+    sim = np.full((1, 10), 0.8)
+    voted = vote_by_neighbours(labels, idx, sim)
+    assert voted.tolist() == [0]
+    everywhere = place_by_neighbours(coords, idx, sim)[0]
+    among = place_by_neighbours(coords, idx, sim, labels[idx] == voted[:, None])[0]
+    assert everywhere[0] > 3.5  # the old place: 40 % of the way to the other cluster
+    assert 0.0 <= among[0] <= 0.5 and 0.0 <= among[1] <= 0.5
 
 
 def test_keywords_counted_in_chunks_equal_keywords_counted_at_once(real_data):

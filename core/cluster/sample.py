@@ -11,10 +11,11 @@ UMAP's own ``transform`` do for unseen documents:
    pipeline (:func:`core.cluster.cluster_posts`: UMAP, HDBSCAN or k-means);
 3. every other distinct vector takes the :data:`PLACE_K` most similar sample
    points (cosine, on a 64-component PCA of the embeddings fitted on the
-   sample: a fast approximation of the embedding space): its map position and
-   clustering-space position are their similarity-weighted mean, its cluster
-   the similarity-weighted vote of their labels (noise included, so a point
-   among noise stays noise);
+   sample: a fast approximation of the embedding space): its cluster is the
+   similarity-weighted vote of their labels (noise included, so a point among
+   noise stays noise), its map position the similarity-weighted mean of the
+   positions of those of them in that cluster (of all of them, a point between
+   two clusters' neighbours lands in the empty space between the two);
 4. copies get the result of their representative.
 
 The vectors are read a block at a time (:mod:`core.cluster.rows`: an array, or the
@@ -149,9 +150,15 @@ def nearest_in_sample(x, sample: np.ndarray, k: int = PLACE_K,
     return idx, sim
 
 
-def place_by_neighbours(values: np.ndarray, idx: np.ndarray, sim: np.ndarray) -> np.ndarray:
-    """Similarity-weighted mean of ``values[idx]`` per row: float32 (n, values.shape[1])."""
+def place_by_neighbours(values: np.ndarray, idx: np.ndarray, sim: np.ndarray,
+                        among: np.ndarray | None = None) -> np.ndarray:
+    """Similarity-weighted mean of ``values[idx]`` per row: float32 (n, values.shape[1]).
+
+    ``among``: bool (n, k), the neighbours to average (at least one per row); default all.
+    """
     w = np.clip(sim, 1e-6, None)
+    if among is not None:
+        w = np.where(among, w, 0.0)
     w = w / w.sum(axis=1, keepdims=True)
     return np.einsum("nk,nkd->nd", w, values[idx]).astype(np.float32)
 
@@ -234,8 +241,11 @@ def cluster_sampled(x: np.ndarray, *, fit, fit_sample: int = FIT_SAMPLE, random_
         for start, idx, sim in neighbour_blocks(xd, sample, rows=rest, progress=placed,
                                                 should_cancel=should_cancel):
             part = rest[start : start + len(idx)]
-            coords[part] = place_by_neighbours(res.coords_2d_, idx, sim)
             labels[part] = vote_by_neighbours(res.labels_, idx, sim)
+            # placed among the neighbours of the cluster it joined: a mean over neighbours of two
+            # clusters would put it in the empty space between them (a trail of placed points)
+            coords[part] = place_by_neighbours(res.coords_2d_, idx, sim,
+                                               among=res.labels_[idx] == labels[part][:, None])
             noise[part] = vote_by_neighbours(fit_noise, idx, sim).astype(bool)
     splits = tuple(replace(s, members=np.flatnonzero(np.isin(inverse, sample[s.members])))
                    for s in res.splits_)
