@@ -76,7 +76,8 @@ def new_page(browser, url: str, path: str = ""):
     expect.set_options(timeout=120_000)
     page.goto(f"{url}/{path}")
     idle(page)
-    dismiss_not_found(page)
+    if path:  # the root address is every session's page: no dialog to wait 3 s for
+        dismiss_not_found(page)
     return page
 
 
