@@ -42,6 +42,8 @@ column              dtype        meaning
 
 from __future__ import annotations
 
+import numpy as np
+
 POST_COLUMNS: tuple[str, ...] = (
     "post_id",
     "text",
@@ -75,3 +77,12 @@ ROLES: dict[str, str] = {
     "lang": "language",
     "url": "link to the post",
 }
+
+
+def scorable_mask(posts) -> np.ndarray | None:
+    """Which posts of a post table can be scored: bool array of shape (n,) from its
+    ``scorable`` column (a missing value counts as False), or None when the table has no
+    such column (a table not made by ingest: the caller decides, e.g. by non-empty text)."""
+    if "scorable" not in posts.columns:
+        return None
+    return posts["scorable"].fillna(False).astype(bool).to_numpy()

@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from core.schema import scorable_mask
 from dashboard import auth, remember, resources, state
 from dashboard.state import CompareParams, Comparison, RankingRequest
 
@@ -52,8 +53,7 @@ def dense_build() -> Any:
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     return resources.dense_index(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir),
                                  ds.posts["text"].fillna("").astype(str).tolist(),
-                                 preview_from=(np.flatnonzero(ds.posts["scorable"].fillna(False).astype(bool).to_numpy())
-                                               if "scorable" in ds.posts else None))
+                                 preview_from=(None if (ok := scorable_mask(ds.posts)) is None else np.flatnonzero(ok)))
 
 
 def first_stage_posts(window) -> tuple[Any, np.ndarray | None]:

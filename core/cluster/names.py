@@ -36,7 +36,7 @@ def merge_clusters(labels: np.ndarray, clusters: Iterable[int], *, into: int | N
             not among ``clusters``.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    ids = sorted(set(int(c) for c in clusters))
+    ids = sorted({int(c) for c in clusters})
     present = set(np.unique(labels).tolist())
     if not ids:
         raise ParameterError("merge_clusters needs at least one cluster id. Got none.")
@@ -134,7 +134,7 @@ class ClusterNames:
             ``(new_labels, new_names)``: the merged cluster is named ``name``,
             else keeps the name of ``into``; the other merged ids lose theirs.
         """
-        ids = sorted(set(int(c) for c in clusters))
+        ids = sorted({int(c) for c in clusters})
         new_labels = merge_clusters(labels, ids, into=into)
         target = ids[0] if into is None else int(into)
         names = {c: v for c, v in self.names.items() if c not in ids or c == target}

@@ -15,6 +15,7 @@ import pandas as pd
 from core.cluster.names import NOISE_NAME
 from core.errors import ColumnError, ParameterError
 from core.rerank.base import CancelCallback, ProgressCallback, RelevanceScorer
+from core.schema import scorable_mask
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ def rerank_within_clusters(
         raise ParameterError(f"The 'top_n' parameter must be an int >= 1. Got {top_n!r} instead.")
     texts = posts["text"].fillna("").astype(str).to_numpy()
     ok = texts != ""
-    if "scorable" in posts.columns:
-        ok &= posts["scorable"].fillna(False).astype(bool).to_numpy()
+    if (scorable := scorable_mask(posts)) is not None:
+        ok &= scorable
     scores = np.full(len(posts), np.nan, dtype=np.float32)
     idx = np.flatnonzero(ok)
     if idx.size:

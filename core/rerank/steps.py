@@ -24,6 +24,7 @@ from core.candidates import embed_posts, first_stage
 from core.candidates.bm25 import cached_index
 from core.candidates.index import FULL_EMBED_MAX, pool_embeddings, take_rows
 from core.errors import SieveError
+from core.schema import scorable_mask
 
 
 def check_arguments(posts: pd.DataFrame, query: str, *, top_k, budget) -> None:
@@ -78,8 +79,7 @@ def set_aside_unscorable(posts: pd.DataFrame) -> PostTable:
     ids = posts["post_id"].astype(str).to_numpy()
     texts = posts["text"].fillna("").astype(str).to_numpy()
     has_text = np.array([bool(t.strip()) for t in texts], dtype=bool)
-    scorable = (posts["scorable"].fillna(False).astype(bool).to_numpy() & has_text
-                if "scorable" in posts.columns else has_text)
+    scorable = has_text if (ok := scorable_mask(posts)) is None else ok & has_text
     reasons = (posts["unscorable_reason"] if "unscorable_reason" in posts.columns
                else pd.Series([None] * len(posts)))
     unscored_rows = [(ids[i], reasons.iloc[i] or ("empty text" if not texts[i].strip() else "not scorable"))
