@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,15 +19,35 @@ import streamlit as st
 from core.cluster import ClusterNames, cluster_keywords, cluster_posts, rerank_within_clusters
 from core.cluster.sample import FIT_SAMPLE
 from core.embed import CLUSTER_TASK
+from core.schema import scorable_mask
 from dashboard import rerank, resources, state
 from dashboard.state import ClusterMap, MapParams, RerankParams, WithinClusters
 from dashboard.widgets import escape_markdown
 
 
-def made_with(p: MapParams, key: str) -> tuple:
-    """What a clustering of the posts named by ``key`` with ``p`` is made from
-    (:attr:`dashboard.results.ClusterMap.made_with`)."""
-    return (key, state.settings().embedder, p.method, p.k, p.min_cluster_size, p.assign_noise)
+class MapRecipe(NamedTuple):
+    """What a map is made from (:attr:`dashboard.results.ClusterMap.made_with`; a tuple, so
+    it compares and hashes as one): the posts (:func:`dashboard.resources.posts_key`, which
+    starts with the dataset hash), the embedder, and the Map page's parameters."""
+
+    key: str
+    embedder: str
+    method: str
+    k: int | None
+    min_cluster_size: int | None
+    assign_noise: bool
+
+
+def made_with(p: MapParams, key: str) -> MapRecipe:
+    """What a clustering of the posts named by ``key`` with ``p`` is made from."""
+    return MapRecipe(key, state.settings().embedder, p.method, p.k, p.min_cluster_size, p.assign_noise)
+
+
+def mappable(posts: pd.DataFrame) -> np.ndarray:
+    """The posts a map may show: bool (n,), the scorable ones (every post of a table without
+    a ``scorable`` column)."""
+    ok = scorable_mask(posts)
+    return np.ones(len(posts), dtype=bool) if ok is None else ok
 
 
 def map_build():
@@ -113,16 +134,16 @@ def _map_of(name: tuple, compute) -> ClusterMap:
     return found
 
 
-def _make_map(made: tuple, kind: str, source, texts: pd.Series, progress) -> ClusterMap:
+def _make_map(made: MapRecipe, kind: str, source, texts: pd.Series, progress) -> ClusterMap:
     """The map ``made`` (:func:`made_with`) of kind ``"full"`` or ``"preview"`` of the posts ``source()``
     gives (``(vectors, fit_rows, rows, n_posts)``; ``rows``: their positions in the dataset's table,
     whose texts are ``texts``), with read-only arrays (shared by the sessions showing it)."""
     from core.cluster import cluster_preview
 
-    _, _, method, k, min_cluster_size, assign_noise = made
     vectors, fit_rows, rows, n_posts = source()
-    params = {"method": method, "k": k if method == "kmeans" else None, "assign_noise": assign_noise,
-              "progress": progress, "min_cluster_size": min_cluster_size or None}
+    params = {"method": made.method, "k": made.k if made.method == "kmeans" else None,
+              "assign_noise": made.assign_noise, "progress": progress,
+              "min_cluster_size": made.min_cluster_size or None}
     if kind == "preview":
         result = cluster_preview(vectors, n_posts=n_posts, **params)
     else:
@@ -140,7 +161,7 @@ def release_maps(dataset_hash: str | None = None) -> None:
     :class:`dashboard.results.DatasetState`, which goes with it."""
     lock, maps, _ = _kept()
     with lock:
-        for name in [n for n in maps if dataset_hash is None or str(n[0][0]).startswith(f"{dataset_hash}:")]:
+        for name in [n for n in maps if dataset_hash is None or str(n[0].key).startswith(f"{dataset_hash}:")]:
             del maps[name]
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.schema import scorable_mask
 from dashboard import auth, charts, mapping, remember, rerank, resources, state
 from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
@@ -23,8 +22,7 @@ ds = require_dataset()
 
 p = state.params(MapParams)
 s = state.settings()
-mask = scorable_mask(ds.posts)
-mask = np.ones(len(ds.posts), dtype=bool) if mask is None else mask
+mask = mapping.mappable(ds.posts)
 mask = mask & time_filter(ds.posts).mask(ds.posts["time"])  # the time range narrows the map's posts
 posts = ds.posts.reset_index(drop=True) if mask.all() else ds.posts[mask].reset_index(drop=True)  # no copy of all
 key = resources.posts_key(ds.dataset_hash, posts["post_id"].tolist())
