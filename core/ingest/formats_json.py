@@ -134,27 +134,41 @@ def _read_json(text: str, name: str, ext: str, *, stream: tuple[bytes, str] | No
 
 
 _ARRAY_START = re.compile(r"\s*\[")
+_OBJECT_START = re.compile(r"\s*\{")
 
 
 def _read_json_records(text: str, name: str, stream: tuple[bytes, str] | None) -> RawTable:
-    """JSON Lines and top-level arrays are streamed (:mod:`core.ingest.json_stream`); any other
-    JSON document is parsed whole."""
+    """JSON Lines, top-level arrays and objects holding the list of posts (an X API page,
+    ``{"statuses": [...]}``) are streamed (:mod:`core.ingest.json_stream`); any other JSON
+    document (a single post, a Reddit listing) is parsed whole."""
     from core.ingest.json_stream import (
         array_items,
         byte_lines,
         byte_pieces,
         jsonl_items,
+        object_items,
+        object_outline,
         streamed_table,
         text_lines,
     )
 
+    pieces = (lambda: byte_pieces(*stream)) if stream is not None else (lambda: [text])
     if _ARRAY_START.match(text):
-        pieces = (lambda: byte_pieces(*stream)) if stream is not None else (lambda: [text])
         try:
             table, _, _ = streamed_table(lambda: array_items(pieces()), "json", name)
         except json.JSONDecodeError:
             pass  # not one array (JSON Lines of arrays, or broken): as before, below
         else:
+            if not table.rows_read:
+                raise InputFileError(f"{name} holds no records (no list of posts was found in it).")
+            return table
+    elif _OBJECT_START.match(text):
+        try:  # JSON Lines stop here at the end of their first line ("Extra data")
+            found = object_outline(pieces())
+            table = streamed_table(lambda: object_items(pieces(), *found), "json", name)[0] if found else None
+        except json.JSONDecodeError:
+            table = None  # JSON Lines, or broken: as before, below
+        if table is not None:
             if not table.rows_read:
                 raise InputFileError(f"{name} holds no records (no list of posts was found in it).")
             return table

@@ -18,8 +18,11 @@ holding one of them was dropped as an invalid line.
 A top-level array is walked element by element with
 :meth:`json.JSONDecoder.raw_decode`; every element gives the records
 :func:`~core.ingest.formats_json.find_records` finds in it (a post, an X archive's
-``{"tweet": {...}}``, a Reddit thing, a nested page). Any other document (an object
-holding the list, an X API page) is still parsed whole.
+``{"tweet": {...}}``, a Reddit thing, a nested page). A top-level object holding the list
+(an X API page ``{"data": [...], "includes": {...}}``, ``{"statuses": [...]}``) is read the
+same way: a first pass finds which member holds the posts (:func:`object_outline`, keeping
+only the first element of each array member), then its elements are streamed
+(:func:`object_items`). Any other document (a single post, a Reddit listing) is parsed whole.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 from core.errors import InputFileError
-from core.ingest.formats import RawTable
+from core.ingest.formats import _RECORD_KEYS, RawTable
 from core.ingest.formats_csv import _text_lines
 from core.ingest.formats_json import _flatten, _is_container, _json_str, find_records
 
@@ -109,6 +112,94 @@ def byte_pieces(data: bytes, encoding: str, size: int = 1 << 20) -> Iterator[str
         yield piece
 
 
+class _Reader:
+    """A JSON text read from consecutive pieces, one value at a time (only the current value
+    and the rest of its piece are held)."""
+
+    def __init__(self, pieces: Iterable[str]):
+        self.pieces = iter(pieces)
+        self.buf, self.pos, self.more = "", 0, True
+
+    def fill(self) -> bool:
+        piece = next(self.pieces, None) if self.more else None
+        if piece is None:
+            self.more = False
+            return False
+        self.buf, self.pos = self.buf[self.pos:] + piece, 0
+        return True
+
+    def skip_space(self) -> None:
+        while True:
+            self.pos = _SPACE.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf) or not self.fill():
+                return
+
+    def expect(self, char: str) -> bool:
+        self.skip_space()
+        if self.buf.startswith(char, self.pos):
+            self.pos += 1
+            return True
+        return False
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.buf[self.pos : self.pos + 1]
+
+    def value(self):
+        """The next JSON value, read on into the next pieces while it is incomplete."""
+        self.skip_space()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError:
+                # the value may go on in the next piece (a broken one stops at the cap)
+                if len(self.buf) - self.pos <= MAX_ELEMENT_CHARS and self.fill():
+                    continue
+                raise
+            # a number may go on in the next piece ("3." then "25"): read on near the end
+            if end + _NUMBER_TAIL < len(self.buf) or not self.fill():
+                break
+        self.pos = end
+        return value
+
+    def elements(self) -> Iterator:
+        """The elements of the array that starts here, one at a time."""
+        if not self.expect("["):
+            raise json.JSONDecodeError("Expecting '['", self.buf, self.pos)
+        if self.expect("]"):
+            return
+        while True:
+            yield self.value()
+            if self.expect(","):
+                continue
+            if self.expect("]"):
+                return
+            raise json.JSONDecodeError("Expecting ',' delimiter", self.buf, self.pos)
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object that starts here; the caller reads each one's value (with
+        :meth:`value` or :meth:`elements`) before asking for the next key."""
+        if not self.expect("{"):
+            raise json.JSONDecodeError("Expecting '{'", self.buf, self.pos)
+        if self.expect("}"):
+            return
+        while True:
+            key = self.value() if self.peek() == '"' else None
+            if not isinstance(key, str) or not self.expect(":"):
+                raise json.JSONDecodeError("Expecting a property name and ':'", self.buf, self.pos)
+            yield key
+            if self.expect(","):
+                continue
+            if self.expect("}"):
+                return
+            raise json.JSONDecodeError("Expecting ',' delimiter", self.buf, self.pos)
+
+    def end(self) -> None:
+        self.skip_space()
+        if self.pos < len(self.buf):
+            raise json.JSONDecodeError("Extra data", self.buf, self.pos)
+
+
 def array_items(pieces: Iterable[str]) -> Iterator[Item]:
     """The records of each element of a top-level JSON array, in order.
 
@@ -124,61 +215,83 @@ def array_items(pieces: Iterable[str]) -> Iterator[Item]:
             the piece being read: callers parse the whole text again for the message).
         RecursionError: an element nested deeper than the parser can go.
     """
-    pieces = iter(pieces)
-    buf, pos, more = "", 0, True
+    reader = _Reader(pieces)
+    for number, element in enumerate(reader.elements(), start=1):
+        yield number, find_records([element])
+    reader.end()
 
-    def fill() -> bool:
-        nonlocal buf, pos, more
-        piece = next(pieces, None) if more else None
-        if piece is None:
-            more = False
-            return False
-        buf, pos = buf[pos:] + piece, 0
-        return True
 
-    def skip_space() -> None:
-        nonlocal pos
-        while True:
-            pos = _SPACE.match(buf, pos).end()
-            if pos < len(buf) or not fill():
-                return
+def object_outline(pieces: Iterable[str]) -> tuple[str, dict] | None:
+    """Which member of a top-level JSON object holds its list of posts, read as a stream.
 
-    def expect(char: str) -> bool:
-        nonlocal pos
-        skip_space()
-        if buf.startswith(char, pos):
-            pos += 1
-            return True
-        return False
+    The object's members are read one at a time; an array member keeps only its first
+    element (the others are read and dropped), any other member is kept whole. The rule is
+    :func:`~core.ingest.formats_json.find_records`'s for a parsed object: ``"data"`` holding
+    a list (an X API v2 page, whose ``includes.users`` name the authors), else the first of
+    the usual keys (``statuses``, ``posts``, ...) holding a list, else the only member that
+    is a list of objects.
 
-    if not expect("["):
-        raise json.JSONDecodeError("Expecting '['", buf, pos)
-    number = 0
-    if not expect("]"):
-        while True:
-            skip_space()
-            while True:
-                try:
-                    element, end = _DECODER.raw_decode(buf, pos)
-                except json.JSONDecodeError:
-                    # the element may go on in the next piece (a broken one stops at the cap)
-                    if len(buf) - pos <= MAX_ELEMENT_CHARS and fill():
-                        continue
-                    raise
-                # a number may go on in the next piece ("3." then "25"): read on near the end
-                if end + _NUMBER_TAIL < len(buf) or not fill():
-                    break
-            pos = end
-            number += 1
-            yield number, find_records([element])
-            if expect(","):
-                continue
-            if expect("]"):
-                break
-            raise json.JSONDecodeError("Expecting ',' delimiter", buf, pos)
-    skip_space()
-    if pos < len(buf):
-        raise json.JSONDecodeError("Extra data", buf, pos)
+    Returns:
+        ``(key, users)``: the member to stream and, for an X API page, ``{user id: user}``
+        from ``includes.users`` (else ``{}``); None when no member is such a list (a single
+        post, a Reddit listing): the caller parses the document whole.
+
+    Raises:
+        json.JSONDecodeError: the text is not one JSON object (e.g. JSON Lines).
+        RecursionError: a member nested deeper than the parser can go.
+    """
+    reader = _Reader(pieces)
+    outline: dict = {}
+    for key in reader.members():
+        if reader.peek() == "[":
+            elements = reader.elements()
+            first = next(elements, None)
+            for _ in elements:  # read to the array's end, keeping nothing
+                pass
+            outline[key] = [] if first is None else [first]
+        else:
+            outline[key] = reader.value()
+    reader.end()
+    if outline.get("kind") == "Listing" and isinstance(outline.get("data"), dict):
+        return None
+    if isinstance(outline.get("data"), list):
+        includes = outline.get("includes")
+        users = (includes or {}).get("users", []) if isinstance(includes, dict) else []
+        return "data", {u.get("id"): u for u in users if isinstance(u, dict)}
+    for key in _RECORD_KEYS:
+        if isinstance(outline.get(key), list):
+            return key, {}
+    lists = [k for k, v in outline.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    return (lists[0], {}) if len(lists) == 1 else None
+
+
+def object_items(pieces: Iterable[str], key: str, users: dict) -> Iterator[Item]:
+    """The records of each element of the array member ``key`` of a top-level JSON object
+    (:func:`object_outline` chose it), in order; the other members are read and dropped.
+
+    Yields:
+        ``(element_number, records)``: for ``"data"`` (an X API page) the element itself,
+        its author joined from ``users`` as :func:`~core.ingest.formats_json.find_records`
+        joins it; for any other member the records it finds in the element.
+
+    Raises:
+        json.JSONDecodeError, RecursionError: as :func:`object_outline`.
+    """
+    reader = _Reader(pieces)
+    for name in reader.members():
+        if name != key:
+            reader.value()
+            continue
+        for number, item in enumerate(reader.elements(), start=1):
+            if key != "data":
+                yield number, find_records([item])
+            elif not isinstance(item, dict):
+                yield number, []
+            elif users and "author" not in item and item.get("author_id") in users:
+                yield number, [{**item, "author": users[item["author_id"]]}]
+            else:
+                yield number, [item]
+    reader.end()
 
 
 def streamed_table(items: Callable[[], Iterator[Item]], fmt: str, name: str) -> tuple[RawTable, int, int | None]:
