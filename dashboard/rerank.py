@@ -254,11 +254,34 @@ def run_rerank(request: RankingRequest, *, progress_bar=None) -> Any:
     return ranking
 
 
+def edited_instruction(mode: str) -> str:
+    """The analyst's edit of ``mode``'s instruction on the Rerank page, stripped ("" when not
+    edited: the mode's own instruction). The Compare page ranks each mode with it, so "Custom"
+    compares what the analyst wrote, not the default text it starts from."""
+    from dashboard.state import RerankParams
+
+    return (state.params(RerankParams).edits.get(mode) or "").strip()
+
+
 def request_for(query: str, mode: str, top_k: int, budget: int) -> RankingRequest:
-    """The request of ``query`` under ``mode``'s own instruction in the current time window."""
+    """The request of ``query`` under ``mode``'s instruction (as edited on the Rerank page,
+    :func:`edited_instruction`) in the current time window."""
     from dashboard.timefilter import window_key
 
-    return RankingRequest(query=query, mode=mode, instruction="", top_k=top_k, budget=budget, window=window_key())
+    return RankingRequest(query=query, mode=mode, instruction=edited_instruction(mode), top_k=top_k,
+                          budget=budget, window=window_key())
+
+
+def compared_instructions(mode_names: list[str]) -> list[tuple[str, str, bool]]:
+    """``(mode, instruction, edited)`` of each mode the Compare page ranks: the Rerank page's edit
+    when there is one, else the mode's own instruction (modes missing from the modes file skipped)."""
+    all_modes = modes()
+    out = []
+    for name in mode_names:
+        edited = edited_instruction(name)
+        if name in all_modes:
+            out.append((name, edited or all_modes[name].instruction.strip(), bool(edited)))
+    return out
 
 
 def finished_ranking(req: RankingRequest) -> Any | None:
@@ -326,6 +349,7 @@ def compare_modes(p: CompareParams, *, budget: int, progress_bar=None) -> Compar
     query = p.query.strip()
     by_mode = ensure_rankings(query, list(p.modes), top_k=p.top_k, budget=budget, progress_bar=progress_bar)
     found = Comparison(query=query, modes=tuple(p.modes), k=p.k, by_mode=by_mode,
-                       result=compare_rankings(by_mode, k=p.k))
+                       result=compare_rankings(by_mode, k=p.k),
+                       instructions=tuple(edited_instruction(m) for m in p.modes))
     state.work().comparison = found
     return found

@@ -73,6 +73,7 @@ class Comparison:
         k: the k of overlap@k.
         by_mode: ``{mode: core.rerank.pipeline.Ranking}``.
         result: the :class:`core.compare.Comparison` (pairs, movers, ranks).
+        instructions: each mode's edited instruction it was ranked with ("" = the mode's own).
     """
 
     query: str
@@ -80,6 +81,7 @@ class Comparison:
     k: int
     by_mode: dict[str, Any]
     result: Any
+    instructions: tuple[str, ...] = ()
 
 
 @dataclass

@@ -39,6 +39,20 @@ p.modes = st.multiselect("Modes (2 to 4), each with its own instruction", list(a
 if len(all_modes) > 4:
     st.caption(f"{len(all_modes)} modes exist; at most 4 are compared at once, so “Select all” keeps "
                "the first 4 of the list.")
+used = rerank.compared_instructions(list(p.modes))
+with st.expander("The instruction each mode is given", expanded=any(edited for _, _, edited in used)):
+    for name, text, edited in used:
+        st.markdown(f"**{escape_markdown(all_modes[name].label)}**"
+                    f"{' (as edited on the Rerank page)' if edited else ''}: {escape_markdown(text)}")
+    st.caption("Edit a mode's instruction on the Rerank page (choose the mode, then edit the box): "
+               "Compare uses that text.")
+by_text: dict[str, list[str]] = {}
+for name, text, _ in used:
+    by_text.setdefault(" ".join(text.split()), []).append(all_modes[name].label)
+for labels in (v for v in by_text.values() if len(v) > 1):
+    st.warning(f"{' and '.join(escape_markdown(v) for v in labels)} are given the same instruction, so the "
+               "reranker scores their posts alike. To compare your own wording, edit one of them on the Rerank "
+               "page (choose the mode, then edit its instruction).", icon=":material/content_copy:")
 c1, c2 = st.columns(2)
 p.k = state.number(c1, "k for overlap@k", "compare.k", p.k, min_value=1, max_value=1000)
 p.top_k = state.number(c2, "Posts ranked per mode", "compare.top_k", p.top_k, min_value=2, max_value=10_000,
@@ -87,6 +101,9 @@ if live.cancel_requested() or p.running is not None:  # a Cancel, or a run stopp
                "Compare to finish it; scored posts come from the score cache.", icon=":material/stop:")
 if found is not None and (found.query, found.modes) != (p.query.strip(), tuple(p.modes)):
     st.caption("The comparison below is of an earlier query or set of modes: press Compare for this one.")
+elif found is not None and found.instructions != tuple(text if edited else "" for _, text, edited in used):
+    st.caption("The comparison below was made before an instruction was edited on the Rerank page: press "
+               "Compare for the instructions above.")
 if found is None:
     end_page()
 query, modes, k, by_mode, comparison = found.query, found.modes, found.k, found.by_mode, found.result
