@@ -4,7 +4,6 @@ movement; filters."""
 
 from __future__ import annotations
 
-import functools
 import re
 
 import streamlit as st
@@ -211,8 +210,10 @@ posts_table(
 )
 st.download_button(
     "Download this ranking (CSV)",
-    functools.partial(export.ranking_csv, view, ["rank", "post_id", "score", *parts, "log_odds",
-                                                 "first_stage_rank", "moved", "dup_count", "text"]),  # when clicked
+    # made now, not when clicked (a callable): a newcomer's click landing as a rerun began left the
+    # button spinning and disabled until the page was reloaded (Streamlit's deferred download)
+    export.ranking_csv(view, ["rank", "post_id", "score", *parts, "log_odds", "first_stage_rank", "moved",
+                              "dup_count", "text"]),
     file_name="ranking-" + re.sub(r"[^\w-]+", "-", ranking.mode) + ".csv", mime="text/csv", key="rerank.download", icon=":material/download:",
     help="The rows shown above; a post that looks like a spreadsheet formula is written as text.")
 ranking_timeline(ranking, ds.posts)

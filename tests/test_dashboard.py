@@ -949,3 +949,11 @@ def test_compare_on_a_one_post_file_says_why_tau_is_empty(sample, tmp_path, monk
     button(at, "Compare").click().run()
     ok(at)
     assert any("fewer than 2 posts in common" in c.value for c in at.caption)
+
+
+def test_the_ranking_download_carries_its_file_made_with_the_page(sample):
+    """The ranking CSV is made with the page, not when the button is clicked: a newcomer's click
+    that landed as a rerun began left a deferred download spinning, disabled until a reload."""
+    at = rerank(start(), "台风", "relevance")
+    found = [b.proto for b in at.get("download_button") if b.proto.label == "Download this ranking (CSV)"]
+    assert len(found) == 1 and found[0].url.endswith(".csv"), found
