@@ -306,6 +306,11 @@ def grade_and_advance(query: str, post_id: str, grade: int | None, *, drawn_vers
             note, unsure, _ = draft_for(token, kept)
         outcome = save(query, post_id, grade, drawn_version=drawn_version, note=note, unsure=unsure)
         drop_draft(token)  # saved with the grade
+        if kept is not None and not kept.skipped and grade is not None and kept.grade != grade:
+            # said, not silent: two quick presses meant for two posts both land on the one on screen
+            now = outcome.current.describe(GRADE_SCALE) if outcome.current is not None else str(grade)
+            g.infos.append(f"Post {post_id}: your grade changed from {kept.describe(GRADE_SCALE)} to {now} "
+                           "(the history keeps both).")
     if query == g.query and post_id in ids:
         # the write only ever adds post_id to the graded ones (a skip never replaces a grade)
         done = {pid for pid, r in before.items() if not r.skipped} | {post_id}

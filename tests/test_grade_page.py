@@ -502,3 +502,25 @@ def test_a_refresh_whose_upload_is_gone_says_so_beside_the_sample(sample):
     assert len(said) == 1 and "kept.csv" in said[0] and "is gone" in said[0]
     _upload(again, "other.csv", "id,text\n1,earthquake news today\n")  # a dataset chosen: the notice goes
     assert not [w for w in again.sidebar.warning if "could not be reopened" in w.value]
+
+
+def test_two_quick_key_presses_on_one_post_say_the_second_replaced_the_first(sample):
+    """A newcomer pressed 2 then 3 within 7 ms: both keys named the post on screen, so 3
+    replaced 2 and the next post got nothing, silently. The page now says so (and going
+    back to a post to change its grade gets the same confirmation); the same grade again,
+    a first grade, and a skip say nothing."""
+    at = rerank(start(), "台风", "relevance")
+    at.switch_page("../pages/grade.py").run()
+    post = on_screen(at)[1]
+    _key_events(at, ("q-1", post, 2), ("q-2", post, 3))
+    ok(at)
+    assert _grades(at, "台风")[post] == 3
+    said = [i.value.replace("\\", "") for i in at.info if "your grade changed" in i.value]  # shown escaped
+    assert len(said) == 1 and f"Post {post}: your grade changed from 2 (" in said[0] and ") to 3 (" in said[0], said
+    nxt = on_screen(at)[1]
+    assert nxt != post
+    _key_events(at, ("q-3", nxt, 4))
+    assert not [i for i in at.info if "your grade changed" in i.value]  # a first grade: nothing to say
+    _key_events(at, ("q-4", nxt, 4))
+    assert not [i for i in at.info if "your grade changed" in i.value]  # the same grade again
+    assert _grades(at, "台风")[nxt] == 4
