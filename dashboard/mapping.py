@@ -21,7 +21,7 @@ from core.cluster.sample import FIT_SAMPLE
 from core.embed import CLUSTER_TASK
 from core.schema import scorable_mask
 from dashboard import rerank, resources, state
-from dashboard.state import ClusterMap, MapParams, RerankParams, WithinClusters
+from dashboard.state import ClusterEdits, ClusterMap, MapParams, RerankParams, WithinClusters
 from dashboard.widgets import escape_markdown
 
 
@@ -238,6 +238,92 @@ def cluster_names(keywords: dict) -> ClusterNames:
     return ClusterNames.from_keywords(keywords)
 
 
+def shown(done: ClusterMap) -> tuple[np.ndarray, ClusterNames, dict[int, list[str]]]:
+    """``(labels, names, keywords)`` of ``done`` as this session edited it (:class:`ClusterEdits`:
+    merged clusters take the label they were merged into; typed names over keyword names).
+
+    Returns:
+        int64 labels of shape (n,) in the map's row order (-1 = noise), the names, the keywords.
+    """
+    labels = np.asarray(done.result.labels_)
+    edits = state.work().cluster_edits
+    if edits is None or edits.version != done.version:
+        return labels, cluster_names(done.keywords), done.keywords
+    keywords = done.keywords if edits.keywords is None else edits.keywords
+    if edits.merged and len(labels):
+        lut = np.arange(-1, int(labels.max()) + 1, dtype=np.int64)  # lut[c + 1] = c
+        for c, into in edits.merged.items():
+            if c + 1 < len(lut):
+                lut[c + 1] = into
+        labels = lut[labels + 1]
+    names = cluster_names(keywords)
+    for c, name in edits.names.items():
+        names = names.rename(c, name)
+    return labels, names, keywords
+
+
+def shown_version(done: ClusterMap) -> tuple:
+    """:attr:`ClusterMap.version` plus this session's merges: what a per-cluster table was made on."""
+    edits = state.work().cluster_edits
+    merged = tuple(sorted(edits.merged.items())) if edits is not None and edits.version == done.version else ()
+    return (*done.version, merged)
+
+
+def _edits_of(done: ClusterMap) -> ClusterEdits:
+    w = state.work()
+    if w.cluster_edits is None or w.cluster_edits.version != done.version:
+        w.cluster_edits = ClusterEdits(version=done.version)
+    return w.cluster_edits
+
+
+def rename_cluster(done: ClusterMap, cluster: int, name: str) -> None:
+    """Show ``cluster`` of ``done`` as ``name`` in this session.
+
+    Raises:
+        core.errors.ParameterError: ``cluster`` is -1 (noise keeps its name) or ``name`` is blank.
+    """
+    _, names, _ = shown(done)
+    renamed = names.rename(cluster, name)  # checks the name
+    _edits_of(done).names[int(cluster)] = renamed.name(cluster)
+
+
+def merge_into_one(done: ClusterMap, clusters: list[int], name: str, texts: pd.Series) -> int:
+    """Merge ``clusters`` of ``done`` into the smallest of their ids in this session, and count the
+    keywords again over the merged labels (``core.cluster.cluster_keywords``).
+
+    Args:
+        texts: the texts of the map's posts, in its row order.
+        name: the merged cluster's name; blank keeps the name of the cluster it merges into.
+
+    Returns:
+        The merged cluster's id.
+
+    Raises:
+        core.errors.ParameterError: fewer than two clusters, noise among them, or an id not on the map.
+    """
+    from core.errors import ParameterError
+
+    ids = sorted({int(c) for c in clusters})
+    if len(ids) < 2:
+        raise ParameterError("Choose at least two clusters to merge.")
+    labels, names, _ = shown(done)
+    merged_labels, merged_names = names.merge(labels, ids, name=name or None)  # checks the ids
+    into = ids[0]
+    edits = _edits_of(done)
+    edits.merged = {c: (into if to in ids else to) for c, to in edits.merged.items()}
+    edits.merged.update({c: into for c in ids[1:]})
+    edits.keywords = cluster_keywords(texts.fillna("").reset_index(drop=True), merged_labels)
+    edits.names = {c: v for c, v in edits.names.items() if c not in ids[1:]}
+    if name.strip():
+        edits.names[into] = merged_names.name(into)
+    return into
+
+
+def forget_edits() -> None:
+    """Drop this session's renames and merges (the map shows its own clusters again)."""
+    state.work().cluster_edits = None
+
+
 def rerank_within(query: str, posts: pd.DataFrame, labels: np.ndarray, *, top_n: int,
                   names: dict) -> WithinClusters:
     """Rerank ``posts`` inside each cluster of the current clustering for ``query``, with the Rerank
@@ -256,7 +342,7 @@ def rerank_within(query: str, posts: pd.DataFrame, labels: np.ndarray, *, top_n:
                                    instruction=(rp.instruction or (mode.instruction if mode else None)),
                                    top_n=top_n, names=names)
     w = state.work()
-    found = WithinClusters(query=query, table=table, made_with=w.clusters.version if w.clusters else ())
+    found = WithinClusters(query=query, table=table, made_with=shown_version(w.clusters) if w.clusters else ())
     w.within = found
     return found
 

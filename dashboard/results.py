@@ -113,6 +113,24 @@ class ClusterMap:
 
 
 @dataclass
+class ClusterEdits:
+    """This session's renames and merges of one map (the :class:`ClusterMap` itself is shared by
+    every tab showing it and never changed; :func:`dashboard.mapping.shown` applies these).
+
+    Attributes:
+        version: the :attr:`ClusterMap.version` they apply to (another map shows none of them).
+        names: ``{cluster: name}`` the analyst typed (over the keyword names).
+        merged: ``{cluster: the cluster it was merged into}``.
+        keywords: the keywords recounted over the merged labels (None before any merge).
+    """
+
+    version: tuple
+    names: dict[int, str] = field(default_factory=dict)
+    merged: dict[int, int] = field(default_factory=dict)
+    keywords: dict[int, list[str]] | None = None
+
+
+@dataclass
 class WithinClusters:
     """The Map page's "cluster, then rerank" table.
 
@@ -139,6 +157,7 @@ class DatasetState:
         comparison: the Compare page's result.
         clusters: the Map page's clustering.
         within: the Map page's per-cluster rerank.
+        cluster_edits: the analyst's renames and merges of the Map page's clustering.
         evaluation: the Evaluate page's :class:`core.evaluate.metrics.EvaluationResult`.
         exports: the Evaluate page's export files ``{file name: bytes}``.
     """
@@ -149,5 +168,6 @@ class DatasetState:
     comparison: Comparison | None = None
     clusters: ClusterMap | None = None
     within: WithinClusters | None = None
+    cluster_edits: ClusterEdits | None = None
     evaluation: Any = None
     exports: dict[str, bytes] = field(default_factory=dict)

@@ -47,6 +47,7 @@ from dashboard.params import (  # noqa: F401 (their home is dashboard.params; im
     SessionFlags,
 )
 from dashboard.results import (  # noqa: F401 (their home is dashboard.results; imported from here too)
+    ClusterEdits,
     ClusterMap,
     Comparison,
     DatasetState,

@@ -41,7 +41,7 @@ def volume_figure(tl: Timeline, names: dict | None = None) -> go.Figure:
         ))
     fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
                       legend={"title": {"text": "cluster (click to hide)"}},
-                      xaxis_title=f"time ({tl.tz}), bins of one {tl.bin}", yaxis_title="posts")
+                      xaxis_title=f"time ({tl.tz}), bins of {tl.bin_width}", yaxis_title="posts")
     return fig
 
 
@@ -69,7 +69,7 @@ def scores_figure(table: pd.DataFrame, times: pd.Series, tl: Timeline) -> go.Fig
                                                   floor_local(local, tl.freq)], dtype=object) if len(local) else None,
                              hovertext=hover, hoverinfo="text"))
     fig.update_layout(height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
-                      xaxis_title=f"time ({tl.tz}), bins of one {tl.bin}",
+                      xaxis_title=f"time ({tl.tz}), bins of {tl.bin_width}",
                       yaxis={"title": "score", "range": [0, 1.02]},
                       yaxis2={"title": "ranked posts", "overlaying": "y", "side": "right", "showgrid": False,
                               "rangemode": "tozero", "tickformat": ",d"},
@@ -171,7 +171,7 @@ def ranking_timeline(ranking, posts: pd.DataFrame) -> None:
     st.markdown("**Over time**")
     event = st.plotly_chart(scores_figure(table, times, tl), key="rerank.timeline", on_select="rerun",
                             selection_mode=("points",))
-    st.caption(f"The {len(table):,} ranked posts in bins of one {tl.bin} ({tz}): bars count them, dots are "
+    st.caption(f"The {len(table):,} ranked posts in bins of {tl.bin_width} ({tz}): bars count them, dots are "
                "their scores.")
     timed = table[["post_id", "rank", "score"]].merge(posts, on="post_id", how="left")
     bin_posts_table(timed, tl, clicked_bins(event), key="rerank.timeline_posts")

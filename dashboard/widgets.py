@@ -65,6 +65,12 @@ def escape_markdown(text: object) -> str:
     return out.replace("\r\n", "\n").replace("\n", "  \n")
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for 1: ``"1 cluster"``, ``"1,204 posts"``, ``"2 queries"``
+    (``plural`` defaults to ``word + "s"``)."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
 def hover_text(text: object, *, width: int = 60, max_chars: int = 400) -> str:
     """Post text for a plotly hover label: HTML-escaped, wrapped with ``<br>``.
 

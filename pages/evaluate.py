@@ -10,7 +10,7 @@ from dashboard import auth, export, state
 from dashboard.errors import error_boundary
 from dashboard.state import EvaluateParams
 from dashboard.timefilter import time_filter
-from dashboard.widgets import escape_markdown, require_dataset
+from dashboard.widgets import counted, escape_markdown, require_dataset
 
 auth.require("evaluate")
 st.title("Evaluate & export")
@@ -49,7 +49,7 @@ result = state.work().evaluation  # of this dataset: another one replaces every 
 if result is not None:
     st.dataframe(result.table(), hide_index=True)
     st.caption(f"Relevant for binary metrics: {escape_markdown(result.relevance_threshold)} · "
-               f"{escape_markdown(result.gain_mapping)} · {len(result.queries)} queries counted")
+               f"{escape_markdown(result.gain_mapping)} · {counted(len(result.queries), 'query', 'queries')} counted")
     for flag in result.flags:
         st.warning(escape_markdown(flag), icon=":material/warning:")
     if result.comparisons:

@@ -14,7 +14,7 @@ from dashboard.errors import error_boundary
 from dashboard.state import MapParams, RerankParams
 from dashboard.timecharts import cluster_volume, rose_section
 from dashboard.timefilter import time_filter
-from dashboard.widgets import end_page, escape_markdown, posts_table, require_dataset, score_meaning
+from dashboard.widgets import counted, end_page, escape_markdown, posts_table, require_dataset, score_meaning
 
 auth.require("map")
 st.title("Map")
@@ -47,6 +47,7 @@ stale = done is not None and done.made_with != params_now
 label = "Cluster" if done is None else ("Cluster again with these settings" if stale else "Cluster again")
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
     bar = st.progress(0.0)
+    mapping.forget_edits()  # the clusters as found again
     with error_boundary("clustering"):
         done = mapping.cluster(p, posts, mask, key, progress_bar=bar)
         stale = False
@@ -77,8 +78,8 @@ if done.rows is not None and (stale or len(done.rows) != len(posts)):
     posts = (ds.posts.reset_index(drop=True) if len(done.rows) == len(ds.posts)  # the whole table: no copy
              else ds.posts.iloc[done.rows].reset_index(drop=True))
 
-result, kw = done.result, done.keywords
-labels = np.asarray(result.labels_)
+result = done.result
+labels, names, kw = mapping.shown(done)  # with this session's renames and merges
 coords = np.asarray(result.coords_2d_)
 relevance = None
 last = state.last_request()
@@ -109,7 +110,6 @@ if p.color_by == "relevance":
                    f"{escape_markdown(score_meaning(getattr(state.rankings()[last], 'info', None)))}; "
                    "grey: not scored.")
 
-names = mapping.cluster_names(kw)
 fig = charts.map_figure(coords, posts, labels=labels, relevance=relevance, color_by=p.color_by,
                         names=names.names)
 event = st.plotly_chart(fig, key="map.chart", on_select="rerun", selection_mode=("box", "lasso", "points"))
@@ -133,9 +133,9 @@ if result.reduction_ == "umap":
         reduced += (f" · fitted on a sample of {result.fit_sample_:,} distinct posts, the others placed by "
                     "their nearest sample posts")
 else:  # too few posts for UMAP: clustered on the embeddings themselves, mapped with PCA
-    reduced = (f"only {len(posts):,} posts, too few for UMAP: clustered on the full embeddings, "
+    reduced = (f"only {counted(len(posts), 'post')}, too few for UMAP: clustered on the full embeddings, "
                "map by PCA (2D)")
-st.caption(f"{result.n_clusters_} clusters, {int((labels == -1).sum()):,} unclustered (noise) · {how} · "
+st.caption(f"{counted(int((np.unique(labels) >= 0).sum()), 'cluster')}, {int((labels == -1).sum()):,} unclustered (noise) · {how} · "
            f"{reduced}")
 
 if picked:
@@ -148,11 +148,44 @@ else:
     st.caption("Draw a box or a lasso on the map (or click points) to list those posts here.")
 
 st.subheader("Clusters")
-sizes = result.sizes_
+ids, counts = np.unique(labels, return_counts=True)
+sizes = dict(zip(ids.tolist(), counts.tolist(), strict=True))
 rows = [{"cluster": c, "name": names.name(c), "size": n, "keywords": ", ".join(map(str, kw.get(c, [])))}
         for c, n in sorted(sizes.items(), key=lambda item: (item[0] == -1, -item[1]))]
 st.dataframe(pd.DataFrame(rows), hide_index=True,
              column_config={"keywords": st.column_config.TextColumn("keywords (c-TF-IDF)", width="large")})
+edits = state.work().cluster_edits
+edited = edits is not None and edits.version == done.version and bool(edits.names or edits.merged)
+with st.expander("Rename or merge clusters", expanded=edited):
+    choices = [c for c, _ in sorted(sizes.items(), key=lambda item: -item[1]) if c >= 0]
+    shown_as = {c: f"{c} · {names.name(c)}" for c in choices}.get  # a dict's .get: no page function kept
+    with st.form("map.rename", border=False):
+        r1, r2 = st.columns([1, 2])
+        cluster = r1.selectbox("Cluster", choices, format_func=shown_as, key="map.rename.cluster")
+        new_name = r2.text_input("New name", key="map.rename.name", max_chars=120)
+        renamed = st.form_submit_button("Rename", icon=":material/edit:")
+    if renamed:
+        with error_boundary("renaming the cluster"):
+            mapping.rename_cluster(done, cluster, new_name)
+            st.rerun()
+    with st.form("map.merge", border=False):
+        m1, m2 = st.columns([2, 1])
+        together = m1.multiselect("Clusters to merge (two or more)", choices, format_func=shown_as,
+                                  key="map.merge.clusters")
+        merged_name = m2.text_input("Name of the merged cluster (optional)", key="map.merge.name", max_chars=120)
+        merge = st.form_submit_button("Merge", icon=":material/merge:",
+                                      help="The clusters become one, with the smallest of their numbers; its "
+                                           "keywords are counted again over all its posts.")
+    if merge:
+        with error_boundary("merging the clusters"):
+            with st.spinner("Counting the keywords of the merged cluster…"):
+                mapping.merge_into_one(done, together, merged_name, posts["text"])
+            st.rerun()
+    st.caption("Names and merges are this tab's view of the map: “Cluster again” or another map starts "
+               "from the clusters as found.")
+    if edited:
+        st.button("Undo every rename and merge", key="map.edits.forget", on_click=mapping.forget_edits,
+                  icon=":material/undo:")
 
 st.subheader("Over time")
 cluster_volume(posts, labels, names.names)
@@ -168,7 +201,7 @@ if st.button("Rerank inside each cluster", disabled=not q.strip()):
     with error_boundary("reranking inside clusters"):
         mapping.rerank_within(q.strip(), posts, labels, top_n=p.top_n, names=names.names)
 within = state.work().within
-if within is not None and within.made_with != done.version:
+if within is not None and within.made_with != mapping.shown_version(done):
     # made on another clustering: its clusters are not the ones on the map any more
     state.work().within = within = None
     st.info("The clustering changed since the last “Rerank inside each cluster”: press it again for "

@@ -117,3 +117,9 @@ def test_timeline_command_with_a_query_and_a_range(tmp_path):
     assert df["count"].sum() <= 20 and df["count"].sum() > 0
     assert (pd.to_datetime(df["bin_start"]) >= pd.Timestamp("2024-01-01")).all()
     assert "mean_score" in df.columns
+
+
+def test_the_bin_width_reads_as_words():
+    """A newcomer read "bins of one 5 minutes" under a chart."""
+    assert timeline(_times("2024-05-01 08:00", "2024-05-01 18:00")).bin_width == "5 minutes"
+    assert timeline(_times("2024-05-01", "2024-08-01")).bin_width == "one day"

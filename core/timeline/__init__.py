@@ -158,6 +158,11 @@ class Timeline:
     n_posts: int
     n_no_time: int
 
+    @property
+    def bin_width(self) -> str:
+        """The bin width in words: ``"one hour"``, ``"5 minutes"``."""
+        return self.bin if self.bin[:1].isdigit() else f"one {self.bin}"
+
     def long(self) -> pd.DataFrame:
         """``bin_start, group, count`` rows (for plotting and CSV)."""
         out = self.counts.copy()

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         rows["mean_score"] = _mean_scores(posts, scores, groups, tl)
     if args.out:
         write_table(rows, args.out)
-    print(f"{tl.n_posts:,} posts with a time in {len(tl.counts):,} bins of one {tl.bin} ({args.tz}), "
+    print(f"{tl.n_posts:,} posts with a time in {len(tl.counts):,} bins of {tl.bin_width} ({args.tz}), "
           f"{tl.counts.shape[1]} series; {tl.n_no_time:,} without a time"
           + (f"; range {window.describe(args.tz)}" if not window.is_open else "")
           + (f"; wrote {args.out}" if args.out else ""))
