@@ -106,6 +106,8 @@ with error_boundary("loading the reranker"):
 
 go = st.button("Rerank", type="primary", disabled=not (p.query.strip() and instruction.strip()),
                icon=":material/sort:")
+if not p.query.strip():
+    st.caption("Type a query above (then Enter) to rerank.")
 request = RankingRequest(query=p.query.strip(), mode=p.mode, instruction=p.instruction,
                          top_k=p.top_k, budget=p.budget, window=window_key(window))
 if go:
@@ -160,7 +162,8 @@ if ranking is None and state.last_request() is not None and not go:
 if ranking is None:
     end_page()
 
-st.subheader(f"Results for “{escape_markdown(ranking.query)}” · {escape_markdown(ranking.mode)}")
+shown_query = ranking.query if len(ranking.query) <= 200 else ranking.query[:200] + "…"  # a pasted post
+st.subheader(f"Results for “{escape_markdown(shown_query)}” · {escape_markdown(ranking.mode)}")
 if not getattr(ranking, "complete", True):
     st.warning(f"{'Cancelled' if live.cancel_requested() else 'Interrupted'}: kept the {ranking.n_scored:,} of "
                f"{ranking.n_candidates:,} candidates scored so far (ranked first); the other "

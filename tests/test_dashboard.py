@@ -957,3 +957,14 @@ def test_the_ranking_download_carries_its_file_made_with_the_page(sample):
     at = rerank(start(), "台风", "relevance")
     found = [b.proto for b in at.get("download_button") if b.proto.label == "Download this ranking (CSV)"]
     assert len(found) == 1 and found[0].url.endswith(".csv"), found
+
+
+def test_a_blank_query_says_what_to_do_and_a_long_one_is_shortened_in_the_heading(sample):
+    at = start("rerank.py")
+    assert button(at, "Rerank").disabled
+    assert any("Type a query above" in c.value for c in at.caption)
+    long_query = "台风 " * 3000  # a whole post pasted as the query
+    rerank(at, long_query, "relevance")
+    heading = next(h.value for h in at.subheader if "Results for" in h.value)
+    assert len(heading) < 300 and "…" in heading
+    assert not any("Type a query above" in c.value for c in at.caption)

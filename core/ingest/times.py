@@ -300,7 +300,7 @@ def resolve_times(
             times.iloc[idx] = flakes[got].to_numpy()
             res.snowflake = int(got.sum())
     res.missing = int(times.isna().sum())
-    _messages(res, times_raw is not None)
+    _messages(res, times_raw is not None, layout)
     return times, res
 
 
@@ -345,13 +345,13 @@ def _reference_series(n: int, res: TimeResolution, *, crawl_raw, crawl_column, r
     return pd.Series([ref] * n, dtype="datetime64[ns, UTC]")
 
 
-def _messages(res: TimeResolution, has_column: bool) -> None:
+def _messages(res: TimeResolution, has_column: bool, layout: str) -> None:
     if res.relative or res.year_less:
         res.messages.append(
             f"{res.relative} relative time(s) (e.g. '5分钟前', '昨天 08:15') and {res.year_less} time(s) without a "
             f"year were dated against the reference time {res.reference} ({res.reference_source}); "
             "change the reference if the crawl happened at another time.")
-    if res.snowflake_note:
+    if res.snowflake_note and layout not in NON_TWITTER_LAYOUTS:  # "this is a Weibo export" is no warning
         res.messages.append(res.snowflake_note)
     if res.unparsed:
         res.messages.append(f"{res.unparsed} time value(s) are not times; left empty.")
