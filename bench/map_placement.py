@@ -34,8 +34,13 @@ def measure(name: str, x: np.ndarray, seed: int = 42) -> None:
     from sklearn.neighbors import NearestNeighbors
 
     from core.cluster import cluster_posts
-    from core.cluster.sample import FIT_SAMPLE, distinct_rows, nearest_in_sample, place_by_neighbours, \
-        vote_by_neighbours
+    from core.cluster.sample import (
+        FIT_SAMPLE,
+        distinct_rows,
+        nearest_in_sample,
+        place_by_neighbours,
+        vote_by_neighbours,
+    )
 
     first, _ = distinct_rows(x)
     xd = x[first]
@@ -69,7 +74,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="spliced posts (default 100,000)")
     args = ap.parse_args()
-    texts, vecs = real_posts()
+    _, vecs = real_posts()
     measure("60,082 real tweets", vecs)
     ok = np.flatnonzero(np.linalg.norm(vecs, axis=1) > 0)
     rng = np.random.default_rng(0)
