@@ -313,9 +313,12 @@ def merge_into_one(done: ClusterMap, clusters: list[int], name: str, texts: pd.S
     edits.merged = {c: (into if to in ids else to) for c, to in edits.merged.items()}
     edits.merged.update({c: into for c in ids[1:]})
     edits.keywords = cluster_keywords(texts.fillna("").reset_index(drop=True), merged_labels)
-    edits.names = {c: v for c, v in edits.names.items() if c not in ids[1:]}
+    typed = [edits.names[c] for c in ids if c in edits.names]  # the smallest id's first
+    edits.names = {c: v for c, v in edits.names.items() if c not in ids}
     if name.strip():
         edits.names[into] = merged_names.name(into)
+    elif typed:  # no new name: keep a name the analyst typed for one of them
+        edits.names[into] = typed[0]
     return into
 
 

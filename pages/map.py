@@ -47,9 +47,9 @@ stale = done is not None and done.made_with != params_now
 label = "Cluster" if done is None else ("Cluster again with these settings" if stale else "Cluster again")
 if st.button(label, type="primary" if (done is None or stale) else "secondary", icon=":material/hub:"):
     bar = st.progress(0.0)
-    mapping.forget_edits()  # the clusters as found again
     with error_boundary("clustering"):
         done = mapping.cluster(p, posts, mask, key, progress_bar=bar)
+        mapping.forget_edits()  # the clusters as found again
         stale = False
     bar.empty()  # the map below shows the result
 
@@ -159,7 +159,7 @@ edited = edits is not None and edits.version == done.version and bool(edits.name
 with st.expander("Rename or merge clusters", expanded=edited):
     choices = [c for c, _ in sorted(sizes.items(), key=lambda item: -item[1]) if c >= 0]
     shown_as = {c: f"{c} · {names.name(c)}" for c in choices}.get  # a dict's .get: no page function kept
-    with st.form("map.rename", border=False):
+    with st.form("map.rename", border=False, clear_on_submit=True):
         r1, r2 = st.columns([1, 2])
         cluster = r1.selectbox("Cluster", choices, format_func=shown_as, key="map.rename.cluster")
         new_name = r2.text_input("New name", key="map.rename.name", max_chars=120)
@@ -168,7 +168,7 @@ with st.expander("Rename or merge clusters", expanded=edited):
         with error_boundary("renaming the cluster"):
             mapping.rename_cluster(done, cluster, new_name)
             st.rerun()
-    with st.form("map.merge", border=False):
+    with st.form("map.merge", border=False, clear_on_submit=True):
         m1, m2 = st.columns([2, 1])
         together = m1.multiselect("Clusters to merge (two or more)", choices, format_func=shown_as,
                                   key="map.merge.clusters")
@@ -181,8 +181,8 @@ with st.expander("Rename or merge clusters", expanded=edited):
             with st.spinner("Counting the keywords of the merged cluster…"):
                 mapping.merge_into_one(done, together, merged_name, posts["text"])
             st.rerun()
-    st.caption("Names and merges are this tab's view of the map: “Cluster again” or another map starts "
-               "from the clusters as found.")
+    st.caption("Names and merges are this tab's view of this map: “Cluster again”, the full map after a "
+               "preview, another tab or a reload start from the clusters as found.")
     if edited:
         st.button("Undo every rename and merge", key="map.edits.forget", on_click=mapping.forget_edits,
                   icon=":material/undo:")
@@ -213,7 +213,7 @@ if within:
     for r in within.table.itertuples(index=False):
         best = zip(r.top_post_ids, r.top_scores, r.top_texts, strict=False)
         for i, (pid, score, text) in enumerate(best, 1):
-            rows.append({"cluster": r.name, "size": r.size, "mean relevance": r.mean_relevance,
+            rows.append({"cluster": names.name(r.cluster), "size": r.size, "mean relevance": r.mean_relevance,
                          "#": i, "score": score, "text": text, "post_id": pid})
     posts_table(pd.DataFrame(rows),
                 columns=["cluster", "size", "mean relevance", "#", "score", "text", "post_id"],

@@ -113,3 +113,18 @@ def test_a_merge_drops_the_per_cluster_table_made_before_it_and_cluster_again_st
     ok(at)
     assert cluster_table(at) == before and state.work(at.session_state).cluster_edits is None
     assert np.array_equal(np.unique(state.work(at.session_state).clusters.result.labels_), sorted(before))
+
+
+def test_a_merge_without_a_name_keeps_a_name_typed_for_one_of_its_clusters(sample):
+    """The breaker's note: rename cluster B to "Foo", merge A+B (A the smaller id) with no name:
+    the merged cluster took A's keyword name and "Foo" was gone without a word."""
+    at = clustered()
+    before = cluster_table(at)
+    a, b = sorted(before)[:2]
+    at.selectbox(key="map.rename.cluster").set_value(b)
+    at.text_input(key="map.rename.name").set_value("Foo")
+    submit(at, "Rename").click().run()
+    at.multiselect(key="map.merge.clusters").set_value([a, b])
+    submit(at, "Merge").click().run()
+    ok(at)
+    assert cluster_table(at)[a][0] == "Foo"

@@ -221,7 +221,7 @@ def array_items(pieces: Iterable[str]) -> Iterator[Item]:
     reader.end()
 
 
-def object_outline(pieces: Iterable[str]) -> tuple[str, dict] | None:
+def object_outline(pieces: Iterable[str]) -> tuple[str, dict, int] | None:
     """Which member of a top-level JSON object holds its list of posts, read as a stream.
 
     The object's members are read one at a time; an array member keeps only its first
@@ -232,9 +232,10 @@ def object_outline(pieces: Iterable[str]) -> tuple[str, dict] | None:
     is a list of objects.
 
     Returns:
-        ``(key, users)``: the member to stream and, for an X API page, ``{user id: user}``
-        from ``includes.users`` (else ``{}``); None when no member is such a list (a single
-        post, a Reddit listing): the caller parses the document whole.
+        ``(key, users, skip)``: the member to stream; for an X API page, ``{user id: user}``
+        from ``includes.users`` (else ``{}``); and how many earlier members of that name to
+        skip (``json.loads`` keeps the last of repeated names). None when no member is such a
+        list (a single post, a Reddit listing): the caller parses the document whole.
 
     Raises:
         json.JSONDecodeError: the text is not one JSON object (e.g. JSON Lines).
@@ -242,7 +243,9 @@ def object_outline(pieces: Iterable[str]) -> tuple[str, dict] | None:
     """
     reader = _Reader(pieces)
     outline: dict = {}
+    seen: Counter[str] = Counter()
     for key in reader.members():
+        seen[key] += 1
         if reader.peek() == "[":
             elements = reader.elements()
             first = next(elements, None)
@@ -257,17 +260,18 @@ def object_outline(pieces: Iterable[str]) -> tuple[str, dict] | None:
     if isinstance(outline.get("data"), list):
         includes = outline.get("includes")
         users = (includes or {}).get("users", []) if isinstance(includes, dict) else []
-        return "data", {u.get("id"): u for u in users if isinstance(u, dict)}
+        return "data", {u.get("id"): u for u in users if isinstance(u, dict)}, seen["data"] - 1
     for key in _RECORD_KEYS:
         if isinstance(outline.get(key), list):
-            return key, {}
+            return key, {}, seen[key] - 1
     lists = [k for k, v in outline.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
-    return (lists[0], {}) if len(lists) == 1 else None
+    return (lists[0], {}, seen[lists[0]] - 1) if len(lists) == 1 else None
 
 
-def object_items(pieces: Iterable[str], key: str, users: dict) -> Iterator[Item]:
+def object_items(pieces: Iterable[str], key: str, users: dict, skip: int = 0) -> Iterator[Item]:
     """The records of each element of the array member ``key`` of a top-level JSON object
-    (:func:`object_outline` chose it), in order; the other members are read and dropped.
+    (:func:`object_outline` chose it), in order; the other members, and the first ``skip``
+    members named ``key``, are read and dropped.
 
     Yields:
         ``(element_number, records)``: for ``"data"`` (an X API page) the element itself,
@@ -279,7 +283,8 @@ def object_items(pieces: Iterable[str], key: str, users: dict) -> Iterator[Item]
     """
     reader = _Reader(pieces)
     for name in reader.members():
-        if name != key:
+        if name != key or skip > 0:
+            skip -= name == key
             reader.value()
             continue
         for number, item in enumerate(reader.elements(), start=1):
