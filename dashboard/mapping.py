@@ -293,7 +293,8 @@ def merge_into_one(done: ClusterMap, clusters: list[int], name: str, texts: pd.S
 
     Args:
         texts: the texts of the map's posts, in its row order.
-        name: the merged cluster's name; blank keeps the name of the cluster it merges into.
+        name: the merged cluster's name; blank keeps the first name typed for one of the merged
+            clusters (smallest id first), else the keyword name counted after the merge.
 
     Returns:
         The merged cluster's id.
