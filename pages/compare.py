@@ -136,8 +136,13 @@ if len(movers):
     posts_table(movers,
                 columns=["rank_change", *rank_cols, "best_mode", "worst_mode", "text", "why", "post_id"],
                 height=400, key="compare.moved",
-                column_config={c: st.column_config.NumberColumn(c, format="%d")
-                               for c in [*rank_cols, "rank_change"]}
-                | {"why": st.column_config.TextColumn("why", width="large")})
+                column_config={c: st.column_config.NumberColumn(c, format="%d", help="empty (None): not among "
+                                                                 "the posts this mode ranked")
+                               for c in rank_cols}
+                | {"rank_change": st.column_config.NumberColumn("rank_change", format="%d"),
+                   "why": st.column_config.TextColumn("why", width="large")})
+    if movers[rank_cols].isna().any().any():
+        st.caption("An empty rank (None) means the post is not among the posts that mode ranked (“Posts ranked "
+                   "per mode” above).")
 else:
     st.caption("No post changed rank between these modes.")

@@ -66,3 +66,15 @@ def test_a_comparison_made_before_an_edit_says_it_is_out_of_date(sample):
     button(at, "Compare").click().run()
     assert "before an instruction was edited" not in texts(at)
     assert state.work(at.session_state).comparison.by_mode["accuracy"].instruction == OWN
+
+
+def test_an_empty_rank_among_the_movers_is_explained(sample):
+    """A newcomer read "None" in the movers table: the post was not among what that mode ranked."""
+    at = compare(start(), ["relevance", "emotion", "novelty"])
+    at.number_input(key="compare.top_k").set_value(10).run()
+    button(at, "Compare").click().run()
+    ok(at)
+    movers = state.work(at.session_state).comparison.result.movers
+    rank_cols = [c for c in movers.columns if c.startswith("rank:")]
+    assert movers[rank_cols].isna().any().any(), movers  # ten posts each: a mover missing from one list
+    assert any("An empty rank (None)" in c.value for c in at.caption)

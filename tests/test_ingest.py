@@ -666,3 +666,10 @@ def test_over_long_text_is_cut_for_scoring_and_kept_whole_in_text_raw(tmp_path):
                for w in report.warnings)
     ok = read_posts(write(tmp_path, "ok.csv", "id,text\n1,a normal post about the marathon\n")).report
     assert ok.long_texts == 0 and not any("truncated for scoring" in w for w in ok.warnings)
+
+
+def test_a_header_only_export_says_what_to_do():
+    """A newcomer's header-only file got "has a header (...) but no records" and no next step."""
+    with pytest.raises(InputFileError) as caught:
+        read_posts(b"id,text\n", filename="header_only.csv")
+    assert caught.value.hint and "export them again" in caught.value.hint

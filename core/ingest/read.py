@@ -175,7 +175,9 @@ def read_posts(
     if n == 0:
         raise InputFileError(
             f"{name} has a header ({', '.join(table.header[:8])}) but no records "
-            f"({table.rows_read} read, {sum(table.dropped.values())} dropped)."
+            f"({table.rows_read} read, {sum(table.dropped.values())} dropped).",
+            hint="The export holds no posts: export them again (check the date range and filters of the "
+                 "export) and upload the new file.",
         )
     if cols.long_texts.count:
         warnings.append(
