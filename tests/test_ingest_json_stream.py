@@ -114,8 +114,12 @@ def test_an_array_split_anywhere_gives_the_same_records(piece):
     ("[]", r"e\.json holds no records"),
     ('[{"id": 1, "text": "a"}, {"id": 2, "text": ', r"e\.json is neither JSON nor JSON Lines: line 1, column \d+"),
     ('[{"id": 1, "text": "a"}] [1]', r"e\.json is neither JSON nor JSON Lines: line 1, column 26: Extra data"),
+    # an object holding the list, streamed too
+    ('{"posts": []}', r"e\.json holds no records"),
+    ('{"posts": [{"id": 1, "text": "a"}, {"id": 2, "text": ', r"e\.json is neither JSON nor JSON Lines: line 1"),
+    ('{"posts": [{"id": 1, "text": "a"}]} {"x": 1}', r"e\.json is neither JSON nor JSON Lines"),
 ])
-def test_broken_arrays_get_the_whole_documents_message(text, message):
+def test_broken_arrays_and_objects_get_the_whole_documents_message(text, message):
     with pytest.raises(InputFileError, match=message):
         read_posts(text.encode("utf-8"), filename="e.json")
 
@@ -189,13 +193,3 @@ def test_an_object_without_a_list_of_posts_is_read_whole_as_before(doc):
     assert object_outline([text]) is None
     table = read_table(text.encode("utf-8"), "one.json", None)
     assert table.source is None and len(table.rows) == 1
-
-
-@pytest.mark.parametrize("text, message", [
-    ('{"posts": []}', r"e\.json holds no records"),
-    ('{"posts": [{"id": 1, "text": "a"}, {"id": 2, "text": ', r"e\.json is neither JSON nor JSON Lines: line 1"),
-    ('{"posts": [{"id": 1, "text": "a"}]} {"x": 1}', r"e\.json is neither JSON nor JSON Lines"),
-])
-def test_broken_objects_get_the_whole_documents_message(text, message):
-    with pytest.raises(InputFileError, match=message):
-        read_posts(text.encode("utf-8"), filename="e.json")
