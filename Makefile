@@ -41,6 +41,6 @@ test-deps: venv
 test: test-deps
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# Every tier that runs on this machine, the slow one too (about 2-3 minutes more on 2 cores).
+# Every tier that runs on this machine, the slow one too (about 3 minutes more on 2 cores).
 test-all:
 	$(MAKE) test PYTEST_ARGS='-m "slow or not slow"'

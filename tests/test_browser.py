@@ -268,10 +268,12 @@ REAL_FILES = {
 }
 
 
-# The Chinese file runs by default; the English one is in the slow tier (`make test-all`): the default
-# run on a fresh clone must stay under 15 minutes on 2 cores.
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "crisislex_boston" else n
-                                  for n in REAL_FILES])
+# Both files are in the slow tier (`make test-all`): the default run on a fresh clone must stay under
+# 15 minutes on 2 cores (it took 13 min 47 s on 2026-12-03 with the Chinese one in it). The default run
+# keeps the browser tests of upload, rerank, grading by keys, refresh, two tabs, downloads, collapse and the
+# team sign-in; AppTest runs this whole flow (test_dashboard.py::test_full_flow_...).
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(REAL_FILES))
 def test_whole_flow_on_real_data_in_chromium(server, real_data, name):
     """Upload a real export, rerank, compare, cluster, grade with the keyboard, evaluate, export."""
     from playwright.sync_api import expect, sync_playwright

@@ -144,6 +144,7 @@ def test_a_path_outside_the_allowed_folders_is_refused(team_server, browser):
     lead.context.close()
 
 
+@pytest.mark.slow  # 41 s; AppTest runs the same assign/queue/review logic by default (test_team_dashboard.py)
 def test_two_annotators_grade_one_pool_with_overlap_two_and_the_reviewer_sees_disagreements(team_server, browser):
     from playwright.sync_api import expect
 
