@@ -180,6 +180,7 @@ with st.expander("Rename or merge clusters", expanded=edited):
         with error_boundary("merging the clusters"):
             with st.spinner("Counting the keywords of the merged cluster…"):
                 mapping.merge_into_one(done, together, merged_name, posts["text"])
+            state.forget_widgets("map.merge.clusters")  # its options changed: start the next merge empty
             st.rerun()
     st.caption("Names and merges are this tab's view of this map: “Cluster again”, the full map after a "
                "preview, another tab or a reload start from the clusters as found.")

@@ -57,6 +57,7 @@ def test_rename_then_merge_shows_everywhere_on_the_page_and_only_in_this_tab(sam
     assert gone not in after and len(after) == 3
     assert after[into][:2] == ("Rescue and relief", before[second][1] + before[third][1])
     assert after[big][0] == "Typhoon damage"
+    assert at.multiselect(key="map.merge.clusters").value == []  # the next merge starts empty
     labels = state.work(at.session_state).clusters.result.labels_
     assert (labels == gone).any(), "the shared map itself is not changed"
     assert any(c.value.startswith("3 clusters") for c in at.caption)
