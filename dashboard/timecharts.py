@@ -14,7 +14,7 @@ import streamlit as st
 from core.timeline import Timeline, floor_local, in_bin, timeline, top_posts, what_rose
 from dashboard.charts import CLUSTER_COLORS, NOISE_COLOR
 from dashboard.timefilter import display_tz
-from dashboard.widgets import escape_markdown, hover_text, posts_table
+from dashboard.widgets import counted, escape_markdown, hover_text, posts_table
 
 
 def volume_figure(tl: Timeline, names: dict | None = None) -> go.Figure:
@@ -122,8 +122,7 @@ def cluster_volume(posts: pd.DataFrame, labels: np.ndarray, names: dict) -> None
     tl = timeline(posts["time"], labels, tz=tz, order=order)
     event = st.plotly_chart(volume_figure(tl, names), key="map.timeline", on_select="rerun",
                             selection_mode=("points",))
-    st.caption(f"{tl.n_posts:,} posts in {len(tl.counts):,} bin{'' if len(tl.counts) == 1 else 's'} of one "
-               f"{tl.bin} ({tz})"
+    st.caption(f"{tl.n_posts:,} posts in {counted(len(tl.counts), 'bin')} of {tl.bin_width} ({tz})"
                + (f" · {tl.n_no_time:,} without a time not shown" if tl.n_no_time else ""))
     shown = posts.assign(cluster=labels)
     bin_posts_table(shown, tl, clicked_bins(event), key="map.timeline_posts")
