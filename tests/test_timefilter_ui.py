@@ -123,3 +123,24 @@ def test_a_click_on_a_bin_names_the_posts_of_that_bin():
     bins = clicked_bins({"selection": {"points": [point]}})
     assert bins == [tl.counts.index[busiest]]
     assert in_bin(posts["time"], bins[0], tl.freq, tl.tz).sum() == tl.counts["posts"].iloc[busiest] > 0
+
+
+def test_the_maps_timeline_caption_says_its_bins_in_words(sample, tmp_path, monkeypatch):
+    """The Map's "Over time" caption still read "bins of one 5 minutes" after the other
+    captions were mended; it uses the same words now. Posts over 10 hours: 5-minute bins."""
+    words = ["flood", "road", "rain", "power", "school", "bridge", "river", "rescue"]
+    rows = [f"p{i},2024-05-01 {8 + i // 6:02d}:{(i % 6) * 10:02d}:00,{words[i % 8]} {words[(i * 3) % 8]} report {i}"
+            for i in range(60)]
+    (tmp_path / "day.csv").write_text("id,created_at,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
+    at = start()
+    at.segmented_control(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").set_value(str(tmp_path / "day.csv")).run()
+    button(at, "Load this file").click().run()
+    at.switch_page("../pages/map.py").run()
+    at.radio(key="map.method").set_value("kmeans").run()
+    at.number_input(key="map.k").set_value(3).run()
+    button(at, "Cluster").click().run()
+    ok(at)
+    said = [c.value for c in at.caption if " posts in " in c.value and " bins " in c.value]
+    assert said and "bins of 5 minutes" in said[0], said

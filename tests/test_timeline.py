@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ import pytest
 from core.cli import main
 from core.ingest import read_posts
 from core.timeline import TimeWindow, choose_bin, in_bin, timeline, top_posts, what_rose
-from tests.test_dashboard import fakes, sample  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 SANDY = "crisislex_t6/2012_Sandy_Hurricane-ontopic_offtopic.csv"
@@ -126,25 +124,3 @@ def test_the_bin_width_reads_as_words():
     assert timeline(_times("2024-05-01 08:00", "2024-05-01 18:00")).bin_width == "5 minutes"
     assert timeline(_times("2024-05-01", "2024-08-01")).bin_width == "one day"
 
-
-def test_the_maps_timeline_caption_says_its_bins_in_words(sample, tmp_path, monkeypatch):  # noqa: F811
-    """The Map's "Over time" caption still read "bins of one 5 minutes" after the other
-    captions were mended; it uses the same words now. Posts over 10 hours: 5-minute bins."""
-    from tests.test_dashboard import button, ok, start
-
-    words = ["flood", "road", "rain", "power", "school", "bridge", "river", "rescue"]
-    rows = [f"p{i},2024-05-01 {8 + i // 6:02d}:{(i % 6) * 10:02d}:00,{words[i % 8]} {words[(i * 3) % 8]} report {i}"
-            for i in range(60)]
-    (tmp_path / "day.csv").write_text("id,created_at,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
-    at = start()
-    at.segmented_control(key="data.source").set_value("path").run()
-    at.text_input(key="data.path").set_value(str(tmp_path / "day.csv")).run()
-    button(at, "Load this file").click().run()
-    at.switch_page("../pages/map.py").run()
-    at.radio(key="map.method").set_value("kmeans").run()
-    at.number_input(key="map.k").set_value(3).run()
-    button(at, "Cluster").click().run()
-    ok(at)
-    said = [c.value for c in at.caption if " posts in " in c.value and " bins " in c.value]
-    assert said and "bins of 5 minutes" in said[0], said
