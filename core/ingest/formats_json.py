@@ -50,17 +50,44 @@ def _is_container(obj: dict) -> bool:
             or any(isinstance(obj.get(k), list) for k in _RECORD_KEYS) and "text" not in obj)
 
 
+def page_users(page: dict) -> dict:
+    """``{user id: user}`` of an X API v2 page's ``includes.users`` (``{}`` when it has none)."""
+    includes = page.get("includes")
+    users = (includes or {}).get("users", []) if isinstance(includes, dict) else []
+    return {u.get("id"): u for u in users if isinstance(u, dict)}
+
+
+def page_record(item, users: dict) -> list[dict]:
+    """An element of an X API v2 page's ``data`` as records: ``[item]`` with its author joined
+    from ``users`` as ``author``, ``[]`` when it is not an object."""
+    if not isinstance(item, dict):
+        return []
+    if users and "author" not in item and item.get("author_id") in users:
+        item = {**item, "author": users[item["author_id"]]}
+    return [item]
+
+
 def _page_records(page: dict) -> list[dict]:
     """Records of an X API v2 page (``data`` + ``includes.users`` joined as ``author``)."""
-    users = {u.get("id"): u for u in (page.get("includes") or {}).get("users", []) if isinstance(u, dict)}
-    out = []
-    for item in page["data"]:
-        if not isinstance(item, dict):
-            continue
-        if users and "author" not in item and item.get("author_id") in users:
-            item = {**item, "author": users[item["author_id"]]}
-        out.append(item)
-    return out
+    users = page_users(page)
+    return [r for item in page["data"] for r in page_record(item, users)]
+
+
+def records_member(obj: dict) -> str | None:
+    """The member of a JSON object that holds its list of posts, or None (a single post, a
+    Reddit listing): ``"data"`` holding a list (an X API v2 page), else the first of the usual
+    keys (``statuses``, ``posts``, ...) holding a list, else the only member that is a list of
+    objects. Only the first element of each list is looked at (so the streamed reader can
+    decide from an outline: :func:`core.ingest.json_stream.object_outline`)."""
+    if obj.get("kind") == "Listing" and isinstance(obj.get("data"), dict):
+        return None
+    if isinstance(obj.get("data"), list):
+        return "data"
+    for key in _RECORD_KEYS:
+        if isinstance(obj.get(key), list):
+            return key
+    lists = [k for k, v in obj.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    return lists[0] if len(lists) == 1 else None
 
 
 def find_records(obj) -> list[dict]:
@@ -82,15 +109,10 @@ def find_records(obj) -> list[dict]:
     if isinstance(obj, dict):
         if obj.get("kind") == "Listing" and isinstance(obj.get("data"), dict):
             return find_records(obj["data"].get("children", []))
-        if isinstance(obj.get("data"), list):
+        key = records_member(obj)
+        if key == "data":
             return _page_records(obj)
-        for key in _RECORD_KEYS:
-            if isinstance(obj.get(key), list):
-                return find_records(obj[key])
-        lists = [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
-        if len(lists) == 1:
-            return find_records(lists[0])
-        return [obj]
+        return [obj] if key is None else find_records(obj[key])
     return []
 
 

@@ -34,9 +34,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 from core.errors import InputFileError
-from core.ingest.formats import _RECORD_KEYS, RawTable
+from core.ingest.formats import RawTable
 from core.ingest.formats_csv import _text_lines
-from core.ingest.formats_json import _flatten, _is_container, _json_str, find_records
+from core.ingest.formats_json import (
+    _flatten,
+    _is_container,
+    _json_str,
+    find_records,
+    page_record,
+    page_users,
+    records_member,
+)
 
 _DECODER = json.JSONDecoder()
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -225,11 +233,9 @@ def object_outline(pieces: Iterable[str]) -> tuple[str, dict, int] | None:
     """Which member of a top-level JSON object holds its list of posts, read as a stream.
 
     The object's members are read one at a time; an array member keeps only its first
-    element (the others are read and dropped), any other member is kept whole. The rule is
-    :func:`~core.ingest.formats_json.find_records`'s for a parsed object: ``"data"`` holding
-    a list (an X API v2 page, whose ``includes.users`` name the authors), else the first of
-    the usual keys (``statuses``, ``posts``, ...) holding a list, else the only member that
-    is a list of objects.
+    element (the others are read and dropped), any other member is kept whole. The member is
+    chosen by :func:`~core.ingest.formats_json.records_member`, the rule
+    :func:`~core.ingest.formats_json.find_records` applies to a parsed object.
 
     Returns:
         ``(key, users, skip)``: the member to stream; for an X API page, ``{user id: user}``
@@ -255,17 +261,10 @@ def object_outline(pieces: Iterable[str]) -> tuple[str, dict, int] | None:
         else:
             outline[key] = reader.value()
     reader.end()
-    if outline.get("kind") == "Listing" and isinstance(outline.get("data"), dict):
+    key = records_member(outline)
+    if key is None:
         return None
-    if isinstance(outline.get("data"), list):
-        includes = outline.get("includes")
-        users = (includes or {}).get("users", []) if isinstance(includes, dict) else []
-        return "data", {u.get("id"): u for u in users if isinstance(u, dict)}, seen["data"] - 1
-    for key in _RECORD_KEYS:
-        if isinstance(outline.get(key), list):
-            return key, {}, seen[key] - 1
-    lists = [k for k, v in outline.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
-    return (lists[0], {}, seen[lists[0]] - 1) if len(lists) == 1 else None
+    return key, page_users(outline) if key == "data" else {}, seen[key] - 1
 
 
 def object_items(pieces: Iterable[str], key: str, users: dict, skip: int = 0) -> Iterator[Item]:
@@ -274,9 +273,9 @@ def object_items(pieces: Iterable[str], key: str, users: dict, skip: int = 0) ->
     members named ``key``, are read and dropped.
 
     Yields:
-        ``(element_number, records)``: for ``"data"`` (an X API page) the element itself,
-        its author joined from ``users`` as :func:`~core.ingest.formats_json.find_records`
-        joins it; for any other member the records it finds in the element.
+        ``(element_number, records)``: for ``"data"`` (an X API page) the element with its
+        author joined from ``users`` (:func:`~core.ingest.formats_json.page_record`, as the
+        whole-document reader joins it); for any other member the records it finds in it.
 
     Raises:
         json.JSONDecodeError, RecursionError: as :func:`object_outline`.
@@ -288,14 +287,7 @@ def object_items(pieces: Iterable[str], key: str, users: dict, skip: int = 0) ->
             reader.value()
             continue
         for number, item in enumerate(reader.elements(), start=1):
-            if key != "data":
-                yield number, find_records([item])
-            elif not isinstance(item, dict):
-                yield number, []
-            elif users and "author" not in item and item.get("author_id") in users:
-                yield number, [{**item, "author": users[item["author_id"]]}]
-            else:
-                yield number, [item]
+            yield number, page_record(item, users) if key == "data" else find_records([item])
     reader.end()
 
 
