@@ -238,6 +238,13 @@ def cluster_names(keywords: dict) -> ClusterNames:
     return ClusterNames.from_keywords(keywords)
 
 
+def edits_for(done: ClusterMap) -> ClusterEdits | None:
+    """This session's renames and merges of ``done`` (None when it has none: they were made on
+    another map, or never)."""
+    edits = state.work().cluster_edits
+    return edits if edits is not None and edits.version == done.version else None
+
+
 def shown(done: ClusterMap) -> tuple[np.ndarray, ClusterNames, dict[int, list[str]]]:
     """``(labels, names, keywords)`` of ``done`` as this session edited it (:class:`ClusterEdits`:
     merged clusters take the label they were merged into; typed names over keyword names).
@@ -246,8 +253,8 @@ def shown(done: ClusterMap) -> tuple[np.ndarray, ClusterNames, dict[int, list[st
         int64 labels of shape (n,) in the map's row order (-1 = noise), the names, the keywords.
     """
     labels = np.asarray(done.result.labels_)
-    edits = state.work().cluster_edits
-    if edits is None or edits.version != done.version:
+    edits = edits_for(done)
+    if edits is None:
         return labels, cluster_names(done.keywords), done.keywords
     keywords = done.keywords if edits.keywords is None else edits.keywords
     if edits.merged and len(labels):
@@ -264,16 +271,16 @@ def shown(done: ClusterMap) -> tuple[np.ndarray, ClusterNames, dict[int, list[st
 
 def shown_version(done: ClusterMap) -> tuple:
     """:attr:`ClusterMap.version` plus this session's merges: what a per-cluster table was made on."""
-    edits = state.work().cluster_edits
-    merged = tuple(sorted(edits.merged.items())) if edits is not None and edits.version == done.version else ()
-    return (*done.version, merged)
+    edits = edits_for(done)
+    return (*done.version, tuple(sorted(edits.merged.items())) if edits is not None else ())
 
 
 def _edits_of(done: ClusterMap) -> ClusterEdits:
-    w = state.work()
-    if w.cluster_edits is None or w.cluster_edits.version != done.version:
-        w.cluster_edits = ClusterEdits(version=done.version)
-    return w.cluster_edits
+    """:func:`edits_for`, made empty when there are none (edits of another map are dropped)."""
+    edits = edits_for(done)
+    if edits is None:
+        edits = state.work().cluster_edits = ClusterEdits(version=done.version)
+    return edits
 
 
 def rename_cluster(done: ClusterMap, cluster: int, name: str) -> None:

@@ -135,7 +135,9 @@ if result.reduction_ == "umap":
 else:  # too few posts for UMAP: clustered on the embeddings themselves, mapped with PCA
     reduced = (f"only {counted(len(posts), 'post')}, too few for UMAP: clustered on the full embeddings, "
                "map by PCA (2D)")
-st.caption(f"{counted(int((np.unique(labels) >= 0).sum()), 'cluster')}, {int((labels == -1).sum()):,} unclustered (noise) · {how} · "
+ids, counts = np.unique(labels, return_counts=True)
+sizes = dict(zip(ids.tolist(), counts.tolist(), strict=True))  # after this tab's merges
+st.caption(f"{counted(sum(c >= 0 for c in sizes), 'cluster')}, {sizes.get(-1, 0):,} unclustered (noise) · {how} · "
            f"{reduced}")
 
 if picked:
@@ -148,14 +150,12 @@ else:
     st.caption("Draw a box or a lasso on the map (or click points) to list those posts here.")
 
 st.subheader("Clusters")
-ids, counts = np.unique(labels, return_counts=True)
-sizes = dict(zip(ids.tolist(), counts.tolist(), strict=True))
 rows = [{"cluster": c, "name": names.name(c), "size": n, "keywords": ", ".join(map(str, kw.get(c, [])))}
         for c, n in sorted(sizes.items(), key=lambda item: (item[0] == -1, -item[1]))]
 st.dataframe(pd.DataFrame(rows), hide_index=True,
              column_config={"keywords": st.column_config.TextColumn("keywords (c-TF-IDF)", width="large")})
-edits = state.work().cluster_edits
-edited = edits is not None and edits.version == done.version and bool(edits.names or edits.merged)
+edits = mapping.edits_for(done)
+edited = edits is not None and bool(edits.names or edits.merged)
 with st.expander("Rename or merge clusters", expanded=edited):
     choices = [c for c, _ in sorted(sizes.items(), key=lambda item: -item[1]) if c >= 0]
     shown_as = {c: f"{c} · {names.name(c)}" for c in choices}.get  # a dict's .get: no page function kept
