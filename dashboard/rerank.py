@@ -46,14 +46,14 @@ def dense_build() -> Any:
     from core.candidates.index import FULL_EMBED_MAX
 
     ds = state.dataset()
-    n_ok = int(ds.posts["scorable"].sum()) if "scorable" in ds.posts else len(ds.posts)
-    if n_ok <= FULL_EMBED_MAX:
+    ok = scorable_mask(ds.posts)
+    if (len(ds.posts) if ok is None else int(ok.sum())) <= FULL_EMBED_MAX:
         return None
     s = state.settings()
     key = resources.posts_key(ds.dataset_hash, ds.posts["post_id"].tolist())
     return resources.dense_index(key, s.embedder, s.device, s.dtype, str(s.core_settings().cache_dir),
                                  ds.posts["text"].fillna("").astype(str).tolist(),
-                                 preview_from=(None if (ok := scorable_mask(ds.posts)) is None else np.flatnonzero(ok)))
+                                 preview_from=None if ok is None else np.flatnonzero(ok))
 
 
 def first_stage_posts(window) -> tuple[Any, np.ndarray | None]:

@@ -101,7 +101,7 @@ if live.cancel_requested() or p.running is not None:  # a Cancel, or a run stopp
                "Compare to finish it; scored posts come from the score cache.", icon=":material/stop:")
 if found is not None and (found.query, found.modes) != (p.query.strip(), tuple(p.modes)):
     st.caption("The comparison below is of an earlier query or set of modes: press Compare for this one.")
-elif found is not None and found.instructions != tuple(text if edited else "" for _, text, edited in used):
+elif found is not None and found.instructions != tuple(rerank.edited_instruction(m) for m in found.modes):
     st.caption("The comparison below was made before an instruction was edited on the Rerank page: press "
                "Compare for the instructions above.")
 if found is None:
