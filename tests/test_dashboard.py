@@ -168,6 +168,15 @@ def on_screen(at: AppTest) -> tuple[str, str]:
     return at.session_state["sieve.params.GradeParams"].card
 
 
+def load_path(at: AppTest, path) -> AppTest:
+    """Load the file at ``path`` on the Data page's "A file on this machine" (its folder must be
+    allowed: ``SIEVE_DATA_ROOTS``)."""
+    at.segmented_control(key="data.source").set_value("path").run()
+    at.text_input(key="data.path").set_value(str(path)).run()
+    button(at, "Load this file").click().run()
+    return at
+
+
 def rerank(at: AppTest, query: str, mode: str) -> AppTest:
     at.switch_page("../pages/rerank.py").run()
     at.text_input(key="rerank.query").set_value(query).run()
@@ -361,9 +370,7 @@ def test_error_boundary_shows_readable_messages_not_tracebacks():
 
 def test_a_core_error_on_a_page_is_shown_and_the_app_keeps_working(sample, tmp_path):
     at = start()
-    at.segmented_control(key="data.source").set_value("path").run()
-    at.text_input(key="data.path").set_value(str(tmp_path / "missing.csv")).run()
-    button(at, "Load this file").click().run()
+    load_path(at, tmp_path / "missing.csv")
     assert not at.exception
     assert at.error and "missing.csv" in at.error[0].value.replace("\\", "")
     assert state.dataset(at.session_state).path.endswith("weibo_sample.csv"), "the sample stays loaded"
@@ -927,9 +934,7 @@ def test_the_data_page_sends_the_browser_its_first_1000_posts_not_the_whole_file
     (tmp_path / "big.csv").write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
     at = start()
-    at.segmented_control(key="data.source").set_value("path").run()
-    at.text_input(key="data.path").set_value(str(tmp_path / "big.csv")).run()
-    button(at, "Load this file").click().run()
+    load_path(at, tmp_path / "big.csv")
     ok(at)
     assert len(state.dataset(at.session_state).posts) == 1500
     preview = at.dataframe[-1].value
@@ -941,9 +946,7 @@ def test_compare_on_a_one_post_file_says_why_tau_is_empty(sample, tmp_path, monk
     (tmp_path / "one.csv").write_text("id,text\np1,flood water on the main road\n", encoding="utf-8")
     monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
     at = start()
-    at.segmented_control(key="data.source").set_value("path").run()
-    at.text_input(key="data.path").set_value(str(tmp_path / "one.csv")).run()
-    button(at, "Load this file").click().run()
+    load_path(at, tmp_path / "one.csv")
     at.switch_page("../pages/compare.py").run()
     at.text_input(key="compare.query").set_value("flood").run()
     button(at, "Compare").click().run()

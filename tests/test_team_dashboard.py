@@ -11,7 +11,7 @@ import os
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_dashboard import APP, button, fakes, ok, rerank, sample, start  # noqa: F401 - fixtures
+from test_dashboard import APP, button, fakes, load_path, ok, rerank, sample, start  # noqa: F401 - fixtures
 
 from core.labels.store import query_id_for
 from core.security import UserFile
@@ -174,9 +174,7 @@ def test_local_mode_needs_no_sign_in_and_refuses_paths_outside_the_defaults(samp
     at = start()
     ok(at)
     assert [t.value for t in at.title] == ["Data"], "local mode: no sign-in"
-    at.segmented_control(key="data.source").set_value("path").run()
-    at.text_input(key="data.path").set_value("/etc/passwd").run()
-    button(at, "Load this file").click().run()
+    load_path(at, "/etc/passwd")
     assert "outside the folders" in at.error[0].value.replace("\\", "")
 
 

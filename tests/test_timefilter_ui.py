@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from dashboard import state
-from tests.test_dashboard import button, fakes, ok, rerank, sample, start  # noqa: F401 - fixtures
+from tests.test_dashboard import button, fakes, load_path, ok, rerank, sample, start  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("sample")
 
@@ -134,9 +134,7 @@ def test_the_maps_timeline_caption_says_its_bins_in_words(sample, tmp_path, monk
     (tmp_path / "day.csv").write_text("id,created_at,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     monkeypatch.setenv("SIEVE_DATA_ROOTS", str(tmp_path))
     at = start()
-    at.segmented_control(key="data.source").set_value("path").run()
-    at.text_input(key="data.path").set_value(str(tmp_path / "day.csv")).run()
-    button(at, "Load this file").click().run()
+    load_path(at, tmp_path / "day.csv")
     at.switch_page("../pages/map.py").run()
     at.radio(key="map.method").set_value("kmeans").run()
     at.number_input(key="map.k").set_value(3).run()
